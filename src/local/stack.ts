@@ -1,0 +1,149 @@
+/**
+ * The local stack in one call: a Temporal server and a Postgres, each either the one the environment names
+ * (`TEMPORAL_ADDRESS`, `DATABASE_URL`) or one we start ourselves. Used by `npm start`, the test harness and the CLI.
+ */
+import { join } from 'node:path';
+import pg from 'pg';
+import { IngestError, describeError, isIngestError } from '../errors.ts';
+import { dataDir } from './paths.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from './postgres.ts';
+import { resolveTemporalCli, temporalCliVersion } from './temporal-cli.ts';
+import { checkSearchAttributes, startDevServer, type RunningTemporal } from './temporal-server.ts';
+import { searchAttributeTypes } from '../shared/names.ts';
+
+/** `user`: persistent state under the data folder, Web UI on. `test`: in-memory/temporary, headless, fast. */
+export type StackPurpose = 'user' | 'test';
+
+export interface LocalStack {
+  readonly temporal: RunningTemporal;
+  readonly postgres: RunningPostgres;
+  /** Stops what we started, in reverse order; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartStackOptions {
+  readonly purpose: StackPurpose;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Lines for a person: what is being started, slow steps. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** The database the app uses on a Postgres we start. */
+export const localDatabaseName = 'ingest';
+
+/** Starts (or connects to) Temporal and Postgres in parallel. */
+export async function startLocalStack(options: StartStackOptions): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const [temporal, postgres] = await Promise.allSettled([
+    provideTemporal(options.purpose, env, options.onProgress ?? (() => {})),
+    providePostgres(options.purpose, env),
+  ]);
+  if (temporal.status === 'rejected' || postgres.status === 'rejected') {
+    if (temporal.status === 'fulfilled') await temporal.value.stop();
+    if (postgres.status === 'fulfilled') await postgres.value.stop();
+    throw temporal.status === 'rejected' ? temporal.reason : (postgres as PromiseRejectedResult).reason;
+  }
+  let stopped = false;
+  return {
+    temporal: temporal.value,
+    postgres: postgres.value,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.allSettled([temporal.value.stop(), postgres.value.stop()]);
+    },
+  };
+}
+
+/** `TEMPORAL_ADDRESS` → that server; otherwise a dev server from the pinned CLI (or, failing that, the SDK). */
+export async function provideTemporal(
+  purpose: StackPurpose,
+  env: NodeJS.ProcessEnv,
+  onProgress: (line: string) => void,
+): Promise<RunningTemporal> {
+  const namespace = env['TEMPORAL_NAMESPACE'] || 'default';
+  const external = env['TEMPORAL_ADDRESS'];
+  if (external) {
+    await checkSearchAttributes(external, namespace);
+    return { address: external, namespace, uiUrl: env['TEMPORAL_UI_URL'] || undefined, managed: false, stop: async () => {} };
+  }
+  const persistent = purpose === 'user' ? join(dataDir(env), 'temporal', 'dev.sqlite') : undefined;
+  let binary: string;
+  try {
+    binary = (await resolveTemporalCli({ env, onProgress })).path;
+  } catch (error) {
+    if (isIngestError(error) && error.code === 'TEMPORAL_CLI_UNAVAILABLE') {
+      return startWithSdkDownload(purpose, namespace, persistent, error, onProgress);
+    }
+    throw error;
+  }
+  return startDevServer({
+    binary,
+    ui: purpose === 'user',
+    namespace,
+    ...(persistent ? { dbFile: persistent, preferredPort: 7233, preferredUiPort: 8233 } : {}),
+  });
+}
+
+/** `DATABASE_URL` → that database (checked); otherwise an embedded Postgres. */
+export async function providePostgres(purpose: StackPurpose, env: NodeJS.ProcessEnv): Promise<RunningPostgres> {
+  const external = env['DATABASE_URL'];
+  if (external) {
+    await checkDatabase(external);
+    return { url: external, managed: false, stop: async () => {} };
+  }
+  return startEmbeddedPostgres({
+    database: localDatabaseName,
+    ...(purpose === 'user' ? { dataDir: join(dataDir(env), 'postgres'), preferredPort: 54329 } : { fast: true }),
+  });
+}
+
+async function checkDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new IngestError(
+      'environment',
+      'DATABASE_UNREACHABLE',
+      `DATABASE_URL is set but its Postgres does not answer: ${describeError(error)}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Last resort on a machine with internet but no Go: the SDK downloads a released CLI and runs it. */
+async function startWithSdkDownload(
+  purpose: StackPurpose,
+  namespace: string,
+  dbFile: string | undefined,
+  cause: IngestError,
+  onProgress: (line: string) => void,
+): Promise<RunningTemporal> {
+  onProgress(`No Go toolchain: trying the Temporal SDK's download of the CLI ${temporalCliVersion}…`);
+  try {
+    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+    const environment = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'cached-download', version: `v${temporalCliVersion}` },
+        ip: '127.0.0.1',
+        namespace,
+        ui: purpose === 'user',
+        ...(dbFile ? { dbFilename: dbFile } : {}),
+        extraArgs: searchAttributeTypes.flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+      },
+    });
+    const address = environment.connection.options.address;
+    return {
+      address,
+      namespace,
+      uiUrl: undefined,
+      managed: true,
+      stop: () => environment.teardown(),
+    };
+  } catch (error) {
+    throw new IngestError('environment', cause.code, `${cause.message}\n(The SDK's download failed too: ${describeError(error)})`);
+  }
+}
