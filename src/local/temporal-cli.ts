@@ -41,7 +41,9 @@ export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): str
  * Returns a runnable Temporal CLI, building it on first use. Throws an `environment` IngestError with the exact
  * remedy when neither a binary nor a usable Go toolchain is available.
  */
-export async function resolveTemporalCli(options: ResolveTemporalCliOptions = {}): Promise<ResolvedTemporalCli> {
+export async function resolveTemporalCli(
+  options: ResolveTemporalCliOptions = {},
+): Promise<ResolvedTemporalCli> {
   const env = options.env ?? process.env;
   const explicit = env['TEMPORAL_CLI_PATH'];
   if (explicit) {
