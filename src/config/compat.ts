@@ -1,0 +1,643 @@
+/**
+ * The compatibility matrix: every key of dlt's `rest_api` config (as typed in `dlt/sources/rest_api/typing.py`),
+ * plus our own extensions, with what durable-ingest does with it. It is data the validator reads (a key missing
+ * here is an unknown key, a `rejected` key is an error with its reason, an `ignored` key a warning) and the source of
+ * the table in `docs/config.md` (a unit test keeps the two identical), so documentation and behaviour cannot drift.
+ */
+
+/** What happens to a key. */
+export const compatStatuses = [
+  /** Validated and honoured. */
+  'supported',
+  /** Accepted, has no effect here, and produces a warning saying why. */
+  'ignored',
+  /** An error naming the path and the reason. */
+  'rejected',
+  /** Ours, not dlt's: documented in docs/config.md. */
+  'extension',
+] as const;
+
+export type CompatStatus = (typeof compatStatuses)[number];
+
+/** The places in a source file that hold keys, with the heading the docs use for each. */
+export const compatSites = {
+  source: 'the source file (top level)',
+  client: '`client`',
+  'auth.api_key': '`auth` with `type: api_key`',
+  'auth.bearer': '`auth` with `type: bearer` (also an auth object without `type`)',
+  'auth.http_basic': '`auth` with `type: http_basic`',
+  'auth.oauth2_client_credentials': '`auth` with `type: oauth2_client_credentials`',
+  'paginator.auto': '`paginator` with `type: auto` (also an absent paginator, or one without `type`)',
+  'paginator.single_page': '`paginator` with `type: single_page`',
+  'paginator.json_link': '`paginator` with `type: json_link`',
+  'paginator.json_response':
+    '`paginator` with `type: json_response` (dlt\u2019s deprecated name of `json_link`)',
+  'paginator.header_link': '`paginator` with `type: header_link`',
+  'paginator.header_cursor': '`paginator` with `type: header_cursor`',
+  'paginator.offset': '`paginator` with `type: offset`',
+  'paginator.page_number': '`paginator` with `type: page_number`',
+  'paginator.cursor': '`paginator` with `type: cursor`',
+  resource: 'a resource (`resources[i]`) and `resource_defaults` (which cannot set `name`)',
+  endpoint: '`endpoint`',
+  'param.resolve': 'an `endpoint.params` value with `type: resolve`',
+  'param.incremental': 'an `endpoint.params` value with `type: incremental`',
+  response_action: 'an `endpoint.response_actions` item',
+  write_disposition: '`write_disposition` written as an object',
+  column: 'a column in `columns`',
+  secret: 'a secret reference (where a credential or header value goes)',
+} as const;
+
+export type CompatSite = keyof typeof compatSites;
+
+/** One row of the matrix. */
+export interface CompatEntry {
+  readonly site: CompatSite;
+  readonly key: string;
+  readonly status: CompatStatus;
+  /** For `supported`/`extension`: what it does (defaults included); otherwise: why. Shown in messages and docs. */
+  readonly note: string;
+}
+
+const maxPagesNote =
+  'our guard: stop with an error after this many pages (default 10000); repeated next-page URLs or cursors also stop';
+
+function paginatorType<S extends CompatSite>(site: S, note: string) {
+  return { site, key: 'type', status: 'supported', note } as const;
+}
+
+function maxPages<S extends CompatSite>(site: S) {
+  return { site, key: 'max_pages', status: 'extension', note: maxPagesNote } as const;
+}
+
+function ignoredColumnHint<K extends string>(key: K) {
+  return {
+    site: 'column',
+    key,
+    status: 'ignored',
+    note: 'a dlt destination hint with no effect on a Postgres table here',
+  } as const;
+}
+
+/** The matrix itself. Order is the order of the docs. */
+export const compatibilityMatrix = [
+  // --- top level -------------------------------------------------------------------------------------------------
+  { site: 'source', key: 'client', status: 'supported', note: 'required: how to reach the API' },
+  {
+    site: 'source',
+    key: 'resource_defaults',
+    status: 'supported',
+    note: 'merged into every resource (dlt rules)',
+  },
+  { site: 'source', key: 'resources', status: 'supported', note: 'required: a non-empty list' },
+  {
+    site: 'source',
+    key: 'name',
+    status: 'extension',
+    note: 'required: the source name (`[a-z][a-z0-9_]*`); prefixes its environment variables',
+  },
+  {
+    site: 'source',
+    key: 'config',
+    status: 'extension',
+    note: "values for `{{ config['x'] }}` templates; each overridable by `<SOURCE>_CONFIG_<X>`",
+  },
+
+  // --- client ----------------------------------------------------------------------------------------------------
+  {
+    site: 'client',
+    key: 'base_url',
+    status: 'supported',
+    note: 'absolute http(s) URL; overridable by `<SOURCE>_BASE_URL` or the run options',
+  },
+  {
+    site: 'client',
+    key: 'headers',
+    status: 'supported',
+    note: "sent with every request; values are text, `{{ config['x'] }}` templates or `{ $env: VAR }`",
+  },
+  { site: 'client', key: 'auth', status: 'supported', note: 'default auth of every resource' },
+  { site: 'client', key: 'paginator', status: 'supported', note: 'default paginator of every resource' },
+  {
+    site: 'client',
+    key: 'session',
+    status: 'rejected',
+    note: 'a Python requests.Session object; durable-ingest owns its HTTP client',
+  },
+
+  // --- auth ------------------------------------------------------------------------------------------------------
+  { site: 'auth.api_key', key: 'type', status: 'supported', note: '`api_key`' },
+  {
+    site: 'auth.api_key',
+    key: 'name',
+    status: 'supported',
+    note: 'header, query or cookie name (default `Authorization`)',
+  },
+  {
+    site: 'auth.api_key',
+    key: 'api_key',
+    status: 'supported',
+    note: 'the secret: `{ $env: VAR }` (or inline, warned)',
+  },
+  {
+    site: 'auth.api_key',
+    key: 'location',
+    status: 'supported',
+    note: '`header` (default), `query` or `cookie`; dlt\u2019s `param` means `query`',
+  },
+  {
+    site: 'auth.bearer',
+    key: 'type',
+    status: 'supported',
+    note: '`bearer` (the default when `type` is absent)',
+  },
+  {
+    site: 'auth.bearer',
+    key: 'token',
+    status: 'supported',
+    note: 'the secret: `{ $env: VAR }` (or inline, warned)',
+  },
+  { site: 'auth.http_basic', key: 'type', status: 'supported', note: '`http_basic`' },
+  { site: 'auth.http_basic', key: 'username', status: 'supported', note: 'text or `{ $env: VAR }`' },
+  {
+    site: 'auth.http_basic',
+    key: 'password',
+    status: 'supported',
+    note: 'the secret: `{ $env: VAR }` (or inline, warned)',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'type',
+    status: 'supported',
+    note: '`oauth2_client_credentials`',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'access_token_url',
+    status: 'supported',
+    note: 'absolute http(s) URL of the token endpoint',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'client_id',
+    status: 'supported',
+    note: 'text or `{ $env: VAR }`',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'client_secret',
+    status: 'supported',
+    note: 'the secret: `{ $env: VAR }` (or inline, warned)',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'access_token_request_data',
+    status: 'supported',
+    note: 'extra form fields of the token request; values may be `{ $env: VAR }`',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'default_token_expiration',
+    status: 'supported',
+    note: 'seconds a token lives when the token response has no `expires_in` (default 3600)',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'access_token',
+    status: 'rejected',
+    note: 'a cached token is run-time state, not config; durable-ingest fetches and refreshes its own',
+  },
+  {
+    site: 'auth.oauth2_client_credentials',
+    key: 'session',
+    status: 'rejected',
+    note: 'a Python requests.Session object; durable-ingest owns its HTTP client',
+  },
+
+  // --- paginators ------------------------------------------------------------------------------------------------
+  paginatorType('paginator.auto', '`auto`: the paginator is detected from the first response, as in dlt'),
+  maxPages('paginator.auto'),
+  paginatorType('paginator.single_page', '`single_page`: one request, no pagination'),
+  paginatorType('paginator.json_link', '`json_link`: the next page URL is in the JSON body'),
+  {
+    site: 'paginator.json_link',
+    key: 'next_url_path',
+    status: 'supported',
+    note: 'JSONPath (default `next`)',
+  },
+  maxPages('paginator.json_link'),
+  paginatorType(
+    'paginator.json_response',
+    '`json_response`: deprecated in dlt; runs as `json_link` (warned)',
+  ),
+  {
+    site: 'paginator.json_response',
+    key: 'next_url_path',
+    status: 'supported',
+    note: 'JSONPath (default `next`)',
+  },
+  maxPages('paginator.json_response'),
+  paginatorType('paginator.header_link', '`header_link`: the next page URL is in the `Link` header'),
+  {
+    site: 'paginator.header_link',
+    key: 'links_next_key',
+    status: 'supported',
+    note: 'the `rel` (default `next`)',
+  },
+  maxPages('paginator.header_link'),
+  paginatorType('paginator.header_cursor', '`header_cursor`: the next cursor is in a response header'),
+  {
+    site: 'paginator.header_cursor',
+    key: 'cursor_key',
+    status: 'supported',
+    note: 'header name (default `next`)',
+  },
+  {
+    site: 'paginator.header_cursor',
+    key: 'cursor_param',
+    status: 'supported',
+    note: 'query parameter (default `cursor`)',
+  },
+  maxPages('paginator.header_cursor'),
+  paginatorType('paginator.offset', '`offset`: offset/limit query parameters'),
+  { site: 'paginator.offset', key: 'limit', status: 'supported', note: 'required: page size' },
+  { site: 'paginator.offset', key: 'offset', status: 'supported', note: 'first offset (default 0)' },
+  { site: 'paginator.offset', key: 'offset_param', status: 'supported', note: 'default `offset`' },
+  { site: 'paginator.offset', key: 'limit_param', status: 'supported', note: 'default `limit`' },
+  {
+    site: 'paginator.offset',
+    key: 'total_path',
+    status: 'supported',
+    note: 'JSONPath of the total item count (default `total`; `null`: none)',
+  },
+  { site: 'paginator.offset', key: 'maximum_offset', status: 'supported', note: 'stop at this offset' },
+  {
+    site: 'paginator.offset',
+    key: 'stop_after_empty_page',
+    status: 'supported',
+    note: 'stop on a page with no records (default true)',
+  },
+  maxPages('paginator.offset'),
+  paginatorType('paginator.page_number', '`page_number`: a page number query parameter'),
+  {
+    site: 'paginator.page_number',
+    key: 'base_page',
+    status: 'supported',
+    note: 'number of the first page (default 0)',
+  },
+  {
+    site: 'paginator.page_number',
+    key: 'page',
+    status: 'supported',
+    note: 'page to start from (default `base_page`)',
+  },
+  { site: 'paginator.page_number', key: 'page_param', status: 'supported', note: 'default `page`' },
+  {
+    site: 'paginator.page_number',
+    key: 'total_path',
+    status: 'supported',
+    note: 'JSONPath of the total page count (default `total`; `null`: none)',
+  },
+  { site: 'paginator.page_number', key: 'maximum_page', status: 'supported', note: 'stop at this page' },
+  {
+    site: 'paginator.page_number',
+    key: 'stop_after_empty_page',
+    status: 'supported',
+    note: 'stop on a page with no records (default true)',
+  },
+  maxPages('paginator.page_number'),
+  paginatorType('paginator.cursor', '`cursor`: the next cursor is in the JSON body'),
+  {
+    site: 'paginator.cursor',
+    key: 'cursor_path',
+    status: 'supported',
+    note: 'JSONPath (default `cursors.next`)',
+  },
+  {
+    site: 'paginator.cursor',
+    key: 'cursor_param',
+    status: 'supported',
+    note: 'query parameter (default `cursor` unless `cursor_body_path` is set)',
+  },
+  {
+    site: 'paginator.cursor',
+    key: 'cursor_body_path',
+    status: 'supported',
+    note: 'put the cursor in the JSON body at this path instead',
+  },
+  maxPages('paginator.cursor'),
+
+  // --- resource / resource_defaults ------------------------------------------------------------------------------
+  {
+    site: 'resource',
+    key: 'name',
+    status: 'supported',
+    note: 'required and unique (a string resource is its own name and path)',
+  },
+  {
+    site: 'resource',
+    key: 'endpoint',
+    status: 'supported',
+    note: 'an object, or a string meaning `{ path }`; absent: the path is the name',
+  },
+  {
+    site: 'resource',
+    key: 'primary_key',
+    status: 'supported',
+    note: 'a column or a list of columns; a resource overrides the default',
+  },
+  {
+    site: 'resource',
+    key: 'write_disposition',
+    status: 'supported',
+    note: '`merge`, `replace` or `append` (default), or `{ disposition, strategy }`',
+  },
+  {
+    site: 'resource',
+    key: 'columns',
+    status: 'supported',
+    note: 'column hints (types for known fields); merged deeply with the defaults',
+  },
+  {
+    site: 'resource',
+    key: 'table_name',
+    status: 'supported',
+    note: 'the Postgres table (default: the name; at most 63 bytes)',
+  },
+  {
+    site: 'resource',
+    key: 'selected',
+    status: 'supported',
+    note: '`false`: left out of a run unless asked for by name (or needed as the repeatable parent of one that runs)',
+  },
+  {
+    site: 'resource',
+    key: 'deletion_detection',
+    status: 'extension',
+    note: 'opt-in: mark rows missing from a complete fetch as deleted; refused for parent- or parameter-dependent resources',
+  },
+  {
+    site: 'resource',
+    key: 'max_table_nesting',
+    status: 'ignored',
+    note: 'records are stored whole in a jsonb column; no nested tables are created',
+  },
+  {
+    site: 'resource',
+    key: 'parallelized',
+    status: 'ignored',
+    note: 'every independent resource already runs in its own activity',
+  },
+  {
+    site: 'resource',
+    key: 'schema_contract',
+    status: 'ignored',
+    note: 'unknown fields are kept in the jsonb column and reported as schema drift',
+  },
+  { site: 'resource', key: 'table_format', status: 'ignored', note: 'tables are plain Postgres tables' },
+  {
+    site: 'resource',
+    key: 'file_format',
+    status: 'ignored',
+    note: 'rows are loaded directly, without load files',
+  },
+  {
+    site: 'resource',
+    key: 'references',
+    status: 'ignored',
+    note: 'table references are dlt schema metadata; none is kept here',
+  },
+  { site: 'resource', key: 'nested_hints', status: 'ignored', note: 'no nested tables are created' },
+  { site: 'resource', key: 'parent_table_name', status: 'ignored', note: 'no nested tables are created' },
+  {
+    site: 'resource',
+    key: 'merge_key',
+    status: 'rejected',
+    note: 'delete-insert by merge key is not implemented; `merge` upserts by primary key',
+  },
+  {
+    site: 'resource',
+    key: 'processing_steps',
+    status: 'rejected',
+    note: 'holds Python callables (filter/map); a source file here is data only',
+  },
+  {
+    site: 'resource',
+    key: 'include_from_parent',
+    status: 'rejected',
+    note: 'copying parent fields into child records is not implemented',
+  },
+
+  // --- endpoint --------------------------------------------------------------------------------------------------
+  {
+    site: 'endpoint',
+    key: 'path',
+    status: 'supported',
+    note: 'relative to the base URL (or absolute); templates allowed',
+  },
+  { site: 'endpoint', key: 'method', status: 'supported', note: '`GET` (default) or `POST`' },
+  {
+    site: 'endpoint',
+    key: 'params',
+    status: 'supported',
+    note: 'query parameters; templates and `{ type: resolve }` bindings allowed; `null` leaves one out',
+  },
+  {
+    site: 'endpoint',
+    key: 'json',
+    status: 'supported',
+    note: 'JSON body; templates allowed in string values',
+  },
+  { site: 'endpoint', key: 'paginator', status: 'supported', note: 'overrides the client\u2019s paginator' },
+  {
+    site: 'endpoint',
+    key: 'data_selector',
+    status: 'supported',
+    note: 'JSONPath of the records (absent: detected, as in dlt)',
+  },
+  {
+    site: 'endpoint',
+    key: 'response_actions',
+    status: 'supported',
+    note: '`{ status_code?, content?, action: ignore }` items; callables are rejected',
+  },
+  { site: 'endpoint', key: 'auth', status: 'supported', note: 'overrides the client\u2019s auth' },
+  {
+    site: 'endpoint',
+    key: 'headers',
+    status: 'supported',
+    note: 'added to (and overriding) the client\u2019s headers; templates allowed',
+  },
+  {
+    site: 'endpoint',
+    key: 'incremental',
+    status: 'rejected',
+    note: 'incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+  },
+
+  // --- params, response actions, write disposition, columns -------------------------------------------------------
+  {
+    site: 'param.resolve',
+    key: 'type',
+    status: 'supported',
+    note: '`resolve`: the value comes from a parent record',
+  },
+  { site: 'param.resolve', key: 'resource', status: 'supported', note: 'the parent resource' },
+  {
+    site: 'param.resolve',
+    key: 'field',
+    status: 'supported',
+    note: 'dotted path of the field in a parent record',
+  },
+  {
+    site: 'param.incremental',
+    key: 'type',
+    status: 'rejected',
+    note: 'incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+  },
+  { site: 'response_action', key: 'status_code', status: 'supported', note: 'HTTP status to match' },
+  { site: 'response_action', key: 'content', status: 'supported', note: 'substring of the body to match' },
+  {
+    site: 'response_action',
+    key: 'action',
+    status: 'supported',
+    note: 'only `ignore` (callables are rejected)',
+  },
+  {
+    site: 'write_disposition',
+    key: 'disposition',
+    status: 'supported',
+    note: '`merge`, `replace` or `append`',
+  },
+  {
+    site: 'write_disposition',
+    key: 'strategy',
+    status: 'supported',
+    note: 'merge: `upsert`, `delete-insert` (runs as upsert, warned), `scd2` rejected; replace: any (warned: always an atomic swap)',
+  },
+  ...(
+    [
+      'validity_column_names',
+      'active_record_timestamp',
+      'boundary_timestamp',
+      'row_version_column_name',
+      'retire_absent_rows',
+      'natural_key',
+    ] as const
+  ).map(
+    (key) =>
+      ({
+        site: 'write_disposition',
+        key,
+        status: 'rejected',
+        note: 'an scd2 option; the scd2 strategy is not implemented',
+      }) as const,
+  ),
+  { site: 'column', key: 'name', status: 'supported', note: 'the column (required in the list form)' },
+  {
+    site: 'column',
+    key: 'data_type',
+    status: 'supported',
+    note: 'text, double, bool, timestamp, bigint, binary, json, decimal, wei, date, time',
+  },
+  { site: 'column', key: 'nullable', status: 'supported', note: 'whether NULL is allowed' },
+  {
+    site: 'column',
+    key: 'precision',
+    status: 'supported',
+    note: 'for decimal, timestamp, time, text, binary',
+  },
+  { site: 'column', key: 'scale', status: 'supported', note: 'for decimal' },
+  { site: 'column', key: 'timezone', status: 'supported', note: 'for timestamp, time' },
+  {
+    site: 'column',
+    key: 'primary_key',
+    status: 'supported',
+    note: 'part of the primary key when the resource sets no `primary_key`',
+  },
+  { site: 'column', key: 'description', status: 'supported', note: 'a comment on the column' },
+  ...(
+    [
+      'unique',
+      'partition',
+      'cluster',
+      'sort',
+      'row_key',
+      'parent_key',
+      'root_key',
+      'merge_key',
+      'variant',
+      'hard_delete',
+      'dedup_sort',
+      'incremental',
+    ] as const
+  ).map(ignoredColumnHint),
+
+  // --- secret references -----------------------------------------------------------------------------------------
+  {
+    site: 'secret',
+    key: '$env',
+    status: 'extension',
+    note: 'the name of the environment variable holding the value (`[A-Z_][A-Z0-9_]*`); read at run time only',
+  },
+] as const satisfies readonly CompatEntry[];
+
+type MatrixRow = (typeof compatibilityMatrix)[number];
+
+/** Keys a site accepts with a warning (typed, so the schema can declare them). */
+export type IgnoredKey<S extends CompatSite> = Extract<
+  MatrixRow,
+  { readonly site: S; readonly status: 'ignored' }
+>['key'];
+
+/** `resource_defaults` uses the resource rows, except that it cannot set `name`. */
+export type CompatLookupSite = CompatSite | 'resource_defaults';
+
+const defaultsNameEntry: CompatEntry = {
+  site: 'resource',
+  key: 'name',
+  status: 'rejected',
+  note: 'resource_defaults cannot name a resource; set `name` on each resource',
+};
+
+/** The rows of one site. */
+export function compatEntries(site: CompatLookupSite): readonly CompatEntry[] {
+  if (site === 'resource_defaults') {
+    return compatibilityMatrix
+      .filter((entry) => entry.site === 'resource')
+      .map((entry) => (entry.key === 'name' ? defaultsNameEntry : entry));
+  }
+  return compatibilityMatrix.filter((entry) => entry.site === site);
+}
+
+/** The row for a key of a site, or undefined for a key durable-ingest does not know. */
+export function compatEntry(site: CompatLookupSite, key: string): CompatEntry | undefined {
+  return compatEntries(site).find((entry) => entry.key === key);
+}
+
+/** Keys a site accepts without an error (supported, extension and ignored). */
+export function acceptedKeys(site: CompatLookupSite): readonly string[] {
+  return compatEntries(site)
+    .filter((entry) => entry.status !== 'rejected')
+    .map((entry) => entry.key);
+}
+
+/** Keys a site accepts with a warning. */
+export function ignoredKeys<S extends CompatSite>(site: S): readonly IgnoredKey<S>[] {
+  return compatEntries(site)
+    .filter((entry) => entry.status === 'ignored')
+    .map((entry) => entry.key as IgnoredKey<S>);
+}
+
+/** The markdown tables of docs/config.md (between the `compat` markers), generated from the matrix. */
+export function renderCompatibilityMarkdown(): string {
+  const sections: string[] = [];
+  for (const [site, heading] of Object.entries(compatSites) as [CompatSite, string][]) {
+    const rows = compatEntries(site).map(
+      (entry) => `| \`${entry.key}\` | ${entry.status} | ${entry.note.replaceAll('|', '\\|')} |`,
+    );
+    sections.push(
+      [`#### ${heading}`, '', '| key | status | what happens |', '| --- | --- | --- |', ...rows].join('\n'),
+    );
+  }
+  return sections.join('\n\n');
+}

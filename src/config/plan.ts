@@ -1,0 +1,238 @@
+/**
+ * The resolved plan of a source: what a run does, normalised, JSON-serialisable and secret-free (credentials are
+ * references, resolved inside activities at run time). The workflow works only from a plan, so editing a source file
+ * never changes a running or replayed workflow. `planHash` fingerprints a plan: sha256 of its canonical JSON.
+ */
+import { createHash } from 'node:crypto';
+import type { ConfigWarning } from './problems.ts';
+
+/** JSON values. */
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** A credential read from the environment variable `$env` at run time. */
+export interface EnvSecretRef {
+  readonly $env: string;
+}
+
+/**
+ * A credential written inline in the source file (discouraged, warned): the plan holds only where it is (`$inline`
+ * is its path in the file, e.g. `client.auth.api_key`); `collectInlineSecrets` reads it from the file at run time.
+ */
+export interface InlineSecretRef {
+  readonly $inline: string;
+}
+
+export type SecretRef = EnvSecretRef | InlineSecretRef;
+
+/** A value that may be plain text (not secret, e.g. a user name) or a reference. */
+export type SecretOrText = string | SecretRef;
+
+/**
+ * A value built at run time. Strings are final text; `{ parentField }` is the value of that field (a dotted path)
+ * in the parent record the request is made for. In a path, strings are URL text (config values already encoded) and
+ * parent values are encoded when rendered; elsewhere strings are raw values.
+ */
+export type ResolvedTemplatePart = string | { readonly parentField: string };
+export type ResolvedTemplate = readonly ResolvedTemplatePart[];
+
+/** A query parameter value: final, a list (repeated parameter), or built from a parent record. */
+export type ResolvedParamValue =
+  | string
+  | number
+  | boolean
+  | readonly (string | number | boolean)[]
+  | { readonly template: ResolvedTemplate };
+
+/** A header value: final text, a credential reference, or built from a parent record. */
+export type ResolvedHeaderValue = string | SecretRef | { readonly template: ResolvedTemplate };
+
+/** A JSON body: the value, plus the places (`pointer`) filled from the parent record at run time. */
+export interface ResolvedJsonBody {
+  readonly value: JsonValue;
+  readonly bindings: readonly {
+    readonly pointer: readonly (string | number)[];
+    readonly template: ResolvedTemplate;
+    /** The string was exactly one parent field: the field's value keeps its JSON type (dlt does the same). */
+    readonly whole: boolean;
+  }[];
+}
+
+export type ResolvedAuth =
+  | {
+      readonly type: 'api_key';
+      readonly name: string;
+      readonly location: 'header' | 'query' | 'cookie';
+      readonly apiKey: SecretOrText;
+    }
+  | { readonly type: 'bearer'; readonly token: SecretOrText }
+  | { readonly type: 'http_basic'; readonly username: SecretOrText; readonly password: SecretOrText }
+  | {
+      readonly type: 'oauth2_client_credentials';
+      readonly accessTokenUrl: string;
+      readonly clientId: SecretOrText;
+      readonly clientSecret: SecretOrText;
+      readonly accessTokenRequestData: Readonly<Record<string, string | number | boolean | SecretRef>>;
+      /** Seconds a token lives when the token response has no `expires_in`. */
+      readonly defaultTokenExpiration: number;
+    };
+
+/** The guard every paginated loop has: stop with an error after this many pages. */
+export const defaultMaxPages = 10_000;
+
+export type ResolvedPaginator =
+  | { readonly type: 'single_page' }
+  | { readonly type: 'auto'; readonly maxPages: number }
+  | { readonly type: 'json_link'; readonly nextUrlPath: string; readonly maxPages: number }
+  | { readonly type: 'header_link'; readonly linksNextKey: string; readonly maxPages: number }
+  | {
+      readonly type: 'header_cursor';
+      readonly cursorKey: string;
+      readonly cursorParam: string;
+      readonly maxPages: number;
+    }
+  | {
+      readonly type: 'offset';
+      readonly limit: number;
+      readonly offset: number;
+      readonly offsetParam: string;
+      readonly limitParam: string;
+      readonly totalPath: string | null;
+      readonly maximumOffset: number | null;
+      readonly stopAfterEmptyPage: boolean;
+      readonly maxPages: number;
+    }
+  | {
+      readonly type: 'page_number';
+      readonly basePage: number;
+      readonly page: number;
+      readonly pageParam: string;
+      readonly totalPath: string | null;
+      readonly maximumPage: number | null;
+      readonly stopAfterEmptyPage: boolean;
+      readonly maxPages: number;
+    }
+  | {
+      readonly type: 'cursor';
+      readonly cursorPath: string;
+      /** Query parameter for the cursor, or null when it goes in the JSON body at `cursorBodyPath`. */
+      readonly cursorParam: string | null;
+      readonly cursorBodyPath: string | null;
+      readonly maxPages: number;
+    };
+
+/** `response_actions`: when a response matches (status and/or body substring), ignore it (zero records). */
+export interface ResolvedResponseAction {
+  readonly statusCode: number | null;
+  readonly content: string | null;
+  readonly action: 'ignore';
+}
+
+export interface ResolvedEndpoint {
+  readonly method: 'GET' | 'POST';
+  readonly path: ResolvedTemplate;
+  /** In the order written; a parameter set to null, or emptied by a template, is absent. */
+  readonly params: Readonly<Record<string, ResolvedParamValue>>;
+  readonly json: ResolvedJsonBody | null;
+  /** Client headers merged with the endpoint's (the endpoint wins). */
+  readonly headers: Readonly<Record<string, ResolvedHeaderValue>>;
+  readonly auth: ResolvedAuth | null;
+  readonly paginator: ResolvedPaginator;
+  /** JSONPath of the records; null: detected from the response (dlt's behaviour). */
+  readonly dataSelector: string | null;
+  readonly responseActions: readonly ResolvedResponseAction[];
+}
+
+export interface ResolvedColumn {
+  readonly dataType: string | null;
+  readonly nullable: boolean | null;
+  readonly precision: number | null;
+  readonly scale: number | null;
+  readonly timezone: boolean | null;
+  readonly description: string | null;
+}
+
+/** How a child resource gets the parent records its requests are made for. */
+export interface ResolvedDependency {
+  readonly parent: string;
+  /** The parent fields the child's requests use (dotted paths). */
+  readonly fields: readonly string[];
+  /**
+   * `run`: from the parent's records in this run (the orchestration may add stored ones); `storage`: the parent
+   * does not run (not selected, or skipped), so its records are read from Postgres.
+   */
+  readonly parentRecordsFrom: 'run' | 'storage';
+  /** Why, in words, when `storage`. */
+  readonly note: string | null;
+}
+
+/** Why a resource does not run. */
+export interface ResourceSkip {
+  readonly reason: string;
+  /** The config values that are missing. */
+  readonly missingConfig: readonly string[];
+}
+
+interface ResolvedResourceBase {
+  readonly name: string;
+  readonly tableName: string;
+  /** Column names; empty when the resource has none (allowed for `append` and `replace` only). */
+  readonly primaryKey: readonly string[];
+  readonly writeDisposition: 'merge' | 'replace' | 'append';
+  readonly deletionDetection: boolean;
+  readonly columns: Readonly<Record<string, ResolvedColumn>>;
+  readonly dependency: ResolvedDependency | null;
+  /** Its requests use config values (`{{ config['x'] }}`): what it returns depends on them. */
+  readonly parameterDependent: boolean;
+  /**
+   * A GET that uses no config value: safe to run implicitly as the parent of a selected child. False for `sms`
+   * (its request is built from config values and sends a message): treat its request as not idempotent.
+   */
+  readonly repeatable: boolean;
+  /** The config values its requests use. */
+  readonly configKeys: readonly string[];
+  /** Why it is in the run: by default, asked for by name, or as the parent of an asked-for resource. */
+  readonly selection: 'default' | 'requested' | 'parent';
+}
+
+/** A resource that runs (`skip: null`) or is skipped with a reason (`endpoint: null`: nothing is requested). */
+export type ResolvedResource =
+  | (ResolvedResourceBase & { readonly skip: null; readonly endpoint: ResolvedEndpoint })
+  | (ResolvedResourceBase & { readonly skip: ResourceSkip; readonly endpoint: null });
+
+export interface ResolvedSource {
+  readonly planVersion: 1;
+  readonly source: string;
+  /** The base URL every relative path is joined to. */
+  readonly baseUrl: string;
+  /** The resources of this run, parents before children, otherwise in file order. */
+  readonly resources: readonly ResolvedResource[];
+  /** Environment variables holding the credentials this run needs. */
+  readonly secretVariables: readonly string[];
+  /** Warnings (not part of the hash). */
+  readonly warnings: readonly ConfigWarning[];
+  /** sha256 of the canonical JSON of everything above except `warnings`. */
+  readonly hash: string;
+}
+
+/** JSON with object keys sorted, no whitespace: equal plans give equal text whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    return text === undefined ? 'null' : text;
+  }
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => canonicalJson(item)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+/** The plan's fingerprint: sha256 (hex) of its canonical JSON without `hash` and `warnings`. */
+export function planHash(
+  plan: Omit<ResolvedSource, 'hash' | 'warnings'> & { readonly hash?: string },
+): string {
+  const { hash: _hash, ...rest } = plan;
+  const { warnings: _warnings, ...hashed } = rest as typeof rest & { warnings?: unknown };
+  return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
+}

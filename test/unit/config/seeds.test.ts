@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { resolveSource } from '../../../src/config/resolve.ts';
+import { knownFields } from '../../../src/sources/fields.ts';
+import { listSources, loadSource, sourceNames } from '../../../src/sources/index.ts';
+import { asyncErrorOf, problemLines } from './helpers.ts';
+
+/** The seed dicts, copied from the seed files with `dlt.secrets["api_key"]` kept as a marker string. */
+const seed = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(`./fixtures/seed-${name}.json`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+const secretMarker = 'dlt.secrets["api_key"]';
+
+describe('the shipped sources mirror the seed dicts one to one', () => {
+  it.each(sourceNames)('%s', async (name) => {
+    const { config, warnings } = await loadSource(name);
+    const { name: sourceName, config: values, ...dict } = config;
+    expect(sourceName).toBe(name);
+    expect(warnings).toEqual([]);
+
+    // The only allowed changes: the secret reference, and the parent binding of `messages`.
+    const expected = seed(name) as {
+      client: { auth: Record<string, unknown> };
+      resources: Record<string, unknown>[];
+    };
+    expect(expected.client.auth['api_key']).toBe(secretMarker);
+    expected.client.auth['api_key'] = { $env: `${name.toUpperCase()}_API_KEY` };
+    for (const resource of expected.resources) {
+      if (resource['name'] === 'messages') {
+        (resource['endpoint'] as Record<string, unknown>)['params'] = {
+          requestId: { type: 'resolve', resource: 'sms', field: 'requestId' },
+        };
+      }
+    }
+    expect(dict).toEqual(expected);
+    if (name === 'messaging') expect(values).toEqual({ to: null, from: null, message: null });
+    else expect(values).toBeUndefined();
+  });
+});
+
+describe('the shipped sources resolve', () => {
+  it('communications: nine independent resources, the key in the query', async () => {
+    const plan = resolveSource((await loadSource('communications')).config, { env: {} });
+    expect(plan.resources.map((resource) => [resource.name, resource.skip])).toEqual(
+      knownResourceNames('communications').map((name) => [name, null]),
+    );
+    expect(plan.resources[0]?.endpoint?.auth).toEqual({
+      type: 'api_key',
+      name: 'api_key',
+      location: 'query',
+      apiKey: { $env: 'COMMUNICATIONS_API_KEY' },
+    });
+    expect(
+      plan.resources.every(
+        (resource) => resource.primaryKey.join() === 'id' && resource.writeDisposition === 'merge',
+      ),
+    ).toBe(true);
+    expect(plan.secretVariables).toEqual(['COMMUNICATIONS_API_KEY']);
+  });
+
+  it('messaging: sms is skipped without to/from, and runs with them', async () => {
+    const { config } = await loadSource('messaging');
+    const idle = resolveSource(config, { env: {} });
+    expect(idle.resources.map((resource) => [resource.name, resource.skip?.missingConfig ?? null])).toEqual([
+      ['sms', ['from', 'to']],
+      ['messages', null],
+      ['contacts', null],
+      ['phones', null],
+      ['registrations', null],
+    ]);
+    const sending = resolveSource(config, {
+      env: {
+        MESSAGING_CONFIG_TO: '+4915112345678',
+        MESSAGING_CONFIG_FROM: 'ACME',
+        MESSAGING_BASE_URL: 'http://127.0.0.1:9999',
+      },
+    });
+    expect(sending.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(sending.resources[0]?.endpoint?.params).toEqual({ to: '+4915112345678', from: 'ACME' });
+    expect(sending.resources[1]?.dependency?.parentRecordsFrom).toBe('run');
+    expect(sending.secretVariables).toEqual(['MESSAGING_API_KEY']);
+  });
+
+  it('lets a resource override the default primary key', async () => {
+    const { config } = await loadSource('messaging');
+    const contacts = { ...(config.resources[2] as object), primary_key: 'contactId' };
+    const plan = resolveSource(
+      {
+        ...config,
+        resources: [config.resources[0], config.resources[1], contacts] as typeof config.resources,
+      },
+      { env: {} },
+    );
+    expect(plan.resources.map((resource) => [resource.name, resource.primaryKey])).toEqual([
+      ['sms', ['requestId']],
+      ['messages', ['requestId']],
+      ['contacts', ['contactId']],
+    ]);
+  });
+});
+
+function knownResourceNames(source: keyof typeof knownFields): string[] {
+  return Object.keys(knownFields[source]);
+}
+
+describe('the source registry', () => {
+  it('lists the shipped sources and knows the fields of each of their resources', async () => {
+    expect(listSources()).toEqual(['communications', 'messaging']);
+    for (const name of listSources()) {
+      const { config } = await loadSource(name);
+      expect(
+        config.resources.map((resource) => (typeof resource === 'string' ? resource : resource.name)),
+      ).toEqual(knownResourceNames(name));
+    }
+  });
+
+  it('rejects an unknown source, suggesting the closest', async () => {
+    const error = await asyncErrorOf(loadSource('mesaging'));
+    expect(error.code).toBe('UNKNOWN_SOURCE');
+    expect(problemLines(error)).toEqual([
+      'source: unknown source "mesaging" — did you mean "messaging"?; the sources are: communications, messaging',
+    ]);
+  });
+});
+
+describe('docs/config.md', () => {
+  it('shows the shipped messaging source as its full example', async () => {
+    const docs = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8');
+    const example = /### A full example: the messaging source[\s\S]*?```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toBeDefined();
+    expect(parse(example ?? '')).toEqual((await loadSource('messaging')).config);
+  });
+});
