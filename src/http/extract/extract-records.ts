@@ -1,0 +1,71 @@
+/**
+ * The entry point of record extraction: a response body (streamed bytes) → batches of records, each with its raw
+ * JSON text, while the body is still arriving. See docs/extraction.md for the algorithm, the JSONPath subset, dlt's
+ * auto-detection and how each hostile body is classified.
+ */
+import { BatchBuilder } from './batch-builder.ts';
+import { ByteReader } from './byte-reader.ts';
+import type { ResponseBody } from './byte-reader.ts';
+import type { ResolvedExtractOptions } from './extract-options.ts';
+import { resolveExtractOptions } from './extract-options.ts';
+import { Extractor } from './extractor.ts';
+import type { ExtractOptions, ExtractionOutcome, RecordBatch } from './types.ts';
+
+/**
+ * The records of one response, as an async iterable of batches (iterate it once). `outcome` is set when the
+ * iteration has finished without error.
+ */
+export class RecordExtraction implements AsyncIterable<RecordBatch> {
+  #outcome: ExtractionOutcome | undefined;
+  #started = false;
+
+  constructor(
+    private readonly body: ResponseBody,
+    private readonly options: ResolvedExtractOptions,
+  ) {}
+
+  /** Totals and what was selected; undefined until the body has been read to its end and found well-formed. */
+  get outcome(): ExtractionOutcome | undefined {
+    return this.#outcome;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
+    if (this.#started) throw new Error('a RecordExtraction can be iterated only once');
+    this.#started = true;
+    return this.#run();
+  }
+
+  async *#run(): AsyncGenerator<RecordBatch> {
+    const reader = new ByteReader(this.body);
+    const batches = new BatchBuilder(this.options.batchRecords, this.options.batchBytes);
+    const extractor = new Extractor(reader, this.options, batches);
+    try {
+      yield* extractor.run();
+      this.#outcome = extractor.outcome();
+    } finally {
+      await reader.close();
+    }
+  }
+}
+
+/**
+ * Extracts the records of a JSON response body as it streams: the elements of the array that `selector` (dlt's
+ * `data_selector`, auto-detected like dlt when omitted) selects, one record for a selected object, none for `null`
+ * or an empty body. Options are checked now (a `config` IngestError); the body is read only when iterated, and a
+ * broken body fails the iteration with a `response-shape` IngestError — possibly after some batches were yielded,
+ * so a caller must treat the whole response as failed when iteration throws.
+ */
+export function extractRecords(body: ResponseBody, options: ExtractOptions = {}): RecordExtraction {
+  return new RecordExtraction(body, resolveExtractOptions(options));
+}
+
+/** Collects every record of a body (tests, small responses): the records and the outcome. */
+export async function extractAllRecords(
+  body: ResponseBody,
+  options: ExtractOptions = {},
+): Promise<{ records: RecordBatch['records']; outcome: ExtractionOutcome }> {
+  const extraction = extractRecords(body, options);
+  const records = [];
+  for await (const batch of extraction) for (const record of batch.records) records.push(record);
+  return { records, outcome: extraction.outcome! };
+}

@@ -1,0 +1,365 @@
+/**
+ * One extraction: walks the body as it streams — through the objects on the selector's path (or dlt's
+ * auto-detection), streaming the selected array element by element (the hot path), then through the rest of the
+ * document to check it is well-formed and that nothing follows it. Values outside the selection are validated and
+ * dropped. Token-level reading is the cursor's job (`json-cursor.ts`).
+ * Memory holds the unfinished element, the open batch and one chunk, except where auto-detection has to buffer an
+ * object until it can decide (bounded by `maxRecordBytes`).
+ */
+import { isRecordKey, maxSearchedObjectPath } from './auto-detect.ts';
+import type { BatchBuilder } from './batch-builder.ts';
+import { ByteReader } from './byte-reader.ts';
+import { formatDataSelector } from './data-selector.ts';
+import type { SelectorPath } from './data-selector.ts';
+import { RegionDecoder } from './decode-region.ts';
+import { extractError } from './extract-errors.ts';
+import type { ResolvedExtractOptions } from './extract-options.ts';
+import { JsonCursor } from './json-cursor.ts';
+import {
+  CLOSE_BRACKET,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  PositionList,
+  QUOTE,
+  isJsonWhitespace,
+  scanElements,
+} from './json-scanner.ts';
+import { parseElement, parseElements } from './parse-records.ts';
+import type { ExtractionOutcome, RecordBatch, SelectedKind } from './types.ts';
+
+/** At most this many elements are parsed together (one `JSON.parse`)… */
+const maxElementsPerParse = 8192;
+/** … and the scanner looks at most this far ahead before they are parsed (bounds memory for huge chunks). */
+const maxBytesPerParse = 1024 * 1024;
+/** How many of an object's keys an error message names. */
+const keysNamed = 10;
+
+/** Extracts the records of one body; `run()` once, then `outcome()`. */
+export class Extractor {
+  private readonly cursor: JsonCursor;
+  private readonly separators = new PositionList();
+  private readonly starts = new Int32Array(maxElementsPerParse);
+  private readonly ends = new Int32Array(maxElementsPerParse);
+  private readonly decoder = new RegionDecoder(maxElementsPerParse);
+  private readonly autoDetected: boolean;
+  private path: SelectorPath | undefined;
+  private selected: SelectedKind = 'empty';
+  /** Auto-detection: the records were found (or the search is over). */
+  private decided = false;
+  /** Auto-detection: the first list met, used when no list has a record key. */
+  private fallback: SelectorPath | undefined;
+  /** Auto-detection: size of the buffered root object when the choice waits for the end of the body. */
+  private undecidedLength = -1;
+
+  constructor(
+    private readonly reader: ByteReader,
+    private readonly options: ResolvedExtractOptions,
+    private readonly batches: BatchBuilder,
+  ) {
+    this.path = options.path;
+    this.autoDetected = options.path === undefined;
+    this.cursor = new JsonCursor(reader, options);
+  }
+
+  /** Yields the batches; throws an `IngestError` (`response-shape`) when the body is not what it should be. */
+  async *run(): AsyncGenerator<RecordBatch> {
+    await this.cursor.skipByteOrderMark();
+    const first = await this.cursor.peek();
+    if (first !== -1) {
+      if (!startsJsonValue(first))
+        throw this.cursor.failure('BODY_NOT_JSON', 'the body is not JSON', this.reader.pos);
+      if (this.path === undefined) yield* this.detectAndSelect();
+      else yield* this.selectIn(0);
+      if ((await this.cursor.peek()) !== -1) {
+        throw this.cursor.failure(
+          'TRAILING_GARBAGE',
+          'unexpected bytes after the JSON document',
+          this.reader.pos,
+        );
+      }
+      if (this.undecidedLength >= 0) yield* this.selectBuffered();
+    }
+    this.batches.seal();
+    yield* this.batches.take();
+  }
+
+  /** The totals; valid once `run()` has finished. */
+  outcome(): ExtractionOutcome {
+    return {
+      records: this.batches.totalRecords,
+      bytes: this.batches.totalBytes,
+      bodyBytes: this.reader.received,
+      selected: this.selected,
+      selector: formatDataSelector(this.path ?? []),
+      autoDetected: this.autoDetected,
+      recordsWithIssues: this.batches.recordsWithIssues,
+    };
+  }
+
+  // ---- selection by an explicit path ----
+
+  private async *selectIn(level: number): AsyncGenerator<RecordBatch> {
+    const path = this.path ?? [];
+    if (level === path.length) {
+      yield* this.selectValue();
+      return;
+    }
+    const first = await this.cursor.peekValue();
+    if (first !== OPEN_BRACE) {
+      throw this.selectorNotFound(
+        level,
+        `the value at ${formatDataSelector(path.slice(0, level))} is ${kindOf(first)}`,
+      );
+    }
+    this.cursor.enterContainer();
+    const wanted = path[level];
+    const otherKeys: string[] = [];
+    let found = false;
+    for (let more = await this.cursor.firstMember(); more; more = await this.cursor.nextMember()) {
+      const key = await this.cursor.readKey();
+      if (key === wanted) {
+        if (found) {
+          throw this.cursor.failure(
+            'AMBIGUOUS_SELECTION',
+            `the key ${JSON.stringify(key)} occurs twice`,
+            this.reader.pos,
+          );
+        }
+        found = true;
+        yield* this.selectIn(level + 1);
+      } else {
+        if (otherKeys.length < keysNamed) otherKeys.push(key);
+        yield* this.skipValue();
+      }
+    }
+    if (!found) {
+      const keys =
+        otherKeys.length === 0
+          ? 'it has no keys'
+          : `its keys: ${otherKeys.map((k) => JSON.stringify(k)).join(', ')}`;
+      throw this.selectorNotFound(
+        level,
+        `the object at ${formatDataSelector(path.slice(0, level))} has no ${JSON.stringify(wanted)} (${keys})`,
+        otherKeys,
+      );
+    }
+  }
+
+  /** The selected value: an array streams its elements, `null` is no record, anything else one record. */
+  private async *selectValue(): AsyncGenerator<RecordBatch> {
+    const first = await this.cursor.peekValue();
+    if (first === OPEN_BRACKET) {
+      this.selected = 'array';
+      yield* this.streamArray(true);
+      return;
+    }
+    const index = this.batches.totalRecords;
+    const [start, end] = await this.cursor.captureValue('RECORD_TOO_LARGE', index);
+    const view = this.reader.view;
+    if (end - start === 4 && view.toString('latin1', start, end) === 'null') {
+      this.selected = 'null';
+      return;
+    }
+    this.selected = first === OPEN_BRACE ? 'object' : 'scalar';
+    this.batches.add(parseElement(view, start, end, this.cursor.context('record', index)), end - start);
+    yield* this.batches.take();
+  }
+
+  // ---- dlt's auto-detection ----
+
+  private async *detectAndSelect(): AsyncGenerator<RecordBatch> {
+    const first = await this.cursor.peekValue();
+    if (first !== OPEN_BRACE) {
+      this.path = [];
+      yield* this.selectValue();
+      return;
+    }
+    const reader = this.reader;
+    const rootStart = reader.pos;
+    reader.retainFrom = rootStart;
+    yield* this.searchObject([]);
+    if (this.decided) return;
+    this.undecidedLength = reader.pos - reader.retainFrom;
+  }
+
+  /** Walks an object in document order looking for the list dlt would pick. */
+  private async *searchObject(path: readonly string[]): AsyncGenerator<RecordBatch> {
+    this.cursor.enterContainer();
+    for (let more = await this.cursor.firstMember(); more; more = await this.cursor.nextMember()) {
+      const key = await this.cursor.readKey();
+      const first = await this.cursor.peekValue();
+      if (this.decided) {
+        yield* this.skipValue();
+      } else if (first === OPEN_BRACKET && isRecordKey(key)) {
+        this.decided = true;
+        this.path = [...path, key];
+        this.reader.retainFrom = -1;
+        yield* this.selectValue();
+      } else if (first === OPEN_BRACKET) {
+        this.fallback ??= [...path, key];
+        yield* this.skipValue();
+      } else if (first === OPEN_BRACE && path.length < maxSearchedObjectPath) {
+        yield* this.searchObject([...path, key]);
+      } else {
+        yield* this.skipValue();
+      }
+    }
+  }
+
+  /** No list under a record key: the first list, else the whole object, from the buffered root object. */
+  private async *selectBuffered(): AsyncGenerator<RecordBatch> {
+    const reader = this.reader;
+    const start = reader.retainFrom;
+    const end = start + this.undecidedLength;
+    if (this.fallback !== undefined) {
+      this.path = this.fallback;
+      const buffered = new ByteReader([reader.view.subarray(start, end)]);
+      buffered.dropped = reader.dropped + start;
+      const again = new Extractor(buffered, { ...this.options, path: this.fallback }, this.batches);
+      yield* again.run();
+      this.selected = again.selected;
+      return;
+    }
+    this.path = [];
+    this.selected = 'object';
+    if (end - start > this.options.maxRecordBytes) throw this.cursor.tooLarge('RECORD_TOO_LARGE', 0, start);
+    this.batches.add(parseElement(reader.view, start, end, this.cursor.context('record', 0)), end - start);
+  }
+
+  // ---- arrays: the hot path ----
+
+  /**
+   * Streams the array at the current position: with `keep`, its elements become records; otherwise they are only
+   * validated. Complete elements are cut from each chunk and parsed together; the unfinished one stays as bytes.
+   */
+  private async *streamArray(keep: boolean): AsyncGenerator<RecordBatch> {
+    const reader = this.reader;
+    const scan = this.cursor.scan;
+    const separators = this.separators;
+    this.cursor.enterContainer();
+    scan.reset(this.options.maxDepth - this.cursor.depth);
+    let elementStart = reader.pos;
+    let elements = 0;
+    for (;;) {
+      separators.length = 0;
+      const view = reader.view;
+      const to = Math.min(view.length, reader.pos + maxBytesPerParse);
+      const stop = scanElements(scan, view, reader.pos, to, separators, maxElementsPerParse);
+      if (stop === -1) throw this.cursor.structureFailure();
+      reader.pos = stop;
+      if (separators.length > 0) {
+        elementStart = this.takeElements(elementStart, elements, keep);
+        elements += separators.length - (scan.closed ? 1 : 0);
+        if (keep) yield* this.batches.take();
+      }
+      if (scan.closed) {
+        // The `]` is the last separator; takeElements counted a non-empty final element.
+        reader.pos = elementStart;
+        reader.mark = reader.pos;
+        this.cursor.depth -= 1;
+        return;
+      }
+      if (reader.pos < view.length) continue;
+      if (reader.pos - elementStart > this.options.maxRecordBytes) {
+        const index = keep ? this.batches.totalRecords : elements;
+        throw this.cursor.tooLarge(keep ? 'RECORD_TOO_LARGE' : 'VALUE_TOO_LARGE', index, elementStart);
+      }
+      const shift = await this.cursor.fill(elementStart - 1);
+      if (shift === -1)
+        throw this.cursor.truncated(keep ? `inside record ${this.batches.totalRecords}` : 'inside an array');
+      elementStart -= shift;
+    }
+  }
+
+  /**
+   * Turns the separators found by the scanner into trimmed element spans and parses them. Returns where the next
+   * element starts.
+   */
+  private takeElements(elementStart: number, elementsBefore: number, keep: boolean): number {
+    const view = this.reader.view;
+    const separators = this.separators;
+    const starts = this.starts;
+    const ends = this.ends;
+    const maxBytes = this.options.maxRecordBytes;
+    const firstIndex = keep ? this.batches.totalRecords : elementsBefore;
+    let count = 0;
+    let start = elementStart;
+    for (let j = 0; j < separators.length; j += 1) {
+      const separator = separators.items[j]!;
+      let a = start;
+      let b = separator;
+      while (a < b && isJsonWhitespace(view[a]!)) a += 1;
+      while (b > a && isJsonWhitespace(view[b - 1]!)) b -= 1;
+      start = separator + 1;
+      if (a === b) {
+        // Only `[]` (or `[ ]`) may have an empty element.
+        if (view[separator] === CLOSE_BRACKET && elementsBefore + j === 0) continue;
+        throw this.cursor.failure(
+          'INVALID_JSON',
+          'a value is missing in an array (a doubled or trailing comma?)',
+          separator,
+        );
+      }
+      if (b - a > maxBytes) {
+        const index = keep ? firstIndex + count : elementsBefore + j;
+        throw this.cursor.tooLarge(keep ? 'RECORD_TOO_LARGE' : 'VALUE_TOO_LARGE', index, a);
+      }
+      starts[count] = a;
+      ends[count] = b;
+      count += 1;
+    }
+    if (count > 0) {
+      const context = this.cursor.context(keep ? 'record' : 'element', firstIndex);
+      parseElements(this.decoder, view, starts, ends, count, keep ? this.batches : undefined, context);
+    }
+    // Keep the separator before the next element: the decoder writes its `[` there.
+    this.reader.mark = start - 1;
+    return start;
+  }
+
+  /** Validates and drops the value at the current position. */
+  private async *skipValue(): AsyncGenerator<RecordBatch> {
+    if ((await this.cursor.peekValue()) === OPEN_BRACKET) {
+      yield* this.streamArray(false);
+      return;
+    }
+    const [start, end] = await this.cursor.captureValue('VALUE_TOO_LARGE', -1);
+    parseElement(this.reader.view, start, end, this.cursor.context('value', -1));
+    this.reader.mark = end;
+  }
+
+  private selectorNotFound(level: number, reason: string, keys: readonly string[] = []): Error {
+    const selector = formatDataSelector(this.path ?? []);
+    return extractError(
+      'SELECTOR_NOT_FOUND',
+      `data_selector ${selector} is not in the body: ${reason}`,
+      undefined,
+      {
+        selector,
+        missingAt: formatDataSelector((this.path ?? []).slice(0, level + 1)),
+        keys,
+      },
+    );
+  }
+}
+
+function startsJsonValue(byte: number): boolean {
+  return (
+    byte === OPEN_BRACE ||
+    byte === OPEN_BRACKET ||
+    byte === QUOTE ||
+    byte === 0x2d || // -
+    (byte >= 0x30 && byte <= 0x39) ||
+    byte === 0x74 || // t
+    byte === 0x66 || // f
+    byte === 0x6e // n
+  );
+}
+
+function kindOf(byte: number): string {
+  if (byte === OPEN_BRACKET) return 'an array';
+  if (byte === QUOTE) return 'a string';
+  if (byte === 0x6e) return 'null';
+  if (byte === 0x74 || byte === 0x66) return 'a boolean';
+  return 'a number';
+}

@@ -1,0 +1,20 @@
+/**
+ * Record extraction from streamed JSON response bodies: the public surface of `src/http/extract`.
+ */
+export { extractRecords, extractAllRecords, RecordExtraction } from './extract-records.ts';
+export type { ResponseBody } from './byte-reader.ts';
+export { parseDataSelector, formatDataSelector } from './data-selector.ts';
+export type { SelectorPath } from './data-selector.ts';
+export { defaultExtractOptions } from './extract-options.ts';
+export { extractErrorCodes } from './extract-errors.ts';
+export type { ExtractErrorCode } from './extract-errors.ts';
+export { recordKeys } from './auto-detect.ts';
+export { recordIssues, selectedKinds } from './types.ts';
+export type {
+  ExtractOptions,
+  ExtractedRecord,
+  ExtractionOutcome,
+  RecordBatch,
+  RecordIssue,
+  SelectedKind,
+} from './types.ts';

@@ -1,0 +1,75 @@
+/**
+ * The data types of record extraction: what the extractor takes (options), what it yields (batches of records that
+ * keep their raw JSON text) and what it reports at the end (the outcome).
+ */
+
+/**
+ * Problems of one record that Postgres text/jsonb would reject. They are flags, not errors: the loader rejects that
+ * record with the reason and still loads the good records of the same response.
+ * - `nul-char`: a string (key or value) holds U+0000, as the escape `\u0000` or as a raw NUL byte.
+ * - `lone-surrogate`: a `\uD800`–`\uDFFF` escape that is not half of a surrogate pair.
+ * - `raw-control-char`: a raw control byte (U+0000–U+001F) inside a string, which strict JSON forbids; `value` was
+ *   parsed as if it had been escaped, `text` is left exactly as sent.
+ */
+export const recordIssues = ['nul-char', 'lone-surrogate', 'raw-control-char'] as const;
+export type RecordIssue = (typeof recordIssues)[number];
+
+/** One record of a response. */
+export interface ExtractedRecord {
+  /** The exact JSON text of the record as sent (surrounding whitespace excluded): lossless for big numbers. */
+  readonly text: string;
+  /** `JSON.parse(text)` (numbers beyond 2^53 or with long decimals are rounded here, never in `text`). */
+  readonly value: unknown;
+  /** Empty for a good record; see {@link RecordIssue}. */
+  readonly issues: readonly RecordIssue[];
+}
+
+/** Records in body order; `bytes` is the UTF-8 size of their texts. */
+export interface RecordBatch {
+  readonly records: readonly ExtractedRecord[];
+  readonly bytes: number;
+}
+
+/**
+ * What was selected: the elements of an `array`, one `object` or one `scalar` record, zero records for a selected
+ * `null`, or zero records for an `empty` body (no bytes, only whitespace, e.g. a 204).
+ */
+export const selectedKinds = ['array', 'object', 'scalar', 'null', 'empty'] as const;
+export type SelectedKind = (typeof selectedKinds)[number];
+
+/** Reported once the whole body has been read and found well-formed. */
+export interface ExtractionOutcome {
+  readonly records: number;
+  /** UTF-8 bytes of all record texts. */
+  readonly bytes: number;
+  /** Bytes of the body, BOM and whitespace included. */
+  readonly bodyBytes: number;
+  readonly selected: SelectedKind;
+  /**
+   * The JSONPath of the selected value (`$`, `$.data`, `$['a.b']`). With auto-detection this is what was detected:
+   * pin it for the next pages of the same resource, as dlt does.
+   */
+  readonly selector: string;
+  readonly autoDetected: boolean;
+  readonly recordsWithIssues: number;
+}
+
+/** Options of {@link extractRecords}. */
+export interface ExtractOptions {
+  /**
+   * dlt `data_selector`: a JSONPath such as `data`, `$.data`, `results.items` or `$['odd.key']` (see
+   * docs/extraction.md for the supported subset). Omitted: dlt's auto-detection.
+   */
+  readonly selector?: string | undefined;
+  /** Largest record (and largest value skipped or buffered whole) in UTF-8 bytes. Default 64 MiB. */
+  readonly maxRecordBytes?: number | undefined;
+  /** Deepest nesting of arrays and objects in the body. Default 256. */
+  readonly maxDepth?: number | undefined;
+  /** A batch is emitted once it holds this many records. Default 10 000. */
+  readonly batchRecords?: number | undefined;
+  /**
+   * … or once its records' texts reach this many bytes. Default 512 KiB: a batch is live while it fills and while
+   * it is consumed, so larger batches cost peak RSS (docs/extraction.md has the figures).
+   */
+  readonly batchBytes?: number | undefined;
+}
