@@ -2,6 +2,8 @@
  * Helpers of the HTTP tests: plans for the sandbox's generic routes, a client per file, and a deep serialisation of
  * a thrown value (own properties and the whole cause chain) to prove no secret is in it.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import type { ResolvedSource } from '../../../src/config/plan.ts';
@@ -121,4 +123,64 @@ export function expectNoSecret(error: unknown, secrets: readonly string[]): void
       throw new Error(`the error carries a secret (${secret.slice(0, 3)}…): ${text.slice(0, 500)}`);
     }
   }
+}
+
+/** A plain local HTTP server for what the sandbox does not serve (compressed bodies, echoed secrets). */
+export interface LocalServer {
+  readonly url: string;
+  readonly port: number;
+  /** Requests received: method, URL and headers. */
+  readonly received: { method: string; url: string; headers: Record<string, unknown> }[];
+  stop(): Promise<void>;
+}
+
+/** Starts a loopback server; `handle` answers each request. */
+export async function startLocalServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<LocalServer> {
+  const received: LocalServer['received'] = [];
+  const server = createServer((req, res) => {
+    received.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+    handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts connections and never says anything (a TLS handshake to it hangs). */
+export async function silentTcpServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
