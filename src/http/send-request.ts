@@ -348,7 +348,11 @@ function classifiedBody(
       if (error instanceof IngestError) throw error;
       throw networkError(context, error, false);
     } finally {
-      if (!raw.destroyed && !raw.readableEnded) raw.destroy();
+      if (!raw.destroyed && !raw.readableEnded) {
+        // Abandoned early (bound exceeded, consumer stopped): the abort is ours, not an error to surface.
+        raw.on('error', () => undefined);
+        raw.destroy();
+      }
       await fresh?.close().catch(() => undefined);
     }
   }
