@@ -155,20 +155,21 @@ export function createOAuth2Authenticator(
     return cached;
   };
 
-  let lastUsed: string | undefined;
   return {
     type: 'oauth2_client_credentials',
     async apply(target: AuthTarget, signal?: AbortSignal): Promise<AuthTarget> {
       const token = await current(signal);
-      lastUsed = token.accessToken;
       return {
         url: target.url,
         headers: setHeader(target.headers, 'Authorization', `Bearer ${token.accessToken}`),
       };
     },
-    renewAfterUnauthorized(): Promise<boolean> {
-      // Drop the token only if it is still the one that was refused (another request may have renewed it already).
-      if (cached !== undefined && cached.accessToken === lastUsed) cached = undefined;
+    renewAfterUnauthorized(refused: AuthTarget): Promise<boolean> {
+      // Drop the token only if it is the one refused: a concurrent request may have renewed it already.
+      const sent = Object.entries(refused.headers).find(
+        ([name]) => name.toLowerCase() === 'authorization',
+      )?.[1];
+      if (cached !== undefined && sent === `Bearer ${cached.accessToken}`) cached = undefined;
       return Promise.resolve(true);
     },
     secrets: () => ({ values: [...staticSecrets, ...issued], basicPairs: [basicPair] }),

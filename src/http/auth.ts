@@ -26,10 +26,11 @@ export interface Authenticator {
   /** The request with credentials added (OAuth2: obtains or refreshes a token first). */
   apply(target: AuthTarget, signal?: AbortSignal): Promise<AuthTarget>;
   /**
-   * After a 401 from the credential origin: true when sending again may succeed (OAuth2 dropped its token and will
-   * fetch a new one); false for static credentials. The caller retries at most once.
+   * After a 401 from the credential origin to `refused` (the request as sent): true when sending again may succeed
+   * (OAuth2 dropped that token and will fetch a new one); false for static credentials. The caller retries at most
+   * once.
    */
-  renewAfterUnauthorized(signal?: AbortSignal): Promise<boolean>;
+  renewAfterUnauthorized(refused: AuthTarget, signal?: AbortSignal): Promise<boolean>;
   /** Everything to redact from messages, including tokens obtained so far. */
   secrets(): AuthSecrets;
 }

@@ -51,6 +51,8 @@ export const httpErrorCodes = {
   RESPONSE_HTML: 'response-shape',
   /** A 2xx with a content type that is not JSON. */
   RESPONSE_CONTENT_TYPE: 'response-shape',
+  /** The URL to request is not an absolute http(s) URL (e.g. a next link from a response); nothing was sent. */
+  REQUEST_URL_INVALID: 'response-shape',
   /** The decoded body is larger than the bound. */
   RESPONSE_TOO_LARGE: 'response-shape',
   /** A `Content-Encoding` we cannot decode, or a compressed body that is corrupt. */

@@ -145,7 +145,20 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
   const { client, signal } = options;
   const auth = options.auth ?? null;
   const maxRedirects = options.maxRedirects ?? defaultMaxRedirects;
-  const credentialOrigin = originOf(req.url);
+  let credentialOrigin: string;
+  try {
+    const parsed = new URL(req.url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+    credentialOrigin = parsed.origin;
+  } catch {
+    const redactor = createRedactor([...(auth?.secrets().values ?? []), ...(options.secrets ?? [])]);
+    throw new IngestError(
+      'response-shape',
+      'REQUEST_URL_INVALID',
+      `not an absolute http(s) URL: ${JSON.stringify(redactor.url(req.url))} (source "${req.source}", resource "${req.resource}")`,
+      { details: { source: req.source, resource: req.resource, method: req.method, phase: 'connect' } },
+    );
+  }
   let method: HttpMethod = req.method;
   let url = req.url;
   let body = req.body;
@@ -288,7 +301,7 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
 
     if (status === 401 && sameOrigin && auth !== null && !renewed) {
       const shown = await excerpt();
-      if (await auth.renewAfterUnauthorized(signal)) {
+      if (await auth.renewAfterUnauthorized(target, signal)) {
         renewed = true;
         continue;
       }

@@ -98,4 +98,17 @@ describe('response actions and the raw primitive', () => {
     const body = JSON.parse(await response.text()) as { data: unknown[]; total: number };
     expect([body.data.length, body.total]).toEqual([3, 2000]);
   });
+
+  it('a URL that is not absolute http(s) (a bad next link) is REQUEST_URL_INVALID, redacted, nothing sent', async () => {
+    const { sandbox } = context;
+    await sandbox.log.settled();
+    sandbox.log.clear();
+    const resource = requester(genericPlan(sandbox.url, route), 'items', { client: http.client, env: {} });
+    for (const url of ['ftp://example.com/x?token=abc123', '/relative?token=abc123', 'http://[bad']) {
+      const error = await rejectionOf(resource.send(resource.render(), { url }));
+      expect(error).toMatchObject({ category: 'response-shape', code: 'REQUEST_URL_INVALID' });
+      expect(error.message).not.toContain('abc123');
+    }
+    expect(sandbox.log.entries()).toHaveLength(0);
+  });
 });
