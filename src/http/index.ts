@@ -25,6 +25,10 @@ export {
   requestPhaseOf,
   describeRequest,
   excerptChars,
+  bodyExcerpt,
+  httpError,
+  statusError,
+  withRequestContext,
 } from './http-errors.ts';
 export type { HttpErrorCode, RequestContext, RequestPhase } from './http-errors.ts';
 export { parseRetryAfter, maxRetryAfterMs } from './retry-after.ts';

@@ -158,6 +158,15 @@ describe('OAuth2 client credentials', () => {
     });
   });
 
+  it('concurrent first requests share one token request', async () => {
+    await usingSandbox({ counts: { items: 3 } }, async (sandbox) => {
+      const resource = oauthResource(sandbox);
+      const results = await Promise.all([fetchAll(resource), fetchAll(resource), fetchAll(resource)]);
+      expect(results.map((records) => records.length)).toEqual([3, 3, 3]);
+      expect(sandbox.tokens.issuedCount).toBe(1);
+    });
+  });
+
   it('renews the token shortly before it expires, without a 401', async () => {
     await usingSandbox({ counts: { items: 3 }, generic: { tokenTtlMs: 3_600_000 } }, async (sandbox) => {
       let clock = 1_000_000;

@@ -50,6 +50,12 @@ beforeAll(async () => {
       res.end(JSON.stringify({ error: 'bad request', url: req.url, headers: req.headers }));
       return;
     }
+    if (path === '/echo-bad-json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // The key sits right before the syntax error, so it is inside the excerpt the extractor takes.
+      res.end(`{"data": [{"id": 1, "key": ${JSON.stringify(req.headers['key'])}} oops]}`);
+      return;
+    }
     const entry = bodies[path];
     if (entry === undefined) {
       res.writeHead(404).end();
@@ -124,6 +130,19 @@ describe('redaction', () => {
       );
     },
   );
+
+  it('a malformed JSON body echoing the key is classified by the extractor and redacted', async () => {
+    const plan = genericPlan(server.url, '/echo-bad-json', {
+      auth: { type: 'api_key', name: 'key', location: 'header', api_key: { $env: 'ECHO_KEY' } },
+    });
+    const resource = requester(plan, 'items', { client: http.client, env: { ECHO_KEY: key } });
+    const error = await rejectionOf(fetchAll(resource));
+    expect(error).toMatchObject({ category: 'response-shape', code: 'INVALID_JSON' });
+    expect(error.message).toContain(`(source "generic", resource "items": GET ${server.url}/echo-bad-json)`);
+    expect(error.details['phase']).toBe('request');
+    expect(String(error.details['excerpt'])).toContain('REDACTED');
+    expectNoSecret(error, [key, JSON.stringify(key).slice(1, -1)]);
+  });
 
   it('a bearer token and basic credentials echoed back are redacted', async () => {
     for (const auth of [
