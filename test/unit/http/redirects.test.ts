@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../../src/sandbox/server.ts';
 import { tokenPath, type GenericAuthKind } from '../../../src/sandbox/routes-generic.ts';
-import { defaultMaxRedirects } from '../../../src/http/send-request.ts';
+import { defaultMaxRedirects, sendRequest } from '../../../src/http/send-request.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import {
   expectNoSecret,
@@ -164,5 +164,46 @@ describe('redirects', () => {
     expect(error).toMatchObject({ category: 'http-permanent', code: 'HTTP_REDIRECT_NOT_FOLLOWED' });
     expect(error.details['location']).toContain(sandbox.otherOrigin.url);
     expect(sandbox.log.entries({ origin: 'other' })).toHaveLength(0);
+  });
+
+  it.each([
+    [303, 'GET', 0],
+    [302, 'GET', 0],
+    [307, 'POST', 11],
+    [308, 'POST', 11],
+  ])('a POST redirected with %i continues as %s (body bytes %i)', async (status, method, bytes) => {
+    const server = await startLocalServer((req, res) => {
+      let size = 0;
+      req.on('data', (chunk: Buffer) => (size += chunk.length));
+      req.on('end', () => {
+        if (req.url === '/start') {
+          res.writeHead(status, { location: '/done' }).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, size, type: req.headers['content-type'] ?? null }));
+      });
+    });
+    try {
+      const response = await sendRequest(
+        {
+          method: 'POST',
+          url: `${server.url}/start`,
+          headers: { 'content-type': 'application/json' },
+          body: '{"a":"bcd"}',
+          source: 'generic',
+          resource: 'items',
+        },
+        { client: http.client },
+      );
+      expect(JSON.parse(await response.text())).toEqual({
+        method,
+        size: bytes,
+        type: bytes === 0 ? null : 'application/json',
+      });
+      expect(response.url).toBe(`${server.url}/done`);
+    } finally {
+      await server.stop();
+    }
   });
 });
