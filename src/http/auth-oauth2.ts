@@ -100,21 +100,14 @@ export function createOAuth2Authenticator(
       {
         client: options.client,
         signal,
-        secrets: staticSecrets,
+        secrets: [...staticSecrets, Buffer.from(basicPair, 'utf8').toString('base64')],
         redirects: 'error',
-        // 400 and 401 are the token endpoint's "no": reported below as OAUTH_TOKEN_REJECTED.
+        // 400, 401 and 403 are the token endpoint's "no": reported below as OAUTH_TOKEN_REJECTED.
         acceptStatus: (status) => status === 400 || status === 401 || status === 403,
       },
-    ).catch((error: unknown) => {
-      if (error instanceof IngestError && error.category === 'auth') {
-        throw fail(`the token endpoint refused the client: ${error.code}`, {
-          status: error.details['status'],
-        });
-      }
-      throw error;
-    });
+    );
     const text = await response.text(1024 * 1024);
-    if (response.status !== 200) {
+    if (response.status < 200 || response.status > 299) {
       let reason = '';
       try {
         const parsed = JSON.parse(text) as { error?: unknown };

@@ -217,6 +217,16 @@ describe('OAuth2 client credentials', () => {
     });
   });
 
+  it('a token response that is not JSON is OAUTH_TOKEN_REJECTED', async () => {
+    await usingSandbox({ counts: { items: 3 } }, async (sandbox) => {
+      sandbox.faults.add({ path: tokenPath, fault: { type: 'malformed-json' }, times: 1 });
+      const error = await rejectionOf(fetchAll(oauthResource(sandbox)));
+      expect(error).toMatchObject({ category: 'auth', code: 'OAUTH_TOKEN_REJECTED', retryable: false });
+      expect(error.message).toContain('the token response is not JSON');
+      expect(sandbox.log.entries({ route: '/generic/auth/oauth2' })).toHaveLength(0);
+    });
+  });
+
   it('a failing token endpoint (503) is transient and names the token request', async () => {
     await usingSandbox({ counts: { items: 3 } }, async (sandbox) => {
       sandbox.faults.add({ path: tokenPath, fault: { type: 'status', status: 503 }, times: 1 });
