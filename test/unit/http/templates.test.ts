@@ -12,7 +12,15 @@ import { openResource } from '../../../src/http/resource-request.ts';
 import { loadSource } from '../../../src/sources/index.ts';
 import type { Sandbox } from '../../../src/sandbox/server.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
-import { expectNoSecret, fetchAll, rejectionOf, requester, sandboxSecrets, withClient } from './helpers.ts';
+import {
+  closedPort,
+  expectNoSecret,
+  fetchAll,
+  rejectionOf,
+  requester,
+  sandboxSecrets,
+  withClient,
+} from './helpers.ts';
 
 const context = withSandbox({ seed: 21, counts: { contacts: 4 } });
 const http = withClient();
@@ -186,6 +194,20 @@ describe('the message send is not repeatable', () => {
     expect(error).toMatchObject({ category: 'http-transient', code: 'HTTP_NETWORK_ERROR' });
     expect(failedBeforeSending(error)).toBe(false);
     expect(sandbox.messaging.sends().length).toBe(sendsBefore + 1);
+    expectNoSecret(error, sandboxSecrets(sandbox));
+  });
+
+  it('a refused connection for the send is a connect-phase failure: safe to send again', async () => {
+    const { sandbox } = context;
+    const env = sendingEnv(sandbox);
+    const { config } = await loadSource('messaging');
+    const plan = resolveSource(config, { env, baseUrl: `http://127.0.0.1:${await closedPort()}` });
+    const sendsBefore = sandbox.messaging.sends().length;
+    const error = await rejectionOf(fetchAll(requester(plan, 'sms', { client: http.client, env })));
+    expect(error).toMatchObject({ category: 'http-transient', code: 'HTTP_NETWORK_ERROR' });
+    expect(failedBeforeSending(error)).toBe(true);
+    expect(sandbox.messaging.sends().length).toBe(sendsBefore);
+    expect(error.message).toContain('to=%2B4915112345678');
     expectNoSecret(error, sandboxSecrets(sandbox));
   });
 });
