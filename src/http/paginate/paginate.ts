@@ -121,7 +121,7 @@ export async function* paginate(
         headers: response.headers,
         records: outcome.records,
         captured: outcome.captured ?? [],
-        url: request.url,
+        url: response.url ?? request.url,
         detectedSelector: outcome.autoDetected && outcome.records > 0 ? outcome.selector : undefined,
       },
       policy,

@@ -20,6 +20,8 @@ export interface PageResponse {
   readonly status: number;
   readonly headers: ResponseHeaders;
   readonly body: ResponseBody;
+  /** The URL the response finally came from, when the sender followed redirects (default: the request's URL). */
+  readonly url?: string | undefined;
 }
 
 /**
