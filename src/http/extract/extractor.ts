@@ -211,13 +211,25 @@ export class Extractor {
         this.fallback ??= [...path, key];
         yield* this.skipValue();
       } else if (first === OPEN_BRACE && path.length < maxSearchedObjectPath) {
-        // Searched for records even when captured: capturing must not change what is selected (its members are
-        // still captured one by one).
-        yield* this.searchObject([...path, key], node?.children.get(key));
+        // Searched for records even when it is to be captured (capturing must not change what is selected); its
+        // bytes are still buffered afterwards unless the records were found inside it.
+        const child = node?.children.get(key);
+        const whole = this.captures?.action(child, key, true) === 'capture';
+        const offset = this.reader.pos - this.reader.retainFrom;
+        yield* this.searchObject([...path, key], child);
+        if (whole && !this.decided) this.captureSearched([...path, key], offset);
       } else {
         yield* this.visitValue(path, key, node);
       }
     }
+  }
+
+  /** Captures an object that the search walked, from the buffered root (`offset` from its start). */
+  private captureSearched(path: readonly string[], offset: number): void {
+    const reader = this.reader;
+    const start = reader.retainFrom + offset;
+    const { value } = parseElement(reader.view, start, reader.pos, this.cursor.context('value', -1));
+    this.captures?.add(path, value);
   }
 
   /** No list under a record key: the first list, else the whole object, from the buffered root object. */

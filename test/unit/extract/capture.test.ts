@@ -58,6 +58,16 @@ describe('capturing values outside the records in the same pass', () => {
     ]);
   });
 
+  it('captures an object that auto-detection searched for records, but not one that holds them', async () => {
+    const body = '{"paging":{"next":{"href":"h"},"total":3},"wrap":{"items":[1,2]},"after":{"x":1}}';
+    const { values, captured } = await captureFrom(body, { paths: ['paging', 'wrap', 'after'] });
+    expect(values).toEqual([1, 2]);
+    expect(captured.map((c) => [c.selector, c.value])).toEqual([
+      ['$.paging', { next: { href: 'h' }, total: 3 }],
+      ['$.after', { x: 1 }],
+    ]);
+  });
+
   it('captures inside an object that is the record', async () => {
     const body = '{"id":7,"next":"n"}';
     const { values, captured } = await captureFrom(body, { paths: ['next'] });
