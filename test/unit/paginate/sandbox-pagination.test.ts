@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedPaginator } from '../../../src/config/plan.ts';
+import { paginate } from '../../../src/http/paginate/index.ts';
 import { paginatorStyles, type PaginatorStyle } from '../../../src/sandbox/routes-generic.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import { collect, failureOf, inputOf, paginators, undiciSend } from './helpers.ts';
@@ -259,5 +260,23 @@ describe('resume from a saved state', () => {
       collect(inputOf(routeUrl('offset'), configured.offset), undiciSend(), { resume: all.last }),
     );
     expect(error).toMatchObject({ code: 'PAGINATION_STATE_INVALID', category: 'config' });
+  });
+});
+
+describe('cancellation', () => {
+  it('an aborted signal stops before the next request', async () => {
+    const controller = new AbortController();
+    context.sandbox.log.clear();
+    const error = await failureOf(
+      (async () => {
+        for await (const event of paginate(inputOf(routeUrl('cursor'), configured.cursor), undiciSend(), {
+          signal: controller.signal,
+        })) {
+          if (event.type === 'page' && event.page === 2) controller.abort();
+        }
+      })(),
+    );
+    expect(error.name).toBe('AbortError');
+    expect(itemsRequests()).toHaveLength(2);
   });
 });
