@@ -2,7 +2,9 @@
  * One schema per seed source (`communications`, `messaging`) with one table per resource: the primary key from the
  * config as a real PRIMARY KEY, typed columns for the known fields (snake_case; nested objects flattened dlt-style
  * with `__`, lists kept as jsonb), the whole record as `data jsonb` (stored from the raw JSON text), and the load
- * metadata. Each table and its columns are registered in `ingest.resource_tables` / `ingest.resource_columns`, which
+ * metadata: `_content_hash` (canonical: jsonb's own hash, key order normalised), `_raw_hash` (md5 of the raw text
+ * last written, which lets staging skip unchanged records cheaply), `_load_id` (the load that last changed the
+ * row), `_first_loaded_at`, `_changed_at`, `_deleted_at`. Each table and its columns are registered in `ingest.resource_tables` / `ingest.resource_columns`, which
  * is what the loader reads.
  *
  * Frozen in time: the table shapes are written out here and never imported from app code.
@@ -193,7 +195,8 @@ async function createResourceTable(db: Kysely<any>, spec: TableSpec): Promise<vo
     CREATE TABLE ${table} (
       ${sql.join(columnDefinitions)},
       data              jsonb NOT NULL,
-      _content_hash     uuid NOT NULL,
+      _content_hash     bigint NOT NULL,
+      _raw_hash         uuid,
       _load_id          text NOT NULL,
       _first_loaded_at  timestamptz NOT NULL,
       _changed_at       timestamptz NOT NULL,

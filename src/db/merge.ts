@@ -4,10 +4,11 @@
  *
  * 1. Dedupe: for a key staged more than once, the last one (highest batch, then position) wins; the others are
  *    deleted from staging (a cheap check finds whether there are any).
- * 2. Pre-filter: a staged row whose key is live in the table with the same content hash is left out — so an
- *    unchanged row is not even locked (PERF-NOTES: `ON CONFLICT … WHERE` alone still rewrites every page).
- * 3. `INSERT … ON CONFLICT (pk) DO UPDATE … WHERE` the hash differs or the row was deleted: typed columns are
- *    computed by guarded casts, and `RETURNING` tells inserts (`xmax = 0`) from updates and flags coercions.
+ * 2. Pre-filter: markers (records staging found unchanged by their raw-text hash) and staged rows whose key is
+ *    live in the table with the same canonical content hash are left out — so an unchanged row is not even locked
+ *    (PERF-NOTES: `ON CONFLICT … WHERE` alone still rewrites every page).
+ * 3. `INSERT … ON CONFLICT (pk) DO UPDATE … WHERE` the hash differs or the row was deleted, copying the columns
+ *    staging computed (typed columns, hash); `RETURNING` tells inserts (`xmax = 0`) from updates.
  * 4. The counts go to `ingest.resource_runs` in the same transaction, so a retried activity finds them instead of
  *    counting again; the staging table and its registry rows are dropped.
  */
@@ -16,7 +17,6 @@ import { IngestError, describeError } from '../errors.ts';
 import type { Database } from './schema.ts';
 import { stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
-import { coercedSql, typedValueSql } from './typed-columns.ts';
 
 /** What a merge did. `fetched` = `distinct` + duplicates; `distinct` = `inserted` + `updated` + `unchanged`. */
 export interface MergeOutcome {
@@ -30,7 +30,7 @@ export interface MergeOutcome {
   readonly unchanged: number;
   /** Records rejected while staging (see `ingest.rejected_records`). */
   readonly rejected: number;
-  /** Per typed column: written rows whose value did not fit the column (NULL there, raw value in `data`). */
+  /** Per typed column: staged records whose value did not fit the column (NULL there, raw value in `data`). */
   readonly coercions: Readonly<Record<string, number>>;
   readonly mergeMs: number;
   /** True when this staging had been merged by an earlier attempt: the counts are the ones it recorded. */
@@ -92,56 +92,51 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       const insertColumns = sql.join([
         ...keys,
         ...columns.map((c) => sql.id(c.column)),
-        sql`data, _content_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
+        sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
       ]);
       const selectList = sql.join([
         ...target.primaryKey.map((k) => sql`s.${sql.id(k.column)}`),
-        ...columns.map((c) => typedValueSql(sql`s.data`, c)),
-        sql`s.data, s.content_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
+        ...columns.map((c) => sql`s.${sql.id(c.column)}`),
+        sql`s.data, s.content_hash, s.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
       ]);
       const updates = sql.join([
         ...columns.map((c) => sql`${sql.id(c.column)} = excluded.${sql.id(c.column)}`),
-        sql`data = excluded.data, _content_hash = excluded._content_hash, _load_id = excluded._load_id`,
+        sql`data = excluded.data, _content_hash = excluded._content_hash, _raw_hash = excluded._raw_hash`,
+        sql`_load_id = excluded._load_id`,
         sql`_changed_at = excluded._changed_at, _deleted_at = NULL`,
       ]);
-      const flags = columns.map((c, index) => sql`${coercedSql('t', c)} AS ${sql.id(`c${index}`)}`);
-      const flagCounts = columns.map(
-        (_, index) => sql`count(*) FILTER (WHERE ${sql.id(`c${index}`)}) AS ${sql.id(`c${index}`)}`,
-      );
       const merged = await sql<Record<string, string>>`
         WITH written AS (
           INSERT INTO ${table} AS t (${insertColumns})
           SELECT ${selectList}
           FROM ${stage} AS s
-          WHERE NOT EXISTS (
+          WHERE s.data IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM ${table} AS t
             WHERE ${keyMatch} AND t._content_hash = s.content_hash AND t._deleted_at IS NULL
           )
           ON CONFLICT (${keyList}) DO UPDATE SET ${updates}
           WHERE t._content_hash <> excluded._content_hash OR t._deleted_at IS NOT NULL
-          RETURNING ${sql.join([sql`(t.xmax = 0) AS inserted`, ...flags])}
+          RETURNING (t.xmax = 0) AS inserted
         )
-        SELECT ${sql.join([
-          sql`count(*) FILTER (WHERE inserted) AS inserted`,
-          sql`count(*) FILTER (WHERE NOT inserted) AS updated`,
-          ...flagCounts,
-        ])}
+        SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
         FROM written`.execute(trx);
       const row = merged.rows[0] ?? {};
       const inserted = Number(row['inserted'] ?? 0);
       const updated = Number(row['updated'] ?? 0);
-      const coercions: Record<string, number> = {};
-      columns.forEach((c, index) => {
-        const count = Number(row[`c${index}`] ?? 0);
-        if (count > 0) coercions[c.column] = count;
-      });
-      const rejectedRow = await trx
+      const perBatch = await trx
         .selectFrom('ingest.staged_batches')
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('rejected'), sql<string>`0`).as('rejected'))
+        .select(['rejected', 'coercions'])
         .where('load_id', '=', loadId)
         .where('resource', '=', target.resource)
-        .executeTakeFirst();
-      const rejected = Number(rejectedRow?.rejected ?? 0);
+        .execute();
+      let rejected = 0;
+      const coercions: Record<string, number> = {};
+      for (const batch of perBatch) {
+        rejected += batch.rejected;
+        for (const [column, count] of Object.entries(batch.coercions)) {
+          coercions[column] = (coercions[column] ?? 0) + count;
+        }
+      }
 
       await sql`DROP TABLE ${stage}`.execute(trx);
       await trx

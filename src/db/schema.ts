@@ -134,6 +134,7 @@ export interface StagedBatchesTable {
   records: number;
   rejected: number;
   bytes: Int8;
+  coercions: GeneratedJsonb<Record<string, number>>;
   staged_at: GeneratedTimestamp;
 }
 

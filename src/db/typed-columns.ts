@@ -1,7 +1,7 @@
 /**
  * Typed columns from the record's jsonb, in SQL, guarded so that a value that does not fit becomes NULL instead of
- * aborting the statement (the raw value stays in `data`), and the matching "was coerced" test that the merge
- * counts per column.
+ * aborting the statement (the raw value stays in `data`), and the matching "was coerced" test that staging counts
+ * per column. A `text` column takes any value: a string unquoted, anything else as its JSON text (never coerced).
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { TypedColumn, TypedColumnType } from './resource-tables.ts';
@@ -25,17 +25,18 @@ const numericTypes: ReadonlySet<TypedColumnType> = new Set([
   'double precision',
 ]);
 
+/** True for columns whose cast can fail (everything but `text`): the ones with a coercion count. */
+export function isGuarded(column: TypedColumn): boolean {
+  return column.type !== 'text';
+}
+
 /** SQL for the column's value computed from `record` (a jsonb expression): NULL when absent, null or unfit. */
 export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn): RawBuilder<unknown> {
-  const value = valueAt(record, column.path);
   const text = textAt(record, column.path);
+  if (column.type === 'text') return text;
+  const value = valueAt(record, column.path);
   const type = sql.raw(column.type);
-  if (column.type === 'text') {
-    return sql`CASE WHEN jsonb_typeof(${value}) IN ('string', 'number', 'boolean') THEN ${text} END`;
-  }
-  if (column.type === 'jsonb') {
-    return sql`CASE WHEN jsonb_typeof(${value}) <> 'null' THEN ${value} END`;
-  }
+  if (column.type === 'jsonb') return sql`nullif(${value}, 'null'::jsonb)`;
   if (column.type === 'boolean') {
     return sql`CASE WHEN jsonb_typeof(${value}) = 'boolean' THEN (${value})::boolean END`;
   }
@@ -44,15 +45,15 @@ export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn):
       AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
   }
   // Dates and timestamps: ISO-8601 only (Postgres would also read 'now', 'epoch', '12/31/2024' and friends).
-  return sql`CASE WHEN jsonb_typeof(${value}) = 'string' AND ${text} ~ '^\\d{4}-\\d{2}-\\d{2}'
+  return sql`CASE WHEN ${text} ~ '^\\d{4}-\\d{2}-\\d{2}' AND jsonb_typeof(${value}) = 'string'
     AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
 }
 
 /**
- * True when the written row's column is NULL although the record has a non-null value there: a coercion.
- * `row` is the alias of the written row (its `data` is the record).
+ * True when the staged row's column is NULL although the record has a non-null value there: a coercion.
+ * Refers to the row's own columns (`data` and the typed column), e.g. in a RETURNING list.
  */
-export function coercedSql(row: string, column: TypedColumn): RawBuilder<boolean> {
-  const value = valueAt(sql.ref(`${row}.data`), column.path);
-  return sql<boolean>`(${sql.ref(`${row}.${column.column}`)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
+export function coercedSql(column: TypedColumn): RawBuilder<boolean> {
+  const value = valueAt(sql.ref('data'), column.path);
+  return sql<boolean>`(${sql.ref(column.column)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
 }

@@ -78,7 +78,7 @@ describe('stage and merge', () => {
     });
     expect(a?.['start_time']).toEqual(new Date('2024-07-19T10:21:02.000Z'));
     expect(a?.['data']).toEqual(callRecord('a'));
-    expect(a?.['_content_hash']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a?.['_content_hash']).toMatch(/^-?\d+$/);
   });
 
   it('rewrites no row for an unchanged re-load, even with keys in another order', async () => {
@@ -228,14 +228,15 @@ describe('typed columns', () => {
       ],
     ]);
     expect(outcome.inserted).toBe(8);
-    expect(outcome.coercions).toEqual({ start_time: 3, duration: 2, type: 1 });
+    expect(outcome.coercions).toEqual({ start_time: 3, duration: 2 });
     const byId = new Map((await rows()).map((r) => [r['id'], r]));
     expect(byId.get('bad-date')?.['start_time']).toBeNull();
     expect((byId.get('bad-date')?.['data'] as Record<string, unknown>)['startTime']).toBe(
       '2024-02-30T25:61:00Z',
     );
     expect(byId.get('string-number')?.['duration']).toBe('42');
-    expect(byId.get('words')?.['type']).toBeNull();
+    // A text column takes any value: a non-string as its JSON text.
+    expect(byId.get('words')?.['type']).toBe('{"nested": true}');
     expect(byId.get('nulls')?.['start_time']).toBeNull();
   });
 });
