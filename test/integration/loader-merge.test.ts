@@ -2,7 +2,13 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
-import { prepareStaging, stageRecords, readStagingState, stagingTableName } from '../../src/db/staging.ts';
+import {
+  discardStagedFrom,
+  prepareStaging,
+  readStagingState,
+  stageRecords,
+  stagingTableName,
+} from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
 
@@ -89,6 +95,42 @@ describe('stage and merge', () => {
     const { outcome } = await load([[reordered, callRecord('b')]]);
     expect(outcome).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
     expect(await rowsWrittenSince(database.db, calls, since)).toBe(0);
+  });
+
+  it('stages a record whose raw text is the stored one as a marker only (no data parsed or copied)', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    await startRun(database.db, 'markers', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'markers');
+    const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(reordered)]);
+    const { rows } = await sql<{ id: string; marker: boolean }>`
+      SELECT id, data IS NULL AS marker FROM ${sql.table(`ingest.${staging.tableName}`)} ORDER BY id`.execute(
+      database.db,
+    );
+    // `a` is byte-identical: a marker; `b` has another key order: staged whole, found unchanged by its jsonb hash.
+    expect(rows).toEqual([
+      { id: 'a', marker: true },
+      { id: 'b', marker: false },
+    ]);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+  });
+
+  it('forgets the batches from a sequence number on when a fetch restarts earlier', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'discard', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'discard');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
+    await stageRecords(database.db, staging, 1, [extracted(callRecord('b')), extracted({ uri: 'no key' })]);
+    await stageRecords(database.db, staging, 2, [extracted(callRecord('c'))]);
+    await discardStagedFrom(database.db, staging, 1);
+    expect(await readStagingState(database.db, staging)).toEqual({
+      batches: 1,
+      records: 1,
+      rejected: 0,
+      lastSeq: 0,
+    });
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 1, inserted: 1, rejected: 0 });
   });
 
   it('updates only the rows whose content changed, and records the load that changed them', async () => {
