@@ -15,8 +15,9 @@
 import { sql, type Kysely } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import type { Database } from './schema.ts';
-import { stagingTable, type Staging } from './staging.ts';
+import { contentHashSql, stagingKeysTable, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
+import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
 /** What a merge did. `fetched` = `distinct` + duplicates; `distinct` = `inserted` + `updated` + `unchanged`. */
 export interface MergeOutcome {
@@ -60,85 +61,43 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
 
       const stage = stagingTable(staging);
-      const keys = target.primaryKey.map((k) => sql.id(k.column));
-      const keyList = sql.join(keys);
+      const stageKeys = stagingKeysTable(staging);
+      const keyList = sql.join(target.primaryKey.map((k) => sql.id(k.column)));
       const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
         SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
-        FROM (SELECT count(*) AS n FROM ${stage} GROUP BY ${keyList}) AS per_key`.execute(trx);
-      const fetched = Number(totals.rows[0]?.rows ?? 0);
-      const distinct = Number(totals.rows[0]?.keys ?? 0);
-      if (Number(totals.rows[0]?.duplicated ?? 0) > 0) {
-        // Last write wins: keep the highest (seq, ord) of each key.
-        await sql`
-          DELETE FROM ${stage} AS s
-          USING (
-            SELECT ${keyList}, seq, ord,
-                   row_number() OVER (PARTITION BY ${keyList} ORDER BY seq DESC, ord DESC) AS rank
-            FROM ${stage}
-            WHERE (${keyList}) IN (SELECT ${keyList} FROM ${stage} GROUP BY ${keyList} HAVING count(*) > 1)
-          ) AS d
-          WHERE ${sql.join(
-            target.primaryKey.map((k) => sql`s.${sql.id(k.column)} = d.${sql.id(k.column)}`),
-            sql` AND `,
-          )} AND s.seq = d.seq AND s.ord = d.ord AND d.rank > 1`.execute(trx);
-      }
+        FROM (SELECT count(*) AS n FROM ${stageKeys} GROUP BY ${keyList}) AS per_key`.execute(trx);
+      let fetched = Number(totals.rows[0]?.rows ?? 0);
+      let distinct = Number(totals.rows[0]?.keys ?? 0);
+      const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
+      if (duplicated) await markSuperseded(trx, staging);
 
-      const table = sql.id(target.schema, target.table);
-      const keyMatch = sql.join(
-        target.primaryKey.map((k) => sql`t.${sql.id(k.column)} = s.${sql.id(k.column)}`),
-        sql` AND `,
-      );
-      const columns = target.columns;
-      const insertColumns = sql.join([
-        ...keys,
-        ...columns.map((c) => sql.id(c.column)),
-        sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
-      ]);
-      const selectList = sql.join([
-        ...target.primaryKey.map((k) => sql`s.${sql.id(k.column)}`),
-        ...columns.map((c) => sql`s.${sql.id(c.column)}`),
-        sql`s.data, s.content_hash, s.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
-      ]);
-      const updates = sql.join([
-        ...columns.map((c) => sql`${sql.id(c.column)} = excluded.${sql.id(c.column)}`),
-        sql`data = excluded.data, _content_hash = excluded._content_hash, _raw_hash = excluded._raw_hash`,
-        sql`_load_id = excluded._load_id`,
-        sql`_changed_at = excluded._changed_at, _deleted_at = NULL`,
-      ]);
-      const merged = await sql<Record<string, string>>`
-        WITH written AS (
-          INSERT INTO ${table} AS t (${insertColumns})
-          SELECT ${selectList}
-          FROM ${stage} AS s
-          WHERE s.data IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM ${table} AS t
-            WHERE ${keyMatch} AND t._content_hash = s.content_hash AND t._deleted_at IS NULL
-          )
-          ON CONFLICT (${keyList}) DO UPDATE SET ${updates}
-          WHERE t._content_hash <> excluded._content_hash OR t._deleted_at IS NOT NULL
-          RETURNING (t.xmax = 0) AS inserted
-        )
-        SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated
-        FROM written`.execute(trx);
-      const row = merged.rows[0] ?? {};
-      const inserted = Number(row['inserted'] ?? 0);
-      const updated = Number(row['updated'] ?? 0);
+      // Savepoint: a record Postgres refuses as jsonb (not flagged by the extractor) aborts the statement; then
+      // the refused records are moved to rejected_records and the merge runs again without them.
+      await sql`SAVEPOINT merge_rows`.execute(trx);
+      let counts: { inserted: number; updated: number; coercions: Record<string, number> };
+      try {
+        counts = await insertStagedRows(trx, staging, duplicated);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
+        const repaired = await rejectRefusedRecords(trx, staging);
+        if (repaired === 0) throw error;
+        const after = await sql<{ rows: string; keys: string }>`
+          SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stageKeys}`.execute(trx);
+        fetched = Number(after.rows[0]?.rows ?? 0);
+        distinct = Number(after.rows[0]?.keys ?? 0);
+        counts = await insertStagedRows(trx, staging, duplicated);
+      }
+      const { inserted, updated, coercions } = counts;
       const perBatch = await trx
         .selectFrom('ingest.staged_batches')
-        .select(['rejected', 'coercions'])
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('rejected'), sql<string>`0`).as('rejected'))
         .where('load_id', '=', loadId)
         .where('resource', '=', target.resource)
-        .execute();
-      let rejected = 0;
-      const coercions: Record<string, number> = {};
-      for (const batch of perBatch) {
-        rejected += batch.rejected;
-        for (const [column, count] of Object.entries(batch.coercions)) {
-          coercions[column] = (coercions[column] ?? 0) + count;
-        }
-      }
+        .executeTakeFirst();
+      const rejected = Number(perBatch?.rejected ?? 0);
 
-      await sql`DROP TABLE ${stage}`.execute(trx);
+      await sql`DROP TABLE ${stage}, ${stageKeys}`.execute(trx);
       await trx
         .deleteFrom('ingest.staging_tables')
         .where('load_id', '=', loadId)
@@ -181,6 +140,164 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       { cause: error, details: { source: target.source, resource: target.resource } },
     );
   }
+}
+
+/** Last write wins: flags every staged key that a later record (higher seq, then ord) of the same key overrides. */
+async function markSuperseded(trx: Kysely<Database>, staging: Staging): Promise<void> {
+  const stageKeys = stagingKeysTable(staging);
+  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.id(k.column)));
+  await sql`
+    UPDATE ${stageKeys} AS k SET superseded = true
+    FROM (
+      SELECT seq, ord, row_number() OVER (PARTITION BY ${keyList} ORDER BY seq DESC, ord DESC) AS rank
+      FROM ${stageKeys}
+      WHERE (${keyList}) IN (SELECT ${keyList} FROM ${stageKeys} GROUP BY ${keyList} HAVING count(*) > 1)
+    ) AS d
+    WHERE k.seq = d.seq AND k.ord = d.ord AND d.rank > 1`.execute(trx);
+}
+
+/**
+ * The one statement that writes: parses each staged batch once (`jsonb_array_elements`), computes the key, the
+ * canonical hash and the typed columns, leaves out superseded records and rows whose content is already stored,
+ * and upserts the rest. `RETURNING` tells inserts (`xmax = 0`) from updates and flags coercions.
+ */
+async function insertStagedRows(
+  trx: Kysely<Database>,
+  staging: Staging,
+  duplicated: boolean,
+): Promise<{ inserted: number; updated: number; coercions: Record<string, number> }> {
+  const { target, loadId } = staging;
+  const table = sql.id(target.schema, target.table);
+  const keys = target.primaryKey.map((k) => sql.id(k.column));
+  const value = sql`e.value`;
+  const columns = target.columns;
+  const insertColumns = sql.join([
+    ...keys,
+    ...columns.map((c) => sql.id(c.column)),
+    sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
+  ]);
+  const updates = sql.join([
+    ...columns.map((c) => sql`${sql.id(c.column)} = excluded.${sql.id(c.column)}`),
+    sql`data = excluded.data, _content_hash = excluded._content_hash, _raw_hash = excluded._raw_hash`,
+    sql`_load_id = excluded._load_id, _changed_at = excluded._changed_at, _deleted_at = NULL`,
+  ]);
+  const guarded = columns.filter(isGuarded);
+  const flags = guarded.map((c, i) => sql`${coercedSql(c)} AS ${sql.id(`c${i}`)}`);
+  const flagCounts = guarded.map(
+    (_, i) => sql`count(*) FILTER (WHERE ${sql.id(`c${i}`)}) AS ${sql.id(`c${i}`)}`,
+  );
+  const superseded = duplicated
+    ? sql`AND NOT EXISTS (
+        SELECT 1 FROM ${stagingKeysTable(staging)} AS k WHERE k.superseded AND k.seq = x.seq AND k.ord = x.ord)`
+    : sql``;
+  const { rows } = await sql<Record<string, string>>`
+    WITH written AS (
+      INSERT INTO ${table} AS t (${insertColumns})
+      SELECT ${sql.join([...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)), ...columns.map((c) => sql.ref(`x.${c.column}`))])},
+             x.value, x.content_hash, x.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz
+      FROM (
+        SELECT b.seq, e.ord, e.raw_hash, e.value,
+               ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
+               ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
+               ${contentHashSql(value)} AS content_hash
+        FROM ${stagingTable(staging)} AS b
+        CROSS JOIN LATERAL ROWS FROM (
+          jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
+        ) AS e(value, ord, raw_hash)
+        OFFSET 0
+      ) AS x
+      WHERE NOT EXISTS (
+        SELECT 1 FROM ${table} AS s
+        WHERE ${sql.join(
+          target.primaryKey.map((k, i) => sql`s.${sql.id(k.column)} = ${sql.ref(`x.k${i}`)}`),
+          sql` AND `,
+        )} AND s._content_hash = x.content_hash AND s._deleted_at IS NULL
+      ) ${superseded}
+      ON CONFLICT (${sql.join(keys)}) DO UPDATE SET ${updates}
+      WHERE t._content_hash <> excluded._content_hash OR t._deleted_at IS NOT NULL
+      RETURNING ${sql.join([sql`(t.xmax = 0) AS inserted`, ...flags])}
+    )
+    SELECT ${sql.join([
+      sql`count(*) FILTER (WHERE inserted) AS inserted`,
+      sql`count(*) FILTER (WHERE NOT inserted) AS updated`,
+      ...flagCounts,
+    ])}
+    FROM written`.execute(trx);
+  const row = rows[0] ?? {};
+  const coercions: Record<string, number> = {};
+  guarded.forEach((c, i) => {
+    const count = Number(row[`c${i}`] ?? 0);
+    if (count > 0) coercions[c.column] = count;
+  });
+  return { inserted: Number(row['inserted'] ?? 0), updated: Number(row['updated'] ?? 0), coercions };
+}
+
+/**
+ * The repair hook for records Postgres refuses as jsonb although the extractor did not flag them (issue 7 widens
+ * the hostile cases): the batches that do not parse are split as `json` (which keeps each element's text as sent),
+ * every element that is not valid jsonb goes to rejected_records, and the batch is rewritten without it.
+ * Returns how many records were rejected.
+ */
+async function rejectRefusedRecords(trx: Kysely<Database>, staging: Staging): Promise<number> {
+  const { target, loadId } = staging;
+  const stage = stagingTable(staging);
+  const firstKey = (target.primaryKey[0]?.field ?? 'id').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const keyPattern = `"${firstKey}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`;
+  // Each element's text, cut out of the batch by its UTF-8 offsets (the batch cannot be parsed as a whole).
+  const elements = sql`
+    SELECT b.seq, e.ord, e.raw_hash, e.len, e.n,
+           convert_from(substring(b.bytes FROM (1 + sum(e.len + 1) OVER w - e.len)::int FOR e.len), 'UTF8') AS text
+    FROM (
+      SELECT seq, convert_to(records, 'UTF8') AS bytes, ords, raw_hashes, byte_lengths
+      FROM ${stage} WHERE NOT ingest.input_is_valid(records, 'jsonb')
+    ) AS b
+    CROSS JOIN LATERAL ROWS FROM (unnest(b.ords), unnest(b.raw_hashes), unnest(b.byte_lengths))
+      WITH ORDINALITY AS e(ord, raw_hash, len, n)
+    WINDOW w AS (PARTITION BY b.seq ORDER BY e.n)`;
+  await sql`CREATE TEMP TABLE merge_repair ON COMMIT DROP AS
+    SELECT *, ingest.input_is_valid(text, 'jsonb') AS valid FROM (${elements}) AS x`.execute(trx);
+  const { rows } = await sql<{ n: string }>`
+    WITH rejected AS (
+      INSERT INTO ingest.rejected_records
+        (load_id, source, resource, batch_seq, ordinal, reason_code, reason, record_key, payload)
+      SELECT ${loadId}, ${target.source}, ${target.resource}, seq, ord, 'invalid-json',
+             'Postgres refused the record as jsonb', '"' || substring(text FROM ${keyPattern}) || '"', text
+      FROM merge_repair WHERE NOT valid
+      ON CONFLICT (load_id, resource, batch_seq, ordinal) DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*) AS n FROM rejected`.execute(trx);
+  const refused = Number(rows[0]?.n ?? 0);
+  if (refused === 0) return 0;
+  // Rewrite each affected batch without its refused elements, drop their keys, fix the batch counts.
+  await sql`
+    UPDATE ${stage} AS b
+    SET records = coalesce(k.records, '[]'), ords = coalesce(k.ords, '{}'),
+        raw_hashes = coalesce(k.raw_hashes, '{}'), byte_lengths = coalesce(k.byte_lengths, '{}')
+    FROM (
+      SELECT seq, '[' || string_agg(text, ',' ORDER BY n) FILTER (WHERE valid) || ']' AS records,
+             array_agg(ord ORDER BY n) FILTER (WHERE valid) AS ords,
+             array_agg(raw_hash ORDER BY n) FILTER (WHERE valid) AS raw_hashes,
+             array_agg(len ORDER BY n) FILTER (WHERE valid) AS byte_lengths
+      FROM merge_repair GROUP BY seq
+    ) AS k
+    WHERE b.seq = k.seq`.execute(trx);
+  await sql`
+    DELETE FROM ${stagingKeysTable(staging)} AS k USING merge_repair AS r
+    WHERE NOT r.valid AND k.seq = r.seq AND k.ord = r.ord`.execute(trx);
+  await sql`
+    UPDATE ingest.staged_batches AS s
+    SET rejected = s.rejected + r.n, records = s.records - r.n
+    FROM (SELECT seq, count(*)::int AS n FROM merge_repair WHERE NOT valid GROUP BY seq) AS r
+    WHERE s.load_id = ${loadId} AND s.resource = ${target.resource} AND s.seq = r.seq`.execute(trx);
+  await sql`DROP TABLE merge_repair`.execute(trx);
+  return refused;
+}
+
+/** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 /** The counts an earlier attempt recorded, or a non-retryable error when nothing was staged or merged. */

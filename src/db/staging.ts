@@ -16,7 +16,6 @@ import { IngestError, describeError } from '../errors.ts';
 import type { ResourceTable } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
-import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
 /** The staging of one resource in one load. */
 export interface Staging {
@@ -81,7 +80,6 @@ export async function prepareStaging(
 ): Promise<Staging> {
   const staging: Staging = { loadId, target, tableName: stagingTableName(loadId, target.resource) };
   const keyColumns = target.primaryKey.map((k) => sql`${sql.id(k.column)} text NOT NULL`);
-  const typedColumns = target.columns.map((c) => sql`${sql.id(c.column)} ${sql.raw(c.type)}`);
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
     await trx
@@ -94,19 +92,29 @@ export async function prepareStaging(
       })
       .onConflict((oc) => oc.columns(['load_id', 'resource']).doNothing())
       .execute();
-    // Shaped like the target (key, typed columns, hashes, data), so the merge only copies rows: the per-record
-    // work (jsonb parse, casts, hash) happens here, on as many connections as the caller stages with. A row with
-    // NULL data is a marker: the record was seen, and its raw text is the one stored (see stageUnchangedMarkers).
+    // Two tables. `stage_…` holds each batch as sent: the JSON array text of the records to write (parsed by
+    // the merge, once, straight into the target), their ordinals and raw-text md5s. `stage_…_keys` holds one narrow
+    // row per good record — key, position, and whether its raw text is the one already stored (`unchanged`, then
+    // it is not in the batch text at all): what dedupe, counts and (issue 7) deletion detection need.
     await sql`
       CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingTable(staging)} (
-        seq           bigint NOT NULL,
-        ord           integer NOT NULL,
-        ${sql.join([...keyColumns, ...typedColumns])},
-        content_hash  bigint,
-        raw_hash      uuid,
-        data          jsonb
+        seq         bigint PRIMARY KEY,
+        records     text NOT NULL,
+        ords        integer[] NOT NULL,
+        raw_hashes  uuid[] NOT NULL,
+        -- UTF-8 length of each record's text: lets a repair cut the batch apart without parsing it.
+        byte_lengths integer[] NOT NULL
       ) WITH (autovacuum_enabled = false)`.execute(trx);
-    await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${staging.tableName}_seq`)} ON ${stagingTable(staging)} (seq)`.execute(
+    await sql`ALTER TABLE ${stagingTable(staging)} ALTER COLUMN records SET STORAGE EXTERNAL`.execute(trx);
+    await sql`
+      CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingKeysTable(staging)} (
+        seq         bigint NOT NULL,
+        ord         integer NOT NULL,
+        ${sql.join(keyColumns)},
+        unchanged   boolean NOT NULL,
+        superseded  boolean NOT NULL DEFAULT false
+      ) WITH (autovacuum_enabled = false)`.execute(trx);
+    await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${staging.tableName}_keys_seq`)} ON ${stagingKeysTable(staging)} (seq)`.execute(
       trx,
     );
   });
@@ -134,33 +142,6 @@ export async function stageRecords(
   try {
     return await writeBatch(db, staging, seq, good, rejections);
   } catch (error) {
-    if (!isDataError(error) || good.length === 0 || db.isTransaction) {
-      throw databaseError(staging, 'STAGE_FAILED', error);
-    }
-  }
-  // A record the extractor did not flag still broke the batch (Postgres refused its JSON): ask Postgres which
-  // texts it refuses (one round trip), reject those, stage the others.
-  const refused = await findInvalidJson(
-    db,
-    good.map((g) => g.text),
-  );
-  const kept: StagedRecord[] = [];
-  good.forEach((record, index) => {
-    if (!refused.has(index)) {
-      kept.push(record);
-      return;
-    }
-    rejections.push({
-      ordinal: record.ordinal,
-      code: 'invalid-json',
-      reason: 'Postgres refused the record as jsonb',
-      recordKey: keyText(records[record.ordinal]?.value, staging.target),
-      payload: storablePayload(record.text),
-    });
-  });
-  try {
-    return await writeBatch(db, staging, seq, kept, rejections);
-  } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
   }
 }
@@ -172,6 +153,8 @@ interface StagedRecord {
   readonly rawHash: string;
   /** The key values when they are all strings (only those are probed: their text is exactly what SQL reads). */
   readonly key: readonly string[] | null;
+  /** The record's key fields, as parsed (numbers and booleans are staged as their JSON text). */
+  readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
 function stagedRecord(record: ExtractedRecord, ordinal: number, target: ResourceTable): StagedRecord {
@@ -182,6 +165,7 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, target: Resource
     text: record.text,
     rawHash: createHash('md5').update(record.text).digest('hex'),
     key: key.every((k): k is string => typeof k === 'string') ? key : null,
+    keyValues: value,
   };
 }
 
@@ -192,6 +176,7 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, target: Resource
 export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, seq: number): Promise<void> {
   await inTransaction(db, async (trx) => {
     await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${seq}`.execute(trx);
+    await sql`DELETE FROM ${stagingKeysTable(staging)} WHERE seq >= ${seq}`.execute(trx);
     await trx
       .deleteFrom('ingest.staged_batches')
       .where('load_id', '=', staging.loadId)
@@ -231,7 +216,9 @@ export async function readStagingState(db: Kysely<Database>, staging: Staging): 
 /** Drops the staging table of (load, resource) and its registry rows, if any (e.g. for an abandoned load). */
 export async function dropStaging(db: Kysely<Database>, loadId: string, resource: string): Promise<void> {
   const tableName = stagingTableName(loadId, resource);
-  await sql`DROP TABLE IF EXISTS ${sql.table(`ingest.${tableName}`)}`.execute(db);
+  await sql`DROP TABLE IF EXISTS ${sql.table(`ingest.${tableName}`)}, ${sql.table(`ingest.${tableName}_keys`)}`.execute(
+    db,
+  );
   await db
     .deleteFrom('ingest.staging_tables')
     .where('load_id', '=', loadId)
@@ -239,9 +226,14 @@ export async function dropStaging(db: Kysely<Database>, loadId: string, resource
     .execute();
 }
 
-/** The staging table as an SQL identifier. */
+/** The staging table of batches as an SQL identifier. */
 export function stagingTable(staging: Staging): RawBuilder<unknown> {
   return sql`${sql.id('ingest', staging.tableName)}`;
+}
+
+/** The staging table of keys (one row per good record) as an SQL identifier. */
+export function stagingKeysTable(staging: Staging): RawBuilder<unknown> {
+  return sql`${sql.id('ingest', `${staging.tableName}_keys`)}`;
 }
 
 /**
@@ -274,6 +266,7 @@ async function writeBatch(
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {
       await sql`DELETE FROM ${stagingTable(staging)} WHERE seq = ${seq}`.execute(trx);
+      await sql`DELETE FROM ${stagingKeysTable(staging)} WHERE seq = ${seq}`.execute(trx);
       await trx
         .deleteFrom('ingest.rejected_records')
         .where('load_id', '=', loadId)
@@ -308,18 +301,15 @@ async function writeBatch(
         )
         .execute();
     }
-    const unchanged = await stageUnchangedMarkers(trx, staging, seq, good);
-    const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
-    if (shipped.length > 0) {
-      const coercions = await insertStagedRows(trx, staging, seq, shipped);
-      if (Object.keys(coercions).length > 0) {
-        await trx
-          .updateTable('ingest.staged_batches')
-          .set({ coercions: JSON.stringify(coercions) })
-          .where('load_id', '=', loadId)
-          .where('resource', '=', target.resource)
-          .where('seq', '=', String(seq))
-          .execute();
+    if (good.length > 0) {
+      const unchanged = await stageKeys(trx, staging, seq, good);
+      const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
+      if (shipped.length > 0) {
+        await sql`
+          INSERT INTO ${stagingTable(staging)} (seq, records, ords, raw_hashes, byte_lengths)
+          VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`},
+                  ${sql.val(shipped.map((r) => r.ordinal))}::int[], ${sql.val(shipped.map((r) => r.rawHash))}::uuid[],
+                  ${sql.val(shipped.map((r) => Buffer.byteLength(r.text)))}::int[])`.execute(trx);
       }
     }
     return { staged: good.length, rejected: rejections.length, replaced };
@@ -327,83 +317,44 @@ async function writeBatch(
 }
 
 /**
- * The cheap path for records that did not change: one statement looks up each key's stored raw-text hash and,
- * where it equals the record's, stages only a marker (seq, ord, key — no data), so the record is neither parsed
- * nor hashed nor copied by Postgres. Returns the ordinals so staged.
+ * Stages the batch's keys in one statement, which also looks up each key's stored raw-text md5: a record whose raw
+ * text is the one stored is `unchanged` and will not be sent at all — neither parsed, nor hashed, nor copied.
+ * Returns the ordinals of those. (Only records whose key values are all strings are looked up: their text is
+ * exactly what SQL reads.)
  */
-async function stageUnchangedMarkers(
+async function stageKeys(
   trx: Kysely<Database>,
   staging: Staging,
   seq: number,
   records: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
-  const probed = records.filter((r) => r.key !== null);
-  if (probed.length === 0) return new Set();
   const { target } = staging;
-  const probe = JSON.stringify(probed.map((r) => [r.ordinal, r.rawHash, ...(r.key ?? [])]));
+  const entries = JSON.stringify(
+    records.map((r) => [
+      r.ordinal,
+      r.key === null ? null : r.rawHash,
+      ...(r.key ?? target.primaryKey.map(({ field }) => String(r.keyValues[field]))),
+    ]),
+  );
   const keyOf = (index: number) => sql`(p.item ->> ${sql.raw(String(index + 2))})`;
+  const keyColumns = target.primaryKey.map((k) => sql.id(k.column));
   const { rows } = await sql<{ ord: number }>`
-    INSERT INTO ${stagingTable(staging)} (seq, ord, ${sql.join(target.primaryKey.map((k) => sql.id(k.column)))})
-    SELECT ${seq}::bigint, (p.item ->> 0)::int, ${sql.join(target.primaryKey.map((_, i) => keyOf(i)))}
-    FROM jsonb_array_elements(${probe}::jsonb) AS p(item)
-    JOIN ${sql.id(target.schema, target.table)} AS t
-      ON ${sql.join(
-        target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = ${keyOf(i)}`),
-        sql` AND `,
-      )}
-    WHERE t._raw_hash = (p.item ->> 1)::uuid AND t._deleted_at IS NULL
-    RETURNING ord`.execute(trx);
-  return new Set(rows.map((r) => r.ord));
-}
-
-/** Inserts the records (their typed columns computed by guarded casts); returns the coercions per column. */
-async function insertStagedRows(
-  trx: Kysely<Database>,
-  staging: Staging,
-  seq: number,
-  records: readonly StagedRecord[],
-): Promise<Record<string, number>> {
-  const { target } = staging;
-  const element = sql`e.value`;
-  const columns = sql.join([
-    sql`seq, ord`,
-    ...target.primaryKey.map((k) => sql.id(k.column)),
-    ...target.columns.map((c) => sql.id(c.column)),
-    sql`content_hash, raw_hash, data`,
-  ]);
-  const values = sql.join([
-    sql`${seq}::bigint, e.ord`,
-    ...target.primaryKey.map((k) => sql`${element} ->> ${k.field}`),
-    ...target.columns.map((c) => typedValueSql(element, c)),
-    sql`${contentHashSql(element)}, e.raw_hash, ${element}`,
-  ]);
-  const guarded = target.columns.filter(isGuarded);
-  const flags =
-    guarded.length === 0
-      ? [sql`true AS c0`]
-      : guarded.map((c, i) => sql`${coercedSql(c)} AS ${sql.id(`c${i}`)}`);
-  const counts =
-    guarded.length === 0
-      ? [sql`0 AS c0`]
-      : guarded.map((_, i) => sql`count(*) FILTER (WHERE ${sql.id(`c${i}`)}) AS ${sql.id(`c${i}`)}`);
-  const { rows } = await sql<Record<string, string>>`
     WITH staged AS (
-      INSERT INTO ${stagingTable(staging)} (${columns})
-      SELECT ${values}
-      FROM ROWS FROM (
-        jsonb_array_elements(${`[${records.map((r) => r.text).join(',')}]`}::jsonb),
-        unnest(${sql.val(records.map((r) => r.ordinal))}::int[]),
-        unnest(${sql.val(records.map((r) => r.rawHash))}::uuid[])
-      ) AS e(value, ord, raw_hash)
-      RETURNING ${sql.join(flags)}
+      INSERT INTO ${stagingKeysTable(staging)} (seq, ord, ${sql.join(keyColumns)}, unchanged)
+      SELECT ${seq}::bigint, (p.item ->> 0)::int, ${sql.join(target.primaryKey.map((_, i) => keyOf(i)))},
+             EXISTS (
+               SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
+               WHERE ${sql.join(
+                 target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = ${keyOf(i)}`),
+                 sql` AND `,
+               )}
+                 AND t._raw_hash = (p.item ->> 1)::uuid AND t._deleted_at IS NULL
+             )
+      FROM jsonb_array_elements(${entries}::jsonb) AS p(item)
+      RETURNING ord, unchanged
     )
-    SELECT ${sql.join(counts)} FROM staged`.execute(trx);
-  const coercions: Record<string, number> = {};
-  guarded.forEach((c, i) => {
-    const count = Number(rows[0]?.[`c${i}`] ?? 0);
-    if (count > 0) coercions[c.column] = count;
-  });
-  return coercions;
+    SELECT ord FROM staged WHERE unchanged`.execute(trx);
+  return new Set(rows.map((r) => r.ord));
 }
 
 /** Why a record cannot be staged, or undefined when it can. */
@@ -454,20 +405,6 @@ function keyText(value: unknown, target: ResourceTable): string | null {
 /** Postgres text cannot hold U+0000: a raw NUL (only in an invalid record) is written as its JSON escape. */
 function storablePayload(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
-}
-
-async function findInvalidJson(db: Kysely<Database>, texts: readonly string[]): Promise<ReadonlySet<number>> {
-  const { rows } = await sql<{ index: number }>`
-    SELECT (u.ord - 1)::int AS index
-    FROM unnest(${sql.val(texts.map(storablePayload))}::text[]) WITH ORDINALITY AS u(text, ord)
-    WHERE NOT ingest.input_is_valid(u.text, 'jsonb')`.execute(db);
-  return new Set(rows.map((r) => r.index));
-}
-
-/** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 function databaseError(staging: Staging, code: string, error: unknown): IngestError {

@@ -97,22 +97,26 @@ describe('stage and merge', () => {
     expect(await rowsWrittenSince(database.db, calls, since)).toBe(0);
   });
 
-  it('stages a record whose raw text is the stored one as a marker only (no data parsed or copied)', async () => {
+  it('does not send a record whose raw text is the stored one (only its key is staged)', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);
     await load([[callRecord('a'), callRecord('b')]]);
     await startRun(database.db, 'markers', 'communications', 'user_call_records');
     const staging = await prepareStaging(database.db, await callRecordsTable(), 'markers');
     const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
     await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(reordered)]);
-    const { rows } = await sql<{ id: string; marker: boolean }>`
-      SELECT id, data IS NULL AS marker FROM ${sql.table(`ingest.${staging.tableName}`)} ORDER BY id`.execute(
+    const { rows } = await sql<{ id: string; unchanged: boolean }>`
+      SELECT id, unchanged FROM ${sql.table(`ingest.${staging.tableName}_keys`)} ORDER BY id`.execute(
       database.db,
     );
-    // `a` is byte-identical: a marker; `b` has another key order: staged whole, found unchanged by its jsonb hash.
+    // `a` is byte-identical: only its key is staged; `b` has another key order: sent whole, and the merge finds it
+    // unchanged by its canonical hash.
     expect(rows).toEqual([
-      { id: 'a', marker: true },
-      { id: 'b', marker: false },
+      { id: 'a', unchanged: true },
+      { id: 'b', unchanged: false },
     ]);
+    const batches = await sql<{ ords: number[] }>`
+      SELECT ords FROM ${sql.table(`ingest.${staging.tableName}`)}`.execute(database.db);
+    expect(batches.rows).toEqual([{ ords: [1] }]);
     expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
   });
 
@@ -295,14 +299,14 @@ describe('records Postgres cannot store', () => {
       extracted(callRecord('good-1')),
       extracted(JSON.parse(nulText), nulText, ['nul-char']),
       extracted({ uri: 'no id' }),
-      // Not flagged by the extractor: Postgres refuses it, the batch falls back to finding it.
+      // Not flagged by the extractor: Postgres refuses it at the merge, which rejects it and merges the rest.
       extracted(JSON.parse(surrogateText), surrogateText),
       extracted([1, 2]),
       extracted(callRecord('good-2')),
     ]);
-    expect(outcome).toEqual({ staged: 2, rejected: 4, replaced: false });
+    expect(outcome).toEqual({ staged: 3, rejected: 3, replaced: false });
     const merged = await mergeStaged(database.db, staging);
-    expect(merged).toMatchObject({ inserted: 2, rejected: 4 });
+    expect(merged).toMatchObject({ fetched: 2, distinct: 2, inserted: 2, rejected: 4 });
     const rejected = await database.db
       .selectFrom('ingest.rejected_records')
       .select(['ordinal', 'reason_code', 'record_key', 'payload'])
