@@ -9,7 +9,7 @@
  * integers and long decimals stay exact. Records Postgres cannot store (U+0000, lone surrogates: flagged by the
  * extractor) or without their primary key go to `ingest.rejected_records` with the reason; the rest still land.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { IngestError, describeError } from '../errors.ts';
@@ -23,6 +23,12 @@ export interface Staging {
   readonly target: ResourceTable;
   /** Table name in the `ingest` schema. */
   readonly tableName: string;
+  /**
+   * The target table had no live row when the staging was prepared: no record can be unchanged, so staging skips
+   * the per-key lookup of stored raw hashes (a first load). Only a concurrent writer could make this stale, and the
+   * merge still compares canonical hashes, so the worst case is a record sent whole instead of as a key.
+   */
+  readonly targetWasEmpty: boolean;
 }
 
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
@@ -78,7 +84,16 @@ export async function prepareStaging(
   target: ResourceTable,
   loadId: string,
 ): Promise<Staging> {
-  const staging: Staging = { loadId, target, tableName: stagingTableName(loadId, target.resource) };
+  const { rows } = await sql<{ empty: boolean }>`
+    SELECT NOT EXISTS (SELECT 1 FROM ${sql.id(target.schema, target.table)} WHERE _deleted_at IS NULL) AS empty`.execute(
+    db,
+  );
+  const staging: Staging = {
+    loadId,
+    target,
+    tableName: stagingTableName(loadId, target.resource),
+    targetWasEmpty: rows[0]?.empty === true,
+  };
   const keyColumns = target.primaryKey.map((k) => sql`${sql.id(k.column)} text NOT NULL`);
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
@@ -163,7 +178,7 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, target: Resource
   return {
     ordinal,
     text: record.text,
-    rawHash: createHash('md5').update(record.text).digest('hex'),
+    rawHash: hash('md5', record.text, 'hex'),
     key: key.every((k): k is string => typeof k === 'string') ? key : null,
     keyValues: value,
   };
@@ -338,18 +353,20 @@ async function stageKeys(
   );
   const keyOf = (index: number) => sql`(p.item ->> ${sql.raw(String(index + 2))})`;
   const keyColumns = target.primaryKey.map((k) => sql.id(k.column));
+  const unchanged = staging.targetWasEmpty
+    ? sql`false`
+    : sql`(p.item ->> 1) IS NOT NULL AND EXISTS (
+        SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
+        WHERE ${sql.join(
+          target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = ${keyOf(i)}`),
+          sql` AND `,
+        )}
+          AND t._raw_hash = (p.item ->> 1)::uuid AND t._deleted_at IS NULL
+      )`;
   const { rows } = await sql<{ ord: number }>`
     WITH staged AS (
       INSERT INTO ${stagingKeysTable(staging)} (seq, ord, ${sql.join(keyColumns)}, unchanged)
-      SELECT ${seq}::bigint, (p.item ->> 0)::int, ${sql.join(target.primaryKey.map((_, i) => keyOf(i)))},
-             EXISTS (
-               SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
-               WHERE ${sql.join(
-                 target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = ${keyOf(i)}`),
-                 sql` AND `,
-               )}
-                 AND t._raw_hash = (p.item ->> 1)::uuid AND t._deleted_at IS NULL
-             )
+      SELECT ${seq}::bigint, (p.item ->> 0)::int, ${sql.join(target.primaryKey.map((_, i) => keyOf(i)))}, ${unchanged}
       FROM jsonb_array_elements(${entries}::jsonb) AS p(item)
       RETURNING ord, unchanged
     )

@@ -51,9 +51,9 @@ export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn):
 
 /**
  * True when the staged row's column is NULL although the record has a non-null value there: a coercion.
- * Refers to the row's own columns (`data` and the typed column), e.g. in a RETURNING list.
+ * `row` is the alias of the written row (its `data` and the typed column), e.g. in a RETURNING list.
  */
-export function coercedSql(column: TypedColumn): RawBuilder<boolean> {
-  const value = valueAt(sql.ref('data'), column.path);
-  return sql<boolean>`(${sql.ref(column.column)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
+export function coercedSql(row: string, column: TypedColumn): RawBuilder<boolean> {
+  const value = valueAt(sql.ref(`${row}.data`), column.path);
+  return sql<boolean>`(${sql.ref(`${row}.${column.column}`)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
 }
