@@ -158,7 +158,6 @@ export async function up(db: Kysely<any>): Promise<void> {
       records    integer NOT NULL,
       rejected   integer NOT NULL,
       bytes      bigint NOT NULL,
-      coercions  jsonb NOT NULL DEFAULT '{}',
       staged_at  timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (load_id, resource, seq),
       FOREIGN KEY (load_id, resource) REFERENCES ingest.staging_tables ON DELETE CASCADE

@@ -134,7 +134,6 @@ export interface StagedBatchesTable {
   records: number;
   rejected: number;
   bytes: Int8;
-  coercions: GeneratedJsonb<Record<string, number>>;
   staged_at: GeneratedTimestamp;
 }
 

@@ -1,13 +1,15 @@
 /**
- * Staging: the records of one (load, resource) stream into an UNLOGGED table of the system schema, named in
- * `ingest.staging_tables`, until the fetch is complete and `mergeStaged` consumes it in one transaction. The table
- * survives an activity retry, so a resumed fetch appends; each batch carries a sequence number, and re-sending a
+ * Staging: the records of one (load, resource) stream into UNLOGGED tables of the system schema, named in
+ * `ingest.staging_tables`, until the fetch is complete and `mergeStaged` consumes them in one transaction. They
+ * survive an activity retry, so a resumed fetch appends; each batch carries a sequence number, and re-sending a
  * sequence number replaces that batch instead of duplicating it (`ingest.staged_batches`).
  *
- * A batch travels as ONE parameter, the JSON array of the records' raw texts, which Postgres expands with
- * `jsonb_array_elements` (PERF-NOTES: ≈0.8× of COPY, little Node CPU). The jsonb is built from the raw text, so big
- * integers and long decimals stay exact. Records Postgres cannot store (U+0000, lone surrogates: flagged by the
- * extractor) or without their primary key go to `ingest.rejected_records` with the reason; the rest still land.
+ * A batch is kept as sent: ONE text parameter, the JSON array of the records' raw texts, which the merge expands
+ * with `jsonb_array_elements` straight into the target — Postgres parses each record once, and the jsonb is built
+ * from the raw text, so big integers and long decimals stay exact. A narrow key row per record serves dedupe and
+ * counts; a record whose raw text (md5) is the one stored is not sent at all. Records Postgres cannot store
+ * (U+0000, lone surrogates: flagged by the extractor) or without their primary key go to `ingest.rejected_records`
+ * with the reason; the rest still land.
  */
 import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
@@ -275,8 +277,7 @@ async function writeBatch(
       INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes)
       VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes})
       ON CONFLICT (load_id, resource, seq) DO UPDATE
-        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes,
-            coercions = '{}', staged_at = now()
+        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes, staged_at = now()
       RETURNING (xmax = 0) AS fresh`.execute(trx);
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {
