@@ -83,6 +83,11 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
         const repaired = await rejectRefusedRecords(trx, staging);
         if (repaired === 0) throw error;
+        // A refused record may have been the last write of its key: decide the winners again.
+        if (duplicated) {
+          await sql`UPDATE ${stageKeys} SET superseded = false WHERE superseded`.execute(trx);
+          await markSuperseded(trx, staging);
+        }
         const after = await sql<{ rows: string; keys: string }>`
           SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stageKeys}`.execute(trx);
         fetched = Number(after.rows[0]?.rows ?? 0);

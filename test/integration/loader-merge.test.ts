@@ -288,6 +288,22 @@ describe('typed columns', () => {
 });
 
 describe('records Postgres cannot store', () => {
+  it('do not win over an earlier good record of the same key when the merge has to reject them', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'refused-last', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'refused-last');
+    const refused = '{"id":"a","name":"\\udc00"}';
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
+    await stageRecords(database.db, staging, 1, [extracted(JSON.parse(refused), refused)]);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({
+      fetched: 1,
+      distinct: 1,
+      inserted: 1,
+      rejected: 1,
+    });
+    expect((await rows()).map((r) => r['session_id'])).toEqual(['s-a']);
+  });
+
   it('are rejected with their reason and payload while the rest of the batch lands', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);
     const loadId = 'hostile';
