@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { FileMigrationProvider, Migrator, type Kysely, type MigrationResult } from 'kysely';
+import { pathToFileURL } from 'node:url';
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import { projectRoot } from '../local/paths.ts';
 
@@ -19,9 +20,39 @@ const migrationTableSchema = 'ingest';
 function createMigrator(db: Kysely<any>): Migrator {
   return new Migrator({
     db,
-    provider: new FileMigrationProvider({ fs, path: { join }, migrationFolder: migrationsFolder }),
+    provider: typeScriptMigrationProvider,
     migrationTableSchema,
   });
+}
+
+/**
+ * Kysely's FileMigrationProvider imports each file natively, which fails for `.ts` outside tsx (e.g. in Vitest's
+ * global set-up). This provider falls back to tsx's `tsImport` for TypeScript files when Node cannot load them.
+ */
+const typeScriptMigrationProvider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await fs.readdir(migrationsFolder))
+      .filter((file) => /\.(ts|mts|js|mjs)$/.test(file) && !file.endsWith('.d.ts'))
+      .sort();
+    const migrations: Record<string, Migration> = {};
+    for (const file of files) {
+      const module = (await importMigration(join(migrationsFolder, file))) as Partial<Migration>;
+      if (typeof module.up !== 'function') continue;
+      migrations[file.replace(/\.[^.]+$/, '')] = module as Migration;
+    }
+    return migrations;
+  },
+};
+
+async function importMigration(path: string): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  try {
+    return (await import(url)) as unknown;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(url, import.meta.url)) as unknown;
+  }
 }
 
 export interface MigrationOutcome {

@@ -1,8 +1,151 @@
 /**
  * Table types for Kysely. System tables live in the `ingest` schema (created by `migrations/`); resource tables are
- * per source and typed at run time, so they are addressed with `withSchema(...)` and dynamic references.
+ * per source and described at run time by `ingest.resource_tables` / `ingest.resource_columns`, so they are
+ * addressed with `sql.table(...)`/`sql.id(...)` (see `resource-tables.ts`), not through these types.
  */
+import type { ColumnType, Generated } from 'kysely';
 
-/** Tables Kysely knows statically. Filled in as migrations add system tables. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database {}
+/** A timestamptz: read as a Date, written as a Date or an SQL expression. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamptz with a default. */
+export type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** A bigint: node-pg returns int8 as text (compare with `String(n)`); the db functions convert it. */
+export type Int8 = ColumnType<string, number | string, number | string>;
+/** A bigint with a default. */
+export type GeneratedInt8 = ColumnType<string, number | string | undefined, number | string>;
+
+/** JSON stored as jsonb: written as JSON text, read as the parsed value. */
+export type Jsonb<T = unknown> = ColumnType<T, string, string>;
+/** jsonb with a default. */
+export type GeneratedJsonb<T = unknown> = ColumnType<T, string | undefined, string>;
+
+export const loadStatuses = ['running', 'succeeded', 'partial', 'failed', 'abandoned'] as const;
+export type LoadStatus = (typeof loadStatuses)[number];
+
+export const resourceRunStatuses = ['running', 'succeeded', 'failed', 'skipped', 'abandoned'] as const;
+export type ResourceRunStatus = (typeof resourceRunStatuses)[number];
+
+export interface LoadsTable {
+  load_id: string;
+  source: string;
+  workflow_id: string | null;
+  run_id: string | null;
+  plan_hash: string | null;
+  build_version: string | null;
+  sandbox: Generated<boolean>;
+  status: Generated<LoadStatus>;
+  started_at: GeneratedTimestamp;
+  finished_at: Timestamp | null;
+  error: string | null;
+  report: Jsonb | null;
+}
+
+export interface ResourceRunsTable {
+  load_id: string;
+  resource: string;
+  source: string;
+  write_disposition: Generated<string>;
+  status: Generated<ResourceRunStatus>;
+  attempts: Generated<number>;
+  fetched: GeneratedInt8;
+  inserted: GeneratedInt8;
+  updated: GeneratedInt8;
+  unchanged: GeneratedInt8;
+  deleted: GeneratedInt8;
+  rejected: GeneratedInt8;
+  coercions: GeneratedJsonb<Record<string, number>>;
+  error: string | null;
+  skip_reason: string | null;
+  started_at: GeneratedTimestamp;
+  merged_at: Timestamp | null;
+  merge_ms: number | null;
+  finished_at: Timestamp | null;
+}
+
+export interface CheckpointsTable {
+  load_id: string;
+  resource: string;
+  state: Jsonb;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface RejectedRecordsTable {
+  rejected_id: GeneratedInt8;
+  load_id: string;
+  source: string;
+  resource: string;
+  batch_seq: Int8;
+  ordinal: number;
+  reason_code: string;
+  reason: string;
+  record_key: string | null;
+  payload: string;
+  rejected_at: GeneratedTimestamp;
+}
+
+export const smsSendStatuses = ['intended', 'sent', 'unknown', 'failed'] as const;
+export type SmsSendStatus = (typeof smsSendStatuses)[number];
+
+export interface SmsSendIntentsTable {
+  load_id: string;
+  resource: string;
+  source: string;
+  status: Generated<SmsSendStatus>;
+  request_fingerprint: string | null;
+  request_id: string | null;
+  intended_at: GeneratedTimestamp;
+  replied_at: Timestamp | null;
+  detail: Jsonb | null;
+}
+
+export interface ResourceTablesTable {
+  source: string;
+  resource: string;
+  table_schema: string;
+  table_name: string;
+  primary_key: string[];
+  primary_key_columns: string[];
+  created_by: Generated<string>;
+  created_at: GeneratedTimestamp;
+}
+
+export interface ResourceColumnsTable {
+  source: string;
+  resource: string;
+  column_name: string;
+  field_path: string[];
+  data_type: string;
+  ordinal: number;
+}
+
+export interface StagingTablesTable {
+  load_id: string;
+  resource: string;
+  source: string;
+  table_name: string;
+  created_at: GeneratedTimestamp;
+}
+
+export interface StagedBatchesTable {
+  load_id: string;
+  resource: string;
+  seq: Int8;
+  records: number;
+  rejected: number;
+  bytes: Int8;
+  staged_at: GeneratedTimestamp;
+}
+
+/** Tables Kysely knows statically: the system schema. */
+export interface Database {
+  'ingest.loads': LoadsTable;
+  'ingest.resource_runs': ResourceRunsTable;
+  'ingest.checkpoints': CheckpointsTable;
+  'ingest.rejected_records': RejectedRecordsTable;
+  'ingest.sms_send_intents': SmsSendIntentsTable;
+  'ingest.resource_tables': ResourceTablesTable;
+  'ingest.resource_columns': ResourceColumnsTable;
+  'ingest.staging_tables': StagingTablesTable;
+  'ingest.staged_batches': StagedBatchesTable;
+}

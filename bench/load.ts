@@ -1,0 +1,343 @@
+/**
+ * `npm run bench:load`: the loader's stage + merge path against the physical limit, a `COPY` of the same rows, on
+ * 1 M `user_call_records` from the sandbox generator (raw JSON generated once, before any timing).
+ *
+ *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2]
+ *
+ * In one run it prints: (1) stage + merge into the empty table; (2) an unchanged re-load — its time, the rows it
+ * rewrote (counted from row versions, `xmin`) and its WAL bytes (`pg_current_wal_lsn` diff); (3) stage + merge
+ * into the full table with every record changed (1 M updates); (4) the baseline, `psql \copy` of a pre-encoded
+ * TSV of the loaded rows (encoding not timed) into a table of the same shape (same primary key, typed columns and
+ * jsonb); and the ratios against issue 6's targets. With no DATABASE_URL it starts its own Postgres (embedded,
+ * default durability settings); with one, it works in a scratch database `<name>_bench_load` it drops at the end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { createDatabase } from '../src/db/database.ts';
+import { startLoad, startResourceRun } from '../src/db/ledger.ts';
+import { mergeStaged, type MergeOutcome } from '../src/db/merge.ts';
+import { migrateToLatest } from '../src/db/migrations.ts';
+import { readResourceTable, type ResourceTable } from '../src/db/resource-tables.ts';
+import type { Database } from '../src/db/schema.ts';
+import { prepareStaging, stageRecords } from '../src/db/staging.ts';
+import type { ExtractedRecord } from '../src/http/extract/types.ts';
+import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../src/local/postgres.ts';
+import { createDataset } from '../src/sandbox/dataset.ts';
+import { defaultCounts } from '../src/sandbox/resources.ts';
+
+const targetCopyRatio = 0.6;
+const targetReloadRatio = 0.6;
+const target = 'communications.user_call_records';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    'batch-bytes': { type: 'string', default: String(512 * 1024) },
+    connections: { type: 'string', default: '2' },
+  },
+});
+const records = Number(values.records);
+const batchBytes = Number(values['batch-bytes']);
+const connections = Number(values.connections);
+
+interface Phase {
+  readonly label: string;
+  readonly stageMs: number;
+  readonly mergeMs: number;
+  readonly totalMs: number;
+  readonly walBytes: number;
+  readonly rowsWritten: number;
+  readonly nodeCpuMs: number;
+  readonly outcome: MergeOutcome;
+}
+
+await main();
+
+async function main(): Promise<void> {
+  const { url, stop } = await provideDatabase();
+  const scratch = await mkdtemp(join(tmpdir(), 'durable-ingest-bench-load-'));
+  const db = createDatabase(url, { maxConnections: connections + 1, applicationName: 'bench-load' });
+  try {
+    await migrateToLatest(db);
+    const table = await readResourceTable(db, 'communications', 'user_call_records');
+    await printSettings(db);
+
+    const started = performance.now();
+    let batches = generateBatches(records, batchBytes, (text) => text);
+    const jsonBytes = batches.reduce((sum, b) => sum + b.reduce((s, r) => s + r.text.length, 0), 0);
+    console.log(
+      `generated ${records.toLocaleString('en')} call records (${(jsonBytes / 1e6).toFixed(0)} MB of JSON, ` +
+        `${batches.length} batches of ≤ ${(batchBytes / 1024).toFixed(0)} KiB) in ${seconds(performance.now() - started)}`,
+    );
+
+    await sql`TRUNCATE ${sql.table(target)}`.execute(db);
+    await sql`CHECKPOINT`.execute(db);
+    const empty = await runLoad(db, table, 'bench-1-empty', 'stage + merge into the empty table', batches);
+    await sql`VACUUM ANALYZE ${sql.table(target)}`.execute(db);
+    await sql`CHECKPOINT`.execute(db);
+    const unchanged = await runLoad(db, table, 'bench-2-unchanged', 'unchanged re-load', batches);
+    // The changed records (every one gets a new field), generated before timing; the first set is let go.
+    batches = [];
+    const changed = generateBatches(records, batchBytes, (text) => `${text.slice(0, -1)},"revision":2}`);
+    await sql`CHECKPOINT`.execute(db);
+    const full = await runLoad(
+      db,
+      table,
+      'bench-3-changed',
+      'stage + merge into the full table (all changed)',
+      changed,
+    );
+    for (const phase of [empty, unchanged, full]) check(phase);
+
+    const copy = await runCopyBaseline(db, url, scratch);
+
+    console.log('');
+    console.log(
+      '| phase | rows | stage | merge | total | rows/s | rows rewritten (xmin) | WAL | Node CPU | inserted / updated / unchanged |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const p of [empty, unchanged, full]) {
+      console.log(
+        `| ${p.label} | ${records.toLocaleString('en')} | ${seconds(p.stageMs)} | ${seconds(p.mergeMs)} | ` +
+          `${seconds(p.totalMs)} | ${rate(records, p.totalMs)} | ${p.rowsWritten.toLocaleString('en')} | ` +
+          `${megabytes(p.walBytes)} | ${seconds(p.nodeCpuMs)} | ${p.outcome.inserted} / ${p.outcome.updated} / ${p.outcome.unchanged} |`,
+      );
+    }
+    console.log(
+      `| COPY baseline: psql \\copy of a ${megabytes(copy.fileBytes)} TSV into a same-shaped table | ` +
+        `${records.toLocaleString('en')} | | | ${seconds(copy.ms)} | ${rate(records, copy.ms)} | ` +
+        `${records.toLocaleString('en')} | ${megabytes(copy.walBytes)} | | |`,
+    );
+    console.log('');
+    const emptyRatio = copy.ms / empty.totalMs;
+    const fullRatio = copy.ms / full.totalMs;
+    const reloadRatio = unchanged.totalMs / empty.totalMs;
+    console.log(`throughput vs COPY, empty table: ${emptyRatio.toFixed(2)}× (target ≥ ${targetCopyRatio}×)`);
+    console.log(`throughput vs COPY, full table (all changed): ${fullRatio.toFixed(2)}×`);
+    console.log(
+      `unchanged re-load time vs first load: ${reloadRatio.toFixed(2)}× (target ≤ ${targetReloadRatio}×)`,
+    );
+    console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    console.log('');
+    console.log(
+      `target empty-table ≥ ${targetCopyRatio}× COPY: ${emptyRatio >= targetCopyRatio ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(`target unchanged re-load rewrites 0 rows: ${unchanged.rowsWritten === 0 ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `target unchanged re-load ~0 WAL (< 1 MB): ${unchanged.walBytes < 1e6 ? 'PASS' : 'FAIL'} (${unchanged.walBytes} bytes)`,
+    );
+    console.log(
+      `target unchanged re-load ≤ ${targetReloadRatio}× first load: ${reloadRatio <= targetReloadRatio ? 'PASS' : 'FAIL'}`,
+    );
+  } finally {
+    await db.destroy();
+    await rm(scratch, { recursive: true, force: true });
+    await stop();
+  }
+}
+
+/**
+ * The batches of one load: ExtractedRecords as the extractor yields them, except that `value` holds only the
+ * primary key — the one thing the loader reads from it. Holding 1 M fully parsed records alive for the whole run
+ * (the extractor's values are short-lived) would time V8's garbage collector walking a ~2 GB heap, not the loader.
+ */
+function generateBatches(
+  count: number,
+  maxBytes: number,
+  edit: (text: string) => string,
+): readonly (readonly ExtractedRecord[])[] {
+  const dataset = createDataset({ seed: 1, counts: { ...defaultCounts, user_call_records: count } });
+  const batches: ExtractedRecord[][] = [];
+  let batch: ExtractedRecord[] = [];
+  let bytes = 0;
+  for (const original of dataset.recordTexts('user_call_records')) {
+    const text = edit(original);
+    const { id } = JSON.parse(text) as { id: string };
+    batch.push({ text, value: { id }, issues: [] });
+    bytes += text.length;
+    if (bytes >= maxBytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** One load: stage every batch over `connections` connections, then merge; measured. */
+async function runLoad(
+  db: Kysely<Database>,
+  table: ResourceTable,
+  loadId: string,
+  label: string,
+  batches: readonly (readonly ExtractedRecord[])[],
+): Promise<Phase> {
+  await startLoad(db, { loadId, source: 'communications' });
+  await startResourceRun(db, { loadId, source: 'communications', resource: 'user_call_records' });
+  const walBefore = await walLsn(db);
+  const txidBefore = await currentXid(db);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const staging = await prepareStaging(db, table, loadId);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let seq = next++; seq < batches.length; seq = next++) {
+      await stageRecords(db, staging, seq, batches[seq] ?? []);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, () => worker()));
+  const staged = performance.now();
+  const outcome = await mergeStaged(db, staging);
+  const finished = performance.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const walBytes = await walSince(db, walBefore);
+  const { rows } = await sql<{ n: string }>`
+    SELECT count(*) AS n FROM ${sql.table(target)} WHERE xmin::text::bigint >= ${txidBefore}`.execute(db);
+  const phase: Phase = {
+    label,
+    stageMs: staged - started,
+    mergeMs: finished - staged,
+    totalMs: finished - started,
+    walBytes,
+    rowsWritten: Number(rows[0]?.n ?? 0),
+    nodeCpuMs: (cpu.user + cpu.system) / 1000,
+    outcome,
+  };
+  console.log(
+    `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)} = ${seconds(phase.totalMs)} ` +
+      `(${rate(records, phase.totalMs)}), WAL ${megabytes(walBytes)}, rows rewritten ${phase.rowsWritten}`,
+  );
+  return phase;
+}
+
+function check(phase: Phase): void {
+  const { outcome } = phase;
+  if (outcome.fetched !== records || outcome.distinct !== records) {
+    throw new Error(
+      `${phase.label}: staged ${outcome.fetched} (${outcome.distinct} distinct), expected ${records}`,
+    );
+  }
+}
+
+/** The physical limit: `\copy` of the loaded rows, pre-encoded as TSV, into an empty table of the same shape. */
+async function runCopyBaseline(
+  db: Kysely<Database>,
+  url: string,
+  scratch: string,
+): Promise<{ ms: number; walBytes: number; fileBytes: number }> {
+  const file = join(scratch, 'call-records.tsv');
+  const baseline = 'ingest.bench_copy_baseline';
+  await sql`DROP TABLE IF EXISTS ${sql.table(baseline)}`.execute(db);
+  await sql`CREATE TABLE ${sql.table(baseline)} (LIKE ${sql.table(target)} INCLUDING ALL)`.execute(db);
+  // Encoding, not timed: the rows exactly as the merge stored them.
+  await psql(url, `\\copy ${target} TO '${file}'`);
+  const fileBytes = (await stat(file)).size;
+  await sql`CHECKPOINT`.execute(db);
+  const walBefore = await walLsn(db);
+  const started = performance.now();
+  await psql(url, `\\copy ${baseline} FROM '${file}'`);
+  const ms = performance.now() - started;
+  const walBytes = await walSince(db, walBefore);
+  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(baseline)}`.execute(db);
+  if (Number(rows[0]?.n) !== records) throw new Error(`COPY loaded ${rows[0]?.n} rows, expected ${records}`);
+  console.log(`COPY baseline: ${seconds(ms)} (${rate(records, ms)}), WAL ${megabytes(walBytes)}`);
+  await sql`DROP TABLE ${sql.table(baseline)}`.execute(db);
+  return { ms, walBytes, fileBytes };
+}
+
+function psql(url: string, command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'psql',
+      ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', command],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let errors = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => (errors += text));
+    child.on('error', (error) =>
+      reject(new Error(`psql could not be started (install the PostgreSQL client): ${error.message}`)),
+    );
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`psql failed (${code}): ${errors}`)),
+    );
+  });
+}
+
+async function walLsn(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`.execute(db);
+  return rows[0]?.lsn ?? '0/0';
+}
+
+async function walSince(db: Kysely<Database>, before: string): Promise<number> {
+  const { rows } = await sql<{ bytes: string }>`
+    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${before}::pg_lsn)::bigint AS bytes`.execute(db);
+  return Number(rows[0]?.bytes ?? 0);
+}
+
+/** The 32-bit xid the next transaction will get (row versions written later have xmin ≥ it). */
+async function currentXid(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ xid: string }>`SELECT (txid_current() % 4294967296)::text AS xid`.execute(db);
+  return rows[0]?.xid ?? '0';
+}
+
+async function printSettings(db: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{ version: string; settings: string }>`
+    SELECT current_setting('server_version') AS version,
+           string_agg(name || '=' || setting, ', ' ORDER BY name) AS settings
+    FROM pg_settings
+    WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'wal_level', 'max_wal_size')`.execute(
+    db,
+  );
+  console.log(`PostgreSQL ${rows[0]?.version} (${rows[0]?.settings}); ${connections} staging connection(s)`);
+}
+
+/** DATABASE_URL → a scratch database beside it; otherwise an embedded Postgres of our own. */
+async function provideDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const external = process.env['DATABASE_URL'];
+  if (!external) {
+    console.log('DATABASE_URL is not set: starting an embedded Postgres for the benchmark…');
+    const running = await startEmbeddedPostgres({ database: 'bench_load' });
+    return { url: running.url, stop: () => running.stop() };
+  }
+  const parsed = new URL(external);
+  const name = `${decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'}_bench_load`;
+  const admin = new URL(external);
+  admin.pathname = '/postgres';
+  await createDatabaseIfMissing(admin.toString(), name);
+  const scratch = new URL(external);
+  scratch.pathname = `/${encodeURIComponent(name)}`;
+  console.log(`DATABASE_URL is set: benchmarking in the scratch database ${name}`);
+  return {
+    url: scratch.toString(),
+    stop: async () => {
+      const client = new pg.Client({ connectionString: admin.toString() });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function rate(count: number, ms: number): string {
+  return `${Math.round(count / (ms / 1000)).toLocaleString('en')} rows/s`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}

@@ -1,0 +1,379 @@
+/**
+ * The merge of one resource: ONE transaction takes everything staged for (load, resource) into the resource table
+ * and drops the staging table. Readers see the table before or after, never half of it.
+ *
+ * 1. Dedupe: for a key staged more than once, the last one (highest batch, then position) wins; the others are
+ *    deleted from staging (a cheap check finds whether there are any).
+ * 2. Pre-filter: markers (records staging found unchanged by their raw-text hash) and staged rows whose key is
+ *    live in the table with the same canonical content hash are left out — so an unchanged row is not even locked
+ *    (PERF-NOTES: `ON CONFLICT … WHERE` alone still rewrites every page).
+ * 3. With the table locked against other writers (readers go on): `UPDATE` the existing rows whose canonical
+ *    hash differs or that were deleted, then `INSERT` the new keys — each only when the key table says it has
+ *    work; the batches are parsed by the statement that writes them. Counts are the statements' row counts.
+ * 4. The counts go to `ingest.resource_runs` in the same transaction, so a retried activity finds them instead of
+ *    counting again; the staging table and its registry rows are dropped.
+ */
+import { sql, type Kysely } from 'kysely';
+import { IngestError, describeError } from '../errors.ts';
+import type { Database } from './schema.ts';
+import { contentHashSql, stagingKeysTable, stagingTable, type Staging } from './staging.ts';
+import { inTransaction } from './transaction.ts';
+import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
+
+/** What a merge did. `fetched` = `distinct` + duplicates; `distinct` = `inserted` + `updated` + `unchanged`. */
+export interface MergeOutcome {
+  /** Records staged (duplicates included, rejected records excluded). */
+  readonly fetched: number;
+  /** Distinct primary keys staged. */
+  readonly distinct: number;
+  readonly inserted: number;
+  /** Rows that changed, or had been marked deleted and reappeared. */
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Records rejected while staging (see `ingest.rejected_records`). */
+  readonly rejected: number;
+  /** Per typed column: staged records whose value did not fit the column (NULL there, raw value in `data`). */
+  readonly coercions: Readonly<Record<string, number>>;
+  readonly mergeMs: number;
+  /** True when this staging had been merged by an earlier attempt: the counts are the ones it recorded. */
+  readonly alreadyMerged: boolean;
+}
+
+/**
+ * Merges the staging of (load, resource) into its table in one transaction and drops the staging. Idempotent: once
+ * merged, calling it again returns the recorded counts (from the resource run) with `alreadyMerged: true`.
+ * Give it the pool, not a transaction (it opens its own, unless it is given one).
+ */
+export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promise<MergeOutcome> {
+  const started = performance.now();
+  const { loadId, target } = staging;
+  try {
+    return await inTransaction(db, async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
+      const registered = await trx
+        .selectFrom('ingest.staging_tables')
+        .select('table_name')
+        .where('load_id', '=', loadId)
+        .where('resource', '=', target.resource)
+        .executeTakeFirst();
+      if (registered === undefined) return recordedOutcome(trx, staging);
+      // Typed columns read timestamps without a zone as UTC, whatever the session says.
+      await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
+      await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
+
+      const stage = stagingTable(staging);
+      const stageKeys = stagingKeysTable(staging);
+      const keyList = sql.join(target.primaryKey.map((k) => sql.id(k.column)));
+      const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
+        SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
+        FROM (SELECT count(*) AS n FROM ${stageKeys} GROUP BY ${keyList}) AS per_key`.execute(trx);
+      let fetched = Number(totals.rows[0]?.rows ?? 0);
+      let distinct = Number(totals.rows[0]?.keys ?? 0);
+      const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
+      if (duplicated) await markSuperseded(trx, staging);
+
+      // Savepoint: a record Postgres refuses as jsonb (not flagged by the extractor) aborts the statement; then
+      // the refused records are moved to rejected_records and the merge runs again without them.
+      await sql`SAVEPOINT merge_rows`.execute(trx);
+      let counts: WriteCounts;
+      try {
+        counts = await insertStagedRows(trx, staging, duplicated);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
+        const repaired = await rejectRefusedRecords(trx, staging);
+        if (repaired === 0) throw error;
+        // A refused record may have been the last write of its key: decide the winners again.
+        if (duplicated) {
+          await sql`UPDATE ${stageKeys} SET superseded = false WHERE superseded`.execute(trx);
+          await markSuperseded(trx, staging);
+        }
+        const after = await sql<{ rows: string; keys: string }>`
+          SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stageKeys}`.execute(trx);
+        fetched = Number(after.rows[0]?.rows ?? 0);
+        distinct = Number(after.rows[0]?.keys ?? 0);
+        counts = await insertStagedRows(trx, staging, duplicated);
+      }
+      const { inserted, updated, coercions } = counts;
+      const perBatch = await trx
+        .selectFrom('ingest.staged_batches')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('rejected'), sql<string>`0`).as('rejected'))
+        .where('load_id', '=', loadId)
+        .where('resource', '=', target.resource)
+        .executeTakeFirst();
+      const rejected = Number(perBatch?.rejected ?? 0);
+
+      await sql`DROP TABLE ${stage}, ${stageKeys}`.execute(trx);
+      await trx
+        .deleteFrom('ingest.staging_tables')
+        .where('load_id', '=', loadId)
+        .where('resource', '=', target.resource)
+        .execute();
+      const mergeMs = Math.round(performance.now() - started);
+      await trx
+        .updateTable('ingest.resource_runs')
+        .set({
+          fetched,
+          inserted,
+          updated,
+          unchanged: distinct - inserted - updated,
+          rejected,
+          coercions: JSON.stringify(coercions),
+          merged_at: sql`now()`,
+          merge_ms: mergeMs,
+        })
+        .where('load_id', '=', loadId)
+        .where('resource', '=', target.resource)
+        .execute();
+      return {
+        fetched,
+        distinct,
+        inserted,
+        updated,
+        unchanged: distinct - inserted - updated,
+        rejected,
+        coercions,
+        mergeMs,
+        alreadyMerged: false,
+      };
+    });
+  } catch (error) {
+    if (error instanceof IngestError) throw error;
+    throw new IngestError(
+      'database',
+      'MERGE_FAILED',
+      `Merging ${target.source}.${target.resource} (load ${loadId}) failed: ${describeError(error)}`,
+      { cause: error, details: { source: target.source, resource: target.resource } },
+    );
+  }
+}
+
+/** Last write wins: flags every staged key that a later record (higher seq, then ord) of the same key overrides. */
+async function markSuperseded(trx: Kysely<Database>, staging: Staging): Promise<void> {
+  const stageKeys = stagingKeysTable(staging);
+  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.id(k.column)));
+  await sql`
+    UPDATE ${stageKeys} AS k SET superseded = true
+    FROM (
+      SELECT seq, ord, row_number() OVER (PARTITION BY ${keyList} ORDER BY seq DESC, ord DESC) AS rank
+      FROM ${stageKeys}
+      WHERE (${keyList}) IN (SELECT ${keyList} FROM ${stageKeys} GROUP BY ${keyList} HAVING count(*) > 1)
+    ) AS d
+    WHERE k.seq = d.seq AND k.ord = d.ord AND d.rank > 1`.execute(trx);
+}
+
+interface WriteCounts {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly coercions: Record<string, number>;
+}
+
+/**
+ * Writes the staged rows. The target is locked against other writers (SHARE ROW EXCLUSIVE: readers go on), which
+ * makes plain UPDATE and INSERT safe — measured ~1.5× faster than `INSERT … ON CONFLICT`, whose speculative
+ * insertion costs on every row. The narrow key table says which keys exist, so each statement runs only when
+ * needed (a first load only inserts; a re-load of known keys only updates; an unchanged one does neither).
+ * Each statement parses the staged batches once (`jsonb_array_elements`), computes key, canonical hash and typed
+ * columns, skips superseded records and rows whose content is stored, and counts coercions in `RETURNING`.
+ */
+async function insertStagedRows(
+  trx: Kysely<Database>,
+  staging: Staging,
+  duplicated: boolean,
+): Promise<WriteCounts> {
+  const { target, loadId } = staging;
+  const table = sql.id(target.schema, target.table);
+  await sql`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+  const keyMatch = (alias: string, other: string) =>
+    sql.join(
+      target.primaryKey.map((k, i) => sql`${sql.ref(`${alias}.${k.column}`)} = ${sql.ref(`${other}.k${i}`)}`),
+      sql` AND `,
+    );
+  const keysMatch = sql.join(
+    target.primaryKey.map((k) => sql`t.${sql.id(k.column)} = k.${sql.id(k.column)}`),
+    sql` AND `,
+  );
+  const plan = await sql<{ shipped: string; existing: string }>`
+    SELECT count(*) AS shipped, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${table} AS t WHERE ${keysMatch})) AS existing
+    FROM ${stagingKeysTable(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
+  const shipped = Number(plan.rows[0]?.shipped ?? 0);
+  const existing = Number(plan.rows[0]?.existing ?? 0);
+
+  const value = sql`e.value`;
+  const columns = target.columns;
+  const rows = sql`(
+    SELECT b.seq, e.ord, e.raw_hash, e.value,
+           ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
+           ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
+           ${contentHashSql(value)} AS content_hash
+    FROM ${stagingTable(staging)} AS b
+    CROSS JOIN LATERAL ROWS FROM (
+      jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
+    ) AS e(value, ord, raw_hash)
+    OFFSET 0
+  ) AS x`;
+  const live = duplicated
+    ? sql`AND NOT EXISTS (
+        SELECT 1 FROM ${stagingKeysTable(staging)} AS k WHERE k.superseded AND k.seq = x.seq AND k.ord = x.ord)`
+    : sql``;
+  const guarded = columns.filter(isGuarded);
+  const returning = sql.join(
+    guarded.length === 0
+      ? [sql`1 AS one`]
+      : guarded.map((c, i) => sql`${coercedSql('t', c)} AS ${sql.id(`c${i}`)}`),
+  );
+  const counted = sql.join([
+    sql`count(*) AS n`,
+    ...guarded.map((_, i) => sql`count(*) FILTER (WHERE ${sql.id(`c${i}`)}) AS ${sql.id(`c${i}`)}`),
+  ]);
+  const coercions: Record<string, number> = {};
+  const tally = (row: Record<string, string> | undefined): number => {
+    guarded.forEach((c, i) => {
+      const count = Number(row?.[`c${i}`] ?? 0);
+      if (count > 0) coercions[c.column] = (coercions[c.column] ?? 0) + count;
+    });
+    return Number(row?.['n'] ?? 0);
+  };
+
+  let updated = 0;
+  if (existing > 0) {
+    const result = await sql<Record<string, string>>`
+      WITH written AS (
+        UPDATE ${table} AS t SET ${sql.join([
+          ...columns.map((c) => sql`${sql.id(c.column)} = ${sql.ref(`x.${c.column}`)}`),
+          sql`data = x.value, _content_hash = x.content_hash, _raw_hash = x.raw_hash`,
+          sql`_load_id = ${loadId}::text, _changed_at = now(), _deleted_at = NULL`,
+        ])}
+        FROM ${rows}
+        WHERE ${keyMatch('t', 'x')} AND (t._content_hash <> x.content_hash OR t._deleted_at IS NOT NULL) ${live}
+        RETURNING ${returning}
+      )
+      SELECT ${counted} FROM written`.execute(trx);
+    updated = tally(result.rows[0]);
+  }
+  let inserted = 0;
+  if (shipped > existing) {
+    const fresh =
+      existing > 0 ? sql`AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE ${keyMatch('s', 'x')})` : sql``;
+    const result = await sql<Record<string, string>>`
+      WITH written AS (
+        INSERT INTO ${table} AS t (${sql.join([
+          ...target.primaryKey.map((k) => sql.id(k.column)),
+          ...columns.map((c) => sql.id(c.column)),
+          sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
+        ])})
+        SELECT ${sql.join([
+          ...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)),
+          ...columns.map((c) => sql.ref(`x.${c.column}`)),
+          sql`x.value, x.content_hash, x.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
+        ])}
+        FROM ${rows}
+        WHERE true ${fresh} ${live}
+        RETURNING ${returning}
+      )
+      SELECT ${counted} FROM written`.execute(trx);
+    inserted = tally(result.rows[0]);
+  }
+  return { inserted, updated, coercions };
+}
+
+/**
+ * The repair hook for records Postgres refuses as jsonb although the extractor did not flag them (issue 7 widens
+ * the hostile cases): the batches that do not parse are split as `json` (which keeps each element's text as sent),
+ * every element that is not valid jsonb goes to rejected_records, and the batch is rewritten without it.
+ * Returns how many records were rejected.
+ */
+async function rejectRefusedRecords(trx: Kysely<Database>, staging: Staging): Promise<number> {
+  const { target, loadId } = staging;
+  const stage = stagingTable(staging);
+  const firstKey = (target.primaryKey[0]?.field ?? 'id').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const keyPattern = `"${firstKey}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`;
+  // Each element's text, cut out of the batch by its UTF-8 offsets (the batch cannot be parsed as a whole).
+  const elements = sql`
+    SELECT b.seq, e.ord, e.raw_hash, e.len, e.n,
+           convert_from(substring(b.bytes FROM (1 + sum(e.len + 1) OVER w - e.len)::int FOR e.len), 'UTF8') AS text
+    FROM (
+      SELECT seq, convert_to(records, 'UTF8') AS bytes, ords, raw_hashes, byte_lengths
+      FROM ${stage} WHERE NOT ingest.input_is_valid(records, 'jsonb')
+    ) AS b
+    CROSS JOIN LATERAL ROWS FROM (unnest(b.ords), unnest(b.raw_hashes), unnest(b.byte_lengths))
+      WITH ORDINALITY AS e(ord, raw_hash, len, n)
+    WINDOW w AS (PARTITION BY b.seq ORDER BY e.n)`;
+  await sql`CREATE TEMP TABLE merge_repair ON COMMIT DROP AS
+    SELECT *, ingest.input_is_valid(text, 'jsonb') AS valid FROM (${elements}) AS x`.execute(trx);
+  const { rows } = await sql<{ n: string }>`
+    WITH rejected AS (
+      INSERT INTO ingest.rejected_records
+        (load_id, source, resource, batch_seq, ordinal, reason_code, reason, record_key, payload)
+      SELECT ${loadId}, ${target.source}, ${target.resource}, seq, ord, 'invalid-json',
+             'Postgres refused the record as jsonb', '"' || substring(text FROM ${keyPattern}) || '"', text
+      FROM merge_repair WHERE NOT valid
+      ON CONFLICT (load_id, resource, batch_seq, ordinal) DO NOTHING
+      RETURNING 1
+    )
+    SELECT count(*) AS n FROM rejected`.execute(trx);
+  const refused = Number(rows[0]?.n ?? 0);
+  if (refused === 0) return 0;
+  // Rewrite each affected batch without its refused elements, drop their keys, fix the batch counts.
+  await sql`
+    UPDATE ${stage} AS b
+    SET records = coalesce(k.records, '[]'), ords = coalesce(k.ords, '{}'),
+        raw_hashes = coalesce(k.raw_hashes, '{}'), byte_lengths = coalesce(k.byte_lengths, '{}')
+    FROM (
+      SELECT seq, '[' || string_agg(text, ',' ORDER BY n) FILTER (WHERE valid) || ']' AS records,
+             array_agg(ord ORDER BY n) FILTER (WHERE valid) AS ords,
+             array_agg(raw_hash ORDER BY n) FILTER (WHERE valid) AS raw_hashes,
+             array_agg(len ORDER BY n) FILTER (WHERE valid) AS byte_lengths
+      FROM merge_repair GROUP BY seq
+    ) AS k
+    WHERE b.seq = k.seq`.execute(trx);
+  await sql`
+    DELETE FROM ${stagingKeysTable(staging)} AS k USING merge_repair AS r
+    WHERE NOT r.valid AND k.seq = r.seq AND k.ord = r.ord`.execute(trx);
+  await sql`
+    UPDATE ingest.staged_batches AS s
+    SET rejected = s.rejected + r.n, records = s.records - r.n
+    FROM (SELECT seq, count(*)::int AS n FROM merge_repair WHERE NOT valid GROUP BY seq) AS r
+    WHERE s.load_id = ${loadId} AND s.resource = ${target.resource} AND s.seq = r.seq`.execute(trx);
+  await sql`DROP TABLE merge_repair`.execute(trx);
+  return refused;
+}
+
+/** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
+}
+
+/** The counts an earlier attempt recorded, or a non-retryable error when nothing was staged or merged. */
+async function recordedOutcome(trx: Kysely<Database>, staging: Staging): Promise<MergeOutcome> {
+  const run = await trx
+    .selectFrom('ingest.resource_runs')
+    .selectAll()
+    .where('load_id', '=', staging.loadId)
+    .where('resource', '=', staging.target.resource)
+    .executeTakeFirst();
+  if (run?.merged_at == null) {
+    throw new IngestError(
+      'database',
+      'STAGING_MISSING',
+      `Nothing is staged for ${staging.target.source}.${staging.target.resource} in load ${staging.loadId}: ` +
+        'call prepareStaging first.',
+      { retryable: false },
+    );
+  }
+  const inserted = Number(run.inserted);
+  const updated = Number(run.updated);
+  const unchanged = Number(run.unchanged);
+  return {
+    fetched: Number(run.fetched),
+    distinct: inserted + updated + unchanged,
+    inserted,
+    updated,
+    unchanged,
+    rejected: Number(run.rejected),
+    coercions: run.coercions,
+    mergeMs: run.merge_ms ?? 0,
+    alreadyMerged: true,
+  };
+}

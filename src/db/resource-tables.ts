@@ -1,0 +1,97 @@
+/**
+ * Where a resource lands: its table, primary key and typed columns, read from the registry the migrations fill
+ * (`ingest.resource_tables`, `ingest.resource_columns`). The loader works from this description, so it carries no
+ * copy of the migrations and every identifier it writes into SQL comes from here, quoted with `sql.id`.
+ */
+import type { Kysely } from 'kysely';
+import { IngestError } from '../errors.ts';
+import type { Database } from './schema.ts';
+
+export const typedColumnTypes = [
+  'text',
+  'bigint',
+  'integer',
+  'numeric',
+  'double precision',
+  'boolean',
+  'timestamptz',
+  'date',
+  'jsonb',
+] as const;
+export type TypedColumnType = (typeof typedColumnTypes)[number];
+
+/** A typed column, filled from `path` in the record when the value fits `type` (NULL and a coercion otherwise). */
+export interface TypedColumn {
+  readonly column: string;
+  readonly path: readonly string[];
+  readonly type: TypedColumnType;
+}
+
+/** One field of the primary key: the record's field and the (text) column holding it. */
+export interface KeyColumn {
+  readonly field: string;
+  readonly column: string;
+}
+
+/** The table a resource is loaded into. */
+export interface ResourceTable {
+  readonly source: string;
+  readonly resource: string;
+  readonly schema: string;
+  readonly table: string;
+  /** In key order; never empty for the merge disposition. */
+  readonly primaryKey: readonly KeyColumn[];
+  /** The typed columns other than the primary key's, in table order. */
+  readonly columns: readonly TypedColumn[];
+}
+
+/** Reads the registered table of a resource; throws a non-retryable `database` error when there is none. */
+export async function readResourceTable(
+  db: Kysely<Database>,
+  source: string,
+  resource: string,
+): Promise<ResourceTable> {
+  const table = await db
+    .selectFrom('ingest.resource_tables')
+    .selectAll()
+    .where('source', '=', source)
+    .where('resource', '=', resource)
+    .executeTakeFirst();
+  if (table === undefined) {
+    throw new IngestError(
+      'database',
+      'RESOURCE_TABLE_MISSING',
+      `No table is registered for ${source}.${resource} (ingest.resource_tables). Apply the migrations ` +
+        '(`npm run migrate`) or add one for this resource.',
+      { retryable: false, details: { source, resource } },
+    );
+  }
+  const columns = await db
+    .selectFrom('ingest.resource_columns')
+    .select(['column_name', 'field_path', 'data_type'])
+    .where('source', '=', source)
+    .where('resource', '=', resource)
+    .orderBy('ordinal')
+    .execute();
+  const keyColumns = new Set(table.primary_key_columns);
+  return {
+    source,
+    resource,
+    schema: table.table_schema,
+    table: table.table_name,
+    primaryKey: table.primary_key.map((field, index) => ({
+      field,
+      column: table.primary_key_columns[index] ?? field,
+    })),
+    columns: columns
+      .filter((c) => !keyColumns.has(c.column_name))
+      .map((c) => ({ column: c.column_name, path: c.field_path, type: asColumnType(c.data_type) })),
+  };
+}
+
+function asColumnType(type: string): TypedColumnType {
+  if ((typedColumnTypes as readonly string[]).includes(type)) return type as TypedColumnType;
+  throw new IngestError('database', 'RESOURCE_COLUMN_TYPE', `Unknown typed column type ${type}`, {
+    retryable: false,
+  });
+}

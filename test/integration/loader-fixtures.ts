@@ -1,0 +1,57 @@
+/** Small builders shared by the loader tests: extracted records, a started load, row versions. */
+import { sql, type Kysely } from 'kysely';
+import type { ExtractedRecord, RecordIssue } from '../../src/http/extract/types.ts';
+import { startLoad, startResourceRun } from '../../src/db/ledger.ts';
+import type { Database } from '../../src/db/schema.ts';
+
+/** A record as the extractor yields it; `text` defaults to `JSON.stringify(value)`. */
+export function extracted(
+  value: unknown,
+  text?: string,
+  issues: readonly RecordIssue[] = [],
+): ExtractedRecord {
+  return { value, text: text ?? JSON.stringify(value), issues };
+}
+
+/** A call record with the given id (and optional overrides). */
+export function callRecord(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    uri: `https://api.example.com/v1/user_call_records/${id}`,
+    sessionId: `s-${id}`,
+    startTime: '2024-07-19T10:21:02.000Z',
+    duration: 61,
+    type: 'Voice',
+    direction: 'Inbound',
+    from: { name: 'Ada', phoneNumber: '+15550001' },
+    to: { phoneNumber: '+15550002', location: 'Austin, TX' },
+    message: null,
+    ...overrides,
+  };
+}
+
+/** Starts a load and a resource run for it (the merge records its counts there). */
+export async function startRun(
+  db: Kysely<Database>,
+  loadId: string,
+  source: string,
+  resource: string,
+): Promise<void> {
+  await startLoad(db, { loadId, source });
+  await startResourceRun(db, { loadId, source, resource });
+}
+
+/** Row versions written by transactions after `since` (a txid from {@link currentTxid}), counted by `xmin`. */
+export async function rowsWrittenSince(db: Kysely<Database>, table: string, since: bigint): Promise<number> {
+  const { rows } = await sql<{ n: string }>`
+    SELECT count(*) AS n FROM ${sql.table(table)} WHERE xmin::text::bigint > ${String(since % 2n ** 32n)}`.execute(
+    db,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The current transaction id (for {@link rowsWrittenSince}). */
+export async function currentTxid(db: Kysely<Database>): Promise<bigint> {
+  const { rows } = await sql<{ id: string }>`SELECT txid_current()::text AS id`.execute(db);
+  return BigInt(rows[0]?.id ?? '0');
+}
