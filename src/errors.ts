@@ -19,6 +19,8 @@ export const errorCategories = [
   'database',
   /** The machine lacks something the local stack needs (a binary, a port, an environment variable). */
   'environment',
+  /** Not one of ours: a bug. Retried with backoff, reported as `INTERNAL`. */
+  'internal',
 ] as const;
 
 export type ErrorCategory = (typeof errorCategories)[number];
@@ -44,7 +46,9 @@ export class IngestError extends Error {
     this.name = 'IngestError';
     this.category = category;
     this.code = code;
-    this.retryable = options.retryable ?? (category === 'http-transient' || category === 'database');
+    this.retryable =
+      options.retryable ??
+      (category === 'http-transient' || category === 'database' || category === 'internal');
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details ?? {};
   }

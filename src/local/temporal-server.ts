@@ -52,7 +52,9 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   }
   for (const [name, type] of searchAttributeTypes) args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server after the worker has shut
+  // down (a worker whose server vanished first cannot finish its graceful shutdown).
+  const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const log = new OutputTail();
   child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));

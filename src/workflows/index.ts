@@ -3,3 +3,4 @@
  * Only deterministic orchestration lives here: no I/O, no Node built-ins, no db/http imports (enforced by lint).
  */
 export { healthCheck, type HealthReport } from './health-check.ts';
+export { ingestSource, progressQuery } from './ingest-source.ts';

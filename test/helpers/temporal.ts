@@ -13,6 +13,8 @@ import { createIngestWorker } from '../../src/worker.ts';
 
 export interface TestTemporal {
   readonly client: Client;
+  /** The worker-side connection, for tests that build a worker of their own. */
+  readonly nativeConnection: NativeConnection;
   readonly namespace: string;
   readonly address: string;
   /** This file's task queue. */
@@ -41,6 +43,10 @@ export function withTemporal(): TestTemporal {
     namespace,
     address: temporalAddress,
     taskQueue,
+    get nativeConnection() {
+      if (!nativeConnection) throw new Error('withTemporal(): not connected yet');
+      return nativeConnection;
+    },
     get client() {
       if (!client) throw new Error('withTemporal(): the client is ready only inside tests and hooks');
       return client;

@@ -1,0 +1,121 @@
+/**
+ * The JSON that crosses Temporal: workflow inputs and results, activity inputs and results, query answers. Small,
+ * secret-free, stable (histories and schedules keep them): ids, names, counts and short messages — never records.
+ * Imported by workflow code, so it holds types and constants only.
+ */
+import type { ResolvedResource, ResolvedSource } from '../config/plan.ts';
+
+/** What a person types into the Temporal CLI or UI: `{"source": "messaging"}`. */
+export interface IngestSourceInput {
+  readonly source: string;
+  /** Only these resources (and the parents they need); all by default. */
+  readonly resources?: readonly string[];
+}
+
+export type ResourceStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+
+/** Row counts of one resource in one load; every number comes from the statements that did the work. */
+export interface ResourceCounts {
+  readonly fetched: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly deleted: number;
+  readonly rejected: number;
+  readonly pages: number;
+}
+
+export const zeroCounts: ResourceCounts = {
+  fetched: 0,
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  deleted: 0,
+  rejected: 0,
+  pages: 0,
+};
+
+/** What became of one resource. */
+export interface ResourceReport {
+  readonly resource: string;
+  readonly status: ResourceStatus;
+  readonly counts: ResourceCounts;
+  /** Why it was skipped or how it failed (type = our error code). */
+  readonly reason?: { readonly code: string; readonly message: string };
+  readonly durationMs?: number;
+}
+
+export type IngestOutcome = 'ok' | 'partial' | 'failed';
+
+/** The result of `ingestSource` (and the details of its failure when some resources failed). */
+export interface LoadReport {
+  readonly source: string;
+  readonly loadId: string;
+  readonly planHash: string;
+  readonly outcome: IngestOutcome;
+  readonly resources: readonly ResourceReport[];
+}
+
+/** The `progress` query's answer: the report so far. */
+export interface IngestProgress {
+  readonly source: string;
+  readonly loadId: string | null;
+  readonly planHash: string | null;
+  readonly phase: 'planning' | 'loading' | 'finishing' | 'done';
+  readonly resources: readonly ResourceReport[];
+}
+
+/** `planSource` activity. */
+export interface PlanSourceResult {
+  readonly plan: ResolvedSource;
+}
+
+/** `beginLoad` activity: takes the source's lease and opens the load in the ledger. */
+export interface BeginLoadInput {
+  readonly source: string;
+  readonly planHash: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly resources: readonly string[];
+}
+
+export interface BeginLoadResult {
+  readonly loadId: string;
+}
+
+/** `ingestResource` activity: fetch, extract, stage and merge one resource. */
+export interface IngestResourceInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly baseUrl: string;
+  readonly planHash: string;
+  readonly resource: ResolvedResource;
+}
+
+/** `finishLoad` activity: closes the load in the ledger and releases the lease. */
+export interface FinishLoadInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly workflowId: string;
+  readonly outcome: IngestOutcome;
+  readonly resources: readonly ResourceReport[];
+}
+
+/** The failure type of a run in which some resources failed (its details hold the `LoadReport`). */
+export const ingestFailureTypes = {
+  partial: 'INGEST_PARTIAL_FAILURE',
+  failed: 'INGEST_FAILED',
+  busy: 'SOURCE_BUSY',
+  timedOut: 'INGEST_RUN_TIMEOUT',
+} as const;
+
+/**
+ * The activities the workflows call, by their public type names. `createActivities` implements this interface;
+ * workflows proxy it (types only).
+ */
+export interface IngestActivities {
+  planSource(input: IngestSourceInput): Promise<PlanSourceResult>;
+  beginLoad(input: BeginLoadInput): Promise<BeginLoadResult>;
+  ingestResource(input: IngestResourceInput): Promise<ResourceCounts>;
+  finishLoad(input: FinishLoadInput): Promise<void>;
+}

@@ -1,0 +1,249 @@
+/**
+ * `ingestSource`: one durable run of one source. It plans (an activity resolves the config into a plan with its
+ * hash, so a config edit never changes a running or replayed run), takes the source's lease and opens the load,
+ * fans out one `ingestResource` activity per independent resource with bounded concurrency, hands dependent
+ * resources to the `resolveSmsMessages` child workflow, closes the load in the ledger, and then either returns the
+ * report or — when some resources failed — fails with a typed, non-retryable failure whose details hold it.
+ * Deterministic orchestration only: no I/O here, just activities, timers and state.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  ActivityFailure,
+} from '@temporalio/workflow';
+import type { ResolvedResource } from '../config/plan.ts';
+import {
+  ingestFailureTypes,
+  zeroCounts,
+  type IngestActivities,
+  type IngestOutcome,
+  type IngestProgress,
+  type IngestSourceInput,
+  type LoadReport,
+  type ResourceReport,
+} from '../shared/ingest-types.ts';
+import { outcomeSearchAttribute, sourceSearchAttribute } from './search-attributes.ts';
+
+/** Resources of one source that load at once (each holds one HTTP stream and one Postgres connection). */
+const resourceConcurrency = 4;
+/** A run never outlives this, so a bug can never block a schedule forever. */
+const runDeadline = '2 hours';
+
+const ledger = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+const resources = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  // The time budget of one resource. Retries are decided by the activity (nextRetryDelay, non-retryable
+  // failures, its own attempt budget, in which rate limiting does not count), so attempts are not capped here.
+  scheduleToCloseTimeout: '90 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+  },
+});
+
+/** Per-resource state and counts so far. */
+export const progressQuery = defineQuery<IngestProgress>('progress');
+
+/** Ingests every resource of `input.source` (or the selected ones) into Postgres. */
+export async function ingestSource(input: IngestSourceInput): Promise<LoadReport> {
+  const source = checkInput(input);
+  const info = workflowInfo();
+  upsertSearchAttributes([
+    { key: sourceSearchAttribute, value: source },
+    { key: outcomeSearchAttribute, value: 'running' },
+  ]);
+
+  let phase: IngestProgress['phase'] = 'planning';
+  let loadId: string | null = null;
+  let planHash: string | null = null;
+  const reports = new Map<string, ResourceReport>();
+  setHandler(progressQuery, () => ({ source, loadId, planHash, phase, resources: [...reports.values()] }));
+
+  const { plan } = await ledger.planSource({
+    source,
+    ...(input.resources === undefined ? {} : { resources: input.resources }),
+  });
+  planHash = plan.hash;
+  for (const resource of plan.resources) {
+    reports.set(resource.name, { resource: resource.name, status: 'pending', counts: zeroCounts });
+  }
+
+  ({ loadId } = await ledger.beginLoad({
+    source,
+    planHash: plan.hash,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    resources: plan.resources.map((resource) => resource.name),
+  }));
+  const openLoadId = loadId;
+  phase = 'loading';
+
+  const runResource = async (resource: ResolvedResource): Promise<void> => {
+    if (resource.skip) {
+      reports.set(resource.name, {
+        resource: resource.name,
+        status: 'skipped',
+        counts: zeroCounts,
+        reason: { code: 'SKIPPED', message: resource.skip.reason },
+      });
+      return;
+    }
+    if (resource.dependency) {
+      reports.set(resource.name, {
+        resource: resource.name,
+        status: 'skipped',
+        counts: zeroCounts,
+        reason: {
+          code: 'DEPENDENT_RESOURCE',
+          message: `depends on ${resource.dependency.parent}: dependent resources are resolved by the resolveSmsMessages child workflow, which is not built yet`,
+        },
+      });
+      return;
+    }
+    reports.set(resource.name, { resource: resource.name, status: 'running', counts: zeroCounts });
+    const started = Date.now();
+    try {
+      const counts = await resources.ingestResource({
+        loadId: openLoadId,
+        source,
+        baseUrl: plan.baseUrl,
+        planHash: plan.hash,
+        resource,
+      });
+      reports.set(resource.name, {
+        resource: resource.name,
+        status: 'ok',
+        counts,
+        durationMs: Date.now() - started,
+      });
+    } catch (error) {
+      if (isCancellation(error) && !deadlinePassed) throw error;
+      reports.set(resource.name, {
+        resource: resource.name,
+        status: 'failed',
+        counts: zeroCounts,
+        reason: describeFailure(error, deadlinePassed),
+        durationMs: Date.now() - started,
+      });
+    }
+  };
+
+  let deadlinePassed = false;
+  const loading = new CancellationScope();
+  const timer = new CancellationScope();
+  const deadline = timer
+    .run(async () => {
+      await sleep(runDeadline);
+      deadlinePassed = true;
+      loading.cancel();
+    })
+    .catch((error: unknown) => {
+      if (!isCancellation(error)) throw error;
+    });
+  try {
+    await loading.run(() => runBounded(plan.resources, resourceConcurrency, runResource));
+  } catch (error) {
+    if (!(isCancellation(error) && deadlinePassed)) throw error;
+  }
+  timer.cancel();
+  await deadline;
+
+  phase = 'finishing';
+  const finalReports = plan.resources.map((resource) => {
+    const report = reports.get(resource.name);
+    if (report && report.status !== 'pending' && report.status !== 'running') return report;
+    return {
+      resource: resource.name,
+      status: 'failed' as const,
+      counts: zeroCounts,
+      reason: { code: ingestFailureTypes.timedOut, message: `the run's deadline of ${runDeadline} passed` },
+    };
+  });
+  const outcome = decideOutcome(finalReports);
+  await CancellationScope.nonCancellable(() =>
+    ledger.finishLoad({
+      loadId: openLoadId,
+      source,
+      workflowId: info.workflowId,
+      outcome,
+      resources: finalReports,
+    }),
+  );
+  upsertSearchAttributes([{ key: outcomeSearchAttribute, value: outcome }]);
+  phase = 'done';
+
+  const report: LoadReport = {
+    source,
+    loadId: openLoadId,
+    planHash: plan.hash,
+    outcome,
+    resources: finalReports,
+  };
+  if (outcome === 'ok') return report;
+  const failed = finalReports.filter((r) => r.status === 'failed');
+  throw ApplicationFailure.create({
+    type: outcome === 'partial' ? ingestFailureTypes.partial : ingestFailureTypes.failed,
+    message:
+      `${source}: ${failed.length} of ${finalReports.length} resources failed — ` +
+      failed.map((r) => `${r.resource}: ${r.reason?.message ?? 'unknown'}`).join('; '),
+    nonRetryable: true,
+    details: [report],
+  });
+}
+
+/** `ok` when nothing failed; `failed` when nothing succeeded; `partial` otherwise. */
+export function decideOutcome(reports: readonly ResourceReport[]): IngestOutcome {
+  const failed = reports.filter((r) => r.status === 'failed').length;
+  if (failed === 0) return 'ok';
+  return reports.some((r) => r.status === 'ok') ? 'partial' : 'failed';
+}
+
+/** Runs `task` for every item, at most `limit` at once, in order of the list. */
+async function runBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+function describeFailure(error: unknown, deadlinePassed: boolean): { code: string; message: string } {
+  if (deadlinePassed && isCancellation(error)) {
+    return { code: ingestFailureTypes.timedOut, message: `the run's deadline of ${runDeadline} passed` };
+  }
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'UNKNOWN', message: cause.message };
+  return { code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };
+}
+
+function checkInput(input: unknown): string {
+  const source = (input as { source?: unknown } | null)?.source;
+  if (typeof source !== 'string' || source.length === 0) {
+    throw ApplicationFailure.create({
+      type: 'INVALID_INPUT',
+      message: 'ingestSource takes {"source": "<name>"} and optionally {"resources": ["<name>", …]}',
+      nonRetryable: true,
+    });
+  }
+  return source;
+}
