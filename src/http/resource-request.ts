@@ -1,0 +1,213 @@
+/**
+ * Requests of one planned resource: what an activity (and the paginator) calls. `openResource` resolves the
+ * resource's credentials from the environment (here, at run time, never in the plan) or reports that the resource is
+ * skipped; the returned requester renders a request for a parent record, sends it with auth, and hands back either
+ * the raw response (`send`) or its records as batches (`fetchRecords`), every failure classified and naming the
+ * source, the resource and the redacted URL.
+ *
+ * A resource whose request is not repeatable (e.g. `sms`, which sends a message) is sent with redirects refused and
+ * on a fresh connection by default, so that a failure in the connect phase proves nothing was sent.
+ */
+import { IngestError } from '../errors.ts';
+import type { ResolvedEndpoint, ResolvedResource, ResolvedSource, ResourceSkip } from '../config/plan.ts';
+import { appendQuery, renderRequest, type RenderedRequest } from '../config/render.ts';
+import { isSecretRef, resolveHeaderSecrets, resolveSecrets, type SecretSources } from '../config/secrets.ts';
+import type { Authenticator } from './auth.ts';
+import { createAuthenticator } from './authenticator.ts';
+import type { HttpClient } from './client.ts';
+import { extractRecords } from './extract/extract-records.ts';
+import type { ExtractOptions, ExtractionOutcome, RecordBatch } from './extract/types.ts';
+import { bodyExcerpt, statusError, withRequestContext } from './http-errors.ts';
+import { sendRequest, type HttpHeaders, type HttpResponse, type SendOptions } from './send-request.ts';
+
+/** What `openResource` needs besides the plan. */
+export interface ResourceDeps {
+  readonly client: HttpClient;
+  /** Where credentials come from: usually `process.env`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Inline credentials of the source file (`collectInlineSecrets`), when it has any. */
+  readonly inline?: Readonly<Record<string, string>>;
+  /** An authenticator to share (e.g. one OAuth2 token cache for all resources of a run); default: one per resource. */
+  readonly authenticator?: Authenticator;
+}
+
+/** Per-request choices; the paginator adds its parameters or replaces the URL. */
+export interface ResourceSendOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Extra query parameters (raw values; encoded here), e.g. `[['page', '2']]`. */
+  readonly query?: readonly (readonly [string, string])[] | undefined;
+  /** An absolute URL to request instead of the rendered one (a next link); the method, headers and body stay. */
+  readonly url?: string | undefined;
+  /** A JSON body instead of the rendered one (a cursor in the body). */
+  readonly json?: unknown;
+  readonly redirects?: SendOptions['redirects'];
+  readonly freshConnection?: boolean | undefined;
+  readonly headersTimeoutMs?: number | undefined;
+  readonly bodyTimeoutMs?: number | undefined;
+}
+
+/** One response's records. `ignored` is true when a response action matched (zero records, no error). */
+export interface FetchedRecords {
+  readonly status: number;
+  readonly headers: HttpHeaders;
+  readonly url: string;
+  readonly ignored: boolean;
+  /** Record batches as the body streams (iterate once); failures are `IngestError`s naming the request. */
+  readonly batches: AsyncIterable<RecordBatch>;
+  /** Totals once `batches` has been read to its end; undefined before (and when ignored). */
+  readonly outcome: () => ExtractionOutcome | undefined;
+}
+
+/** Sends the requests of one resource. */
+export interface ResourceRequester {
+  readonly source: string;
+  readonly resource: ResolvedResource & { readonly skip: null };
+  readonly endpoint: ResolvedEndpoint;
+  /** Renders the endpoint for a parent record (required for a child resource). */
+  render(parent?: unknown): RenderedRequest;
+  /** Sends a rendered request; the response body is the caller's to read or discard. */
+  send(request: RenderedRequest, options?: ResourceSendOptions): Promise<HttpResponse>;
+  /** Sends a rendered request and extracts its records with the endpoint's `data_selector`. */
+  fetchRecords(
+    request: RenderedRequest,
+    options?: ResourceSendOptions & { readonly extract?: Omit<ExtractOptions, 'selector'> },
+  ): Promise<FetchedRecords>;
+}
+
+/** The result of `openResource`: a requester, or the skip (an expected outcome, nothing is requested). */
+export type OpenedResource =
+  | { readonly kind: 'ready'; readonly requester: ResourceRequester }
+  | { readonly kind: 'skipped'; readonly resource: string; readonly skip: ResourceSkip };
+
+/**
+ * Opens a resource of a plan for requests. A skipped resource (missing config values) gives `{kind: 'skipped'}`;
+ * a resource not in the plan is a `config` error; a credential that is not set is an `auth` error
+ * (`SECRET_NOT_SET`) naming the variable.
+ */
+export function openResource(plan: ResolvedSource, name: string, deps: ResourceDeps): OpenedResource {
+  const resource = plan.resources.find((candidate) => candidate.name === name);
+  if (resource === undefined) {
+    throw new IngestError(
+      'config',
+      'UNKNOWN_RESOURCE',
+      `source "${plan.source}" has no resource "${name}" in this plan; it has: ${plan.resources.map((item) => item.name).join(', ')}`,
+      { details: { source: plan.source, resource: name } },
+    );
+  }
+  if (resource.skip !== null) return { kind: 'skipped', resource: name, skip: resource.skip };
+  const endpoint = resource.endpoint;
+  const sources: SecretSources = {
+    env: deps.env,
+    ...(deps.inline === undefined ? {} : { inline: deps.inline }),
+  };
+  const context = `source ${plan.source}, resource ${name}`;
+  const authenticator =
+    deps.authenticator ??
+    (endpoint.auth === null
+      ? null
+      : createAuthenticator(
+          resolveSecrets(endpoint.auth, deps.env, {
+            ...(deps.inline === undefined ? {} : { inline: deps.inline }),
+            context,
+          }),
+          { client: deps.client, source: plan.source, resource: name },
+        ));
+  const nonIdempotent = !resource.repeatable;
+  const readyResource = resource;
+
+  const send = async (request: RenderedRequest, options: ResourceSendOptions = {}): Promise<HttpResponse> => {
+    const headerSecrets: string[] = [];
+    for (const [headerName, value] of Object.entries(request.headers)) {
+      if (isSecretRef(value))
+        headerSecrets.push(resolveHeaderSecrets({ [headerName]: value }, sources, context)[headerName] ?? '');
+    }
+    const headers = resolveHeaderSecrets(request.headers, sources, context);
+    const json = options.json !== undefined ? options.json : request.json;
+    if (json !== undefined) headers['content-type'] ??= 'application/json';
+    const base = options.url ?? request.url;
+    return sendRequest(
+      {
+        method: request.method,
+        url: options.query === undefined ? base : appendQuery(base, options.query),
+        headers,
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        source: plan.source,
+        resource: name,
+      },
+      {
+        client: deps.client,
+        signal: options.signal,
+        auth: authenticator,
+        secrets: headerSecrets,
+        redirects: options.redirects ?? (nonIdempotent ? 'error' : 'follow'),
+        freshConnection: options.freshConnection ?? nonIdempotent,
+        headersTimeoutMs: options.headersTimeoutMs,
+        bodyTimeoutMs: options.bodyTimeoutMs,
+        acceptStatus: (status) => endpoint.responseActions.some((action) => action.statusCode === status),
+      },
+    );
+  };
+
+  return {
+    kind: 'ready',
+    requester: {
+      source: plan.source,
+      resource: readyResource,
+      endpoint,
+      render: (parent?: unknown) =>
+        renderRequest(plan.baseUrl, endpoint, {
+          ...(parent === undefined ? {} : { parent }),
+          resource: name,
+        }),
+      send,
+      async fetchRecords(request, options = {}) {
+        const response = await send(request, options);
+        const success = response.status >= 200 && response.status <= 299;
+        if (!success) {
+          // A status a response action lists: ignored when its content (if any) is in the body.
+          const text = await response.text(64 * 1024);
+          const matched = endpoint.responseActions.some(
+            (action) =>
+              action.statusCode === response.status &&
+              (action.content === null || text.includes(action.content)),
+          );
+          if (!matched) {
+            throw statusError(
+              response.context,
+              response.status,
+              response.headers,
+              bodyExcerpt(text, response.context.redactor),
+            );
+          }
+          return {
+            status: response.status,
+            headers: response.headers,
+            url: response.url,
+            ignored: true,
+            batches: (async function* empty(): AsyncGenerator<RecordBatch> {})(),
+            outcome: () => undefined,
+          };
+        }
+        const extraction = extractRecords(response.body, {
+          ...options.extract,
+          ...(endpoint.dataSelector === null ? {} : { selector: endpoint.dataSelector }),
+        });
+        async function* batches(): AsyncGenerator<RecordBatch> {
+          try {
+            yield* extraction;
+          } catch (error) {
+            throw withRequestContext(response.context, error);
+          }
+        }
+        return {
+          status: response.status,
+          headers: response.headers,
+          url: response.url,
+          ignored: false,
+          batches: batches(),
+          outcome: () => extraction.outcome,
+        };
+      },
+    },
+  };
+}
