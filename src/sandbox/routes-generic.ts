@@ -2,7 +2,9 @@
  * Generic routes over the generic `items` dataset, for the engine's own tests: one route per auth kind (api key in
  * header, query or cookie; bearer; HTTP basic; OAuth2 client credentials with a token endpoint whose tokens
  * expire) and one per paginator style (JSON next link, Link header, offset/limit, page number, body cursor with
- * has-more, header cursor).
+ * has-more, header cursor). The link and cursor styles can misbehave on request, for the paginators' loop guards:
+ * `loop_at=N` (with `loop_to=K`, default N) makes page N point back to page K instead of N + 1, and an `api_key`
+ * sent in the query is echoed into the next links, as some APIs do.
  */
 import {
   authorizationCredentials,
@@ -210,20 +212,33 @@ function servePage(services: SandboxServices, style: PaginatorStyle, ctx: RouteC
     if (page === undefined) return badRequest('page must be an integer ≥ 1.');
     start = (page - 1) * size;
   }
+  const loopAt = intParam(url, 'loop_at', 0, 0);
+  const loopTo = intParam(url, 'loop_to', loopAt ?? 0, 1);
+  if (loopAt === undefined || loopTo === undefined)
+    return badRequest('loop_at and loop_to must be integers ≥ 1.');
   start = Math.min(start, total);
   const end = Math.min(start + size, total);
   const hasMore = end < total;
   const page = Math.floor(start / size) + 1;
-  const pageUrl = (next: number): string => `${ctx.baseUrl}${url.pathname}?page=${next}&page_size=${size}`;
+  // The page the next link or cursor points to: the following one, or `loop_to` from page `loop_at` on.
+  const looping = loopAt > 0 && page === loopAt;
+  const nextPage = looping ? loopTo : page + 1;
+  const nextStart = looping ? (loopTo - 1) * size : end;
+  const passed = ['loop_at', 'loop_to', 'api_key']
+    .filter((name) => url.searchParams.has(name))
+    .map((name) => `&${name}=${encodeURIComponent(url.searchParams.get(name) ?? '')}`)
+    .join('');
+  const pageUrl = (next: number): string =>
+    `${ctx.baseUrl}${url.pathname}?page=${next}&page_size=${size}${passed}`;
 
   const headers: Record<string, string> = {};
   let extra: Record<string, unknown> = {};
   switch (style) {
     case 'json-link':
-      extra = { next: hasMore ? pageUrl(page + 1) : null };
+      extra = { next: hasMore ? pageUrl(nextPage) : null };
       break;
     case 'header-link':
-      if (hasMore) headers['link'] = `<${pageUrl(page + 1)}>; rel="next"`;
+      if (hasMore) headers['link'] = `<${pageUrl(nextPage)}>; rel="next"`;
       break;
     case 'offset':
       extra = { total, offset: start, limit: size };
@@ -232,10 +247,10 @@ function servePage(services: SandboxServices, style: PaginatorStyle, ctx: RouteC
       extra = { page, page_size: size, total_pages: Math.ceil(total / size), total_items: total };
       break;
     case 'cursor':
-      extra = { cursors: { next: hasMore ? encodeCursor(end) : null }, has_more: hasMore };
+      extra = { cursors: { next: hasMore ? encodeCursor(nextStart) : null }, has_more: hasMore };
       break;
     case 'header-cursor':
-      if (hasMore) headers[nextCursorHeader.toLowerCase()] = encodeCursor(end);
+      if (hasMore) headers[nextCursorHeader.toLowerCase()] = encodeCursor(nextStart);
       break;
   }
   const suffix = `]${Object.entries(extra)

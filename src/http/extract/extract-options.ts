@@ -3,6 +3,8 @@
  * is created, before any byte of the body is read.
  */
 import { IngestError } from '../../errors.ts';
+import type { CaptureOptions } from './capture.ts';
+import { Captures } from './capture.ts';
 import type { SelectorPath } from './data-selector.ts';
 import { parseDataSelector } from './data-selector.ts';
 import type { ExtractOptions } from './types.ts';
@@ -21,6 +23,8 @@ export interface ResolvedExtractOptions {
   readonly maxDepth: number;
   readonly batchRecords: number;
   readonly batchBytes: number;
+  /** Checked; compiled afresh for each run (`Captures.from`). */
+  readonly capture: CaptureOptions | undefined;
 }
 
 // V8 strings hold at most 2^29 - 24 UTF-16 units: a larger record could not be kept as text.
@@ -39,6 +43,7 @@ export function resolveExtractOptions(options: ExtractOptions): ResolvedExtractO
     maxDepth: checked('maxDepth', options.maxDepth),
     batchRecords: checked('batchRecords', options.batchRecords),
     batchBytes: checked('batchBytes', options.batchBytes),
+    capture: Captures.from(options.capture) === undefined ? undefined : options.capture,
   };
 }
 

@@ -6,6 +6,7 @@
 import { BatchBuilder } from './batch-builder.ts';
 import { ByteReader } from './byte-reader.ts';
 import type { ResponseBody } from './byte-reader.ts';
+import { Captures } from './capture.ts';
 import type { ResolvedExtractOptions } from './extract-options.ts';
 import { resolveExtractOptions } from './extract-options.ts';
 import { Extractor } from './extractor.ts';
@@ -38,7 +39,7 @@ export class RecordExtraction implements AsyncIterable<RecordBatch> {
   async *#run(): AsyncGenerator<RecordBatch> {
     const reader = new ByteReader(this.body);
     const batches = new BatchBuilder(this.options.batchRecords, this.options.batchBytes);
-    const extractor = new Extractor(reader, this.options, batches);
+    const extractor = new Extractor(reader, this.options, batches, Captures.from(this.options.capture));
     try {
       yield* extractor.run();
       this.#outcome = extractor.outcome();

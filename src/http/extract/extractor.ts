@@ -5,10 +5,14 @@
  * dropped. Token-level reading is the cursor's job (`json-cursor.ts`).
  * Memory holds the unfinished element, the open batch and one chunk, except where auto-detection has to buffer an
  * object until it can decide (bounded by `maxRecordBytes`).
+ * With captures (`capture.ts`), values outside the records on a requested path, or under a matching key, are parsed
+ * and kept instead of dropped, and the objects around them are walked instead of skipped whole; the records' arrays
+ * are untouched, so capturing costs nothing on the hot path.
  */
 import { isRecordKey, maxSearchedObjectPath } from './auto-detect.ts';
 import type { BatchBuilder } from './batch-builder.ts';
 import { ByteReader } from './byte-reader.ts';
+import type { CaptureNode, Captures } from './capture.ts';
 import { formatDataSelector } from './data-selector.ts';
 import type { SelectorPath } from './data-selector.ts';
 import { RegionDecoder } from './decode-region.ts';
@@ -55,6 +59,7 @@ export class Extractor {
     private readonly reader: ByteReader,
     private readonly options: ResolvedExtractOptions,
     private readonly batches: BatchBuilder,
+    private readonly captures: Captures | undefined = undefined,
   ) {
     this.path = options.path;
     this.autoDetected = options.path === undefined;
@@ -69,7 +74,7 @@ export class Extractor {
       if (!startsJsonValue(first))
         throw this.cursor.failure('BODY_NOT_JSON', 'the body is not JSON', this.reader.pos);
       if (this.path === undefined) yield* this.detectAndSelect();
-      else yield* this.selectIn(0);
+      else yield* this.selectIn(0, this.captures?.root);
       if ((await this.cursor.peek()) !== -1) {
         throw this.cursor.failure(
           'TRAILING_GARBAGE',
@@ -93,15 +98,16 @@ export class Extractor {
       selector: formatDataSelector(this.path ?? []),
       autoDetected: this.autoDetected,
       recordsWithIssues: this.batches.recordsWithIssues,
+      ...(this.captures === undefined ? {} : { captured: this.captures.values }),
     };
   }
 
   // ---- selection by an explicit path ----
 
-  private async *selectIn(level: number): AsyncGenerator<RecordBatch> {
+  private async *selectIn(level: number, node: CaptureNode | undefined): AsyncGenerator<RecordBatch> {
     const path = this.path ?? [];
     if (level === path.length) {
-      yield* this.selectValue();
+      yield* this.selectValue(node);
       return;
     }
     const first = await this.cursor.peekValue();
@@ -126,10 +132,10 @@ export class Extractor {
           );
         }
         found = true;
-        yield* this.selectIn(level + 1);
+        yield* this.selectIn(level + 1, node?.children.get(key));
       } else {
         if (otherKeys.length < keysNamed) otherKeys.push(key);
-        yield* this.skipValue();
+        yield* this.visitValue(path.slice(0, level), key, node);
       }
     }
     if (!found) {
@@ -146,7 +152,7 @@ export class Extractor {
   }
 
   /** The selected value: an array streams its elements, `null` is no record, anything else one record. */
-  private async *selectValue(): AsyncGenerator<RecordBatch> {
+  private async *selectValue(node: CaptureNode | undefined): AsyncGenerator<RecordBatch> {
     const first = await this.cursor.peekValue();
     if (first === OPEN_BRACKET) {
       this.selected = 'array';
@@ -161,7 +167,10 @@ export class Extractor {
       return;
     }
     this.selected = first === OPEN_BRACE ? 'object' : 'scalar';
-    this.batches.add(parseElement(view, start, end, this.cursor.context('record', index)), end - start);
+    const record = parseElement(view, start, end, this.cursor.context('record', index));
+    this.batches.add(record, end - start);
+    // A selected object is part of the body: what a caller captures may be inside it.
+    this.captures?.addWithin(this.path ?? [], node, record.value);
     yield* this.batches.take();
   }
 
@@ -171,39 +180,56 @@ export class Extractor {
     const first = await this.cursor.peekValue();
     if (first !== OPEN_BRACE) {
       this.path = [];
-      yield* this.selectValue();
+      yield* this.selectValue(this.captures?.root);
       return;
     }
     const reader = this.reader;
     const rootStart = reader.pos;
     reader.retainFrom = rootStart;
-    yield* this.searchObject([]);
+    yield* this.searchObject([], this.captures?.root);
     if (this.decided) return;
     this.undecidedLength = reader.pos - reader.retainFrom;
   }
 
   /** Walks an object in document order looking for the list dlt would pick. */
-  private async *searchObject(path: readonly string[]): AsyncGenerator<RecordBatch> {
+  private async *searchObject(
+    path: readonly string[],
+    node: CaptureNode | undefined,
+  ): AsyncGenerator<RecordBatch> {
     this.cursor.enterContainer();
     for (let more = await this.cursor.firstMember(); more; more = await this.cursor.nextMember()) {
       const key = await this.cursor.readKey();
       const first = await this.cursor.peekValue();
       if (this.decided) {
-        yield* this.skipValue();
+        yield* this.visitValue(path, key, node);
       } else if (first === OPEN_BRACKET && isRecordKey(key)) {
         this.decided = true;
         this.path = [...path, key];
         this.reader.retainFrom = -1;
-        yield* this.selectValue();
+        yield* this.selectValue(undefined);
       } else if (first === OPEN_BRACKET) {
         this.fallback ??= [...path, key];
         yield* this.skipValue();
       } else if (first === OPEN_BRACE && path.length < maxSearchedObjectPath) {
-        yield* this.searchObject([...path, key]);
+        // Searched for records even when it is to be captured (capturing must not change what is selected); its
+        // bytes are still buffered afterwards unless the records were found inside it.
+        const child = node?.children.get(key);
+        const whole = this.captures?.action(child, key, true) === 'capture';
+        const offset = this.reader.pos - this.reader.retainFrom;
+        yield* this.searchObject([...path, key], child);
+        if (whole && !this.decided) this.captureSearched([...path, key], offset);
       } else {
-        yield* this.skipValue();
+        yield* this.visitValue(path, key, node);
       }
     }
+  }
+
+  /** Captures an object that the search walked, from the buffered root (`offset` from its start). */
+  private captureSearched(path: readonly string[], offset: number): void {
+    const reader = this.reader;
+    const start = reader.retainFrom + offset;
+    const { value } = parseElement(reader.view, start, reader.pos, this.cursor.context('value', -1));
+    this.captures?.add(path, value);
   }
 
   /** No list under a record key: the first list, else the whole object, from the buffered root object. */
@@ -215,6 +241,7 @@ export class Extractor {
       this.path = this.fallback;
       const buffered = new ByteReader([reader.view.subarray(start, end)]);
       buffered.dropped = reader.dropped + start;
+      // The search already captured what is outside the records: the second pass must not add them again.
       const again = new Extractor(buffered, { ...this.options, path: this.fallback }, this.batches);
       yield* again.run();
       this.selected = again.selected;
@@ -224,6 +251,7 @@ export class Extractor {
     this.selected = 'object';
     if (end - start > this.options.maxRecordBytes) throw this.cursor.tooLarge('RECORD_TOO_LARGE', 0, start);
     this.batches.add(parseElement(reader.view, start, end, this.cursor.context('record', 0)), end - start);
+    // The search already walked the object for captures.
   }
 
   // ---- arrays: the hot path ----
@@ -315,6 +343,44 @@ export class Extractor {
     // Keep the separator before the next element: the decoder writes its `[` there.
     this.reader.mark = start - 1;
     return start;
+  }
+
+  /**
+   * The value of member `key` of the object at `path` (trie node `node`), which is not the records: captured,
+   * walked for the captures inside it, or validated and dropped.
+   */
+  private async *visitValue(
+    path: readonly string[],
+    key: string,
+    node: CaptureNode | undefined,
+  ): AsyncGenerator<RecordBatch> {
+    const captures = this.captures;
+    if (captures === undefined) {
+      yield* this.skipValue();
+      return;
+    }
+    const first = await this.cursor.peekValue();
+    if (first === OPEN_BRACKET) {
+      yield* this.skipValue();
+      return;
+    }
+    const child = node?.children.get(key);
+    const action = captures.action(child, key, first === OPEN_BRACE);
+    if (action === 'capture') {
+      const [start, end] = await this.cursor.captureValue('VALUE_TOO_LARGE', -1);
+      const { value } = parseElement(this.reader.view, start, end, this.cursor.context('value', -1));
+      this.reader.mark = end;
+      captures.add([...path, key], value);
+      captures.addWithin([...path, key], child, value);
+    } else if (action === 'walk') {
+      this.cursor.enterContainer();
+      const inner = [...path, key];
+      for (let more = await this.cursor.firstMember(); more; more = await this.cursor.nextMember()) {
+        yield* this.visitValue(inner, await this.cursor.readKey(), child);
+      }
+    } else {
+      yield* this.skipValue();
+    }
   }
 
   /** Validates and drops the value at the current position. */

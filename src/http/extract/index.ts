@@ -4,6 +4,8 @@
 export { extractRecords, extractAllRecords, RecordExtraction } from './extract-records.ts';
 export type { ResponseBody } from './byte-reader.ts';
 export { parseDataSelector, formatDataSelector } from './data-selector.ts';
+export { capturedAt, maxCapturedValues } from './capture.ts';
+export type { CaptureOptions, CapturedValue } from './capture.ts';
 export type { SelectorPath } from './data-selector.ts';
 export { defaultExtractOptions } from './extract-options.ts';
 export { extractErrorCodes } from './extract-errors.ts';

@@ -3,6 +3,8 @@
  * keep their raw JSON text) and what it reports at the end (the outcome).
  */
 
+import type { CaptureOptions, CapturedValue } from './capture.ts';
+
 /**
  * Problems of one record that Postgres text/jsonb would reject. They are flags, not errors: the loader rejects that
  * record with the reason and still loads the good records of the same response.
@@ -52,6 +54,11 @@ export interface ExtractionOutcome {
   readonly selector: string;
   readonly autoDetected: boolean;
   readonly recordsWithIssues: number;
+  /**
+   * Present when `capture` was asked for: the values captured outside the records, in document order (read one
+   * with `capturedAt`).
+   */
+  readonly captured?: readonly CapturedValue[];
 }
 
 /** Options of {@link extractRecords}. */
@@ -72,4 +79,9 @@ export interface ExtractOptions {
    * it is consumed, so larger batches cost peak RSS (docs/extraction.md has the figures).
    */
   readonly batchBytes?: number | undefined;
+  /**
+   * Values outside the records to capture in the same pass (a paginator's next link, cursor or total), read from
+   * `outcome.captured` once the body has ended; records may come before or after them.
+   */
+  readonly capture?: CaptureOptions | undefined;
 }
