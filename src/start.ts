@@ -45,12 +45,13 @@ try {
     const connection = await Connection.connect({ address: stack.temporal.address });
     try {
       say('  Bundling workflows and starting the worker…');
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
       const worker = await createIngestWorker({
         connection: nativeConnection,
         namespace: stack.temporal.namespace,
         db,
+        client,
       });
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
       // Promise.withResolvers is Node 22+; Node 20 is still supported.
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));

@@ -6,17 +6,22 @@
 import { Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { createHttpClient, type HttpClient } from '../http/client.ts';
 import type {
   BeginLoadInput,
   BeginLoadResult,
   FinishLoadInput,
+  IngestResourceInput,
   IngestSourceInput,
   PlanSourceResult,
+  ResourceCounts,
 } from '../shared/ingest-types.ts';
 import { probeDatabase, type DatabaseProbe } from './diagnostics.ts';
 import { toApplicationFailure } from './failure.ts';
 import { beginLoad, finishLoad, type RunStatusLookup } from './load-lifecycle.ts';
+import { ingestResource } from './ingest-resource.ts';
 import { planSource } from './plan-source.ts';
+import type { RetryBudget } from './retry.ts';
 
 export interface ActivityDeps {
   readonly db: Kysely<Database>;
@@ -27,6 +32,11 @@ export interface ActivityDeps {
   /** Whether a workflow run is still running (the source's lease); from a Temporal client. */
   readonly runStatus?: RunStatusLookup;
   readonly sandbox?: boolean;
+  /** The HTTP client the resources share (connection reuse); one is created when omitted. */
+  readonly http?: HttpClient;
+  readonly retryBudget?: RetryBudget;
+  /** Heartbeat period of `ingestResource` (tests shorten it). */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
@@ -36,6 +46,14 @@ export function createActivities(deps: ActivityDeps) {
     deps.runStatus ??
     (() => Promise.reject(new Error('createActivities: no runStatus lookup (a Temporal client) was given')));
   const lifecycle = { db: deps.db, runStatus, sandbox: deps.sandbox ?? false };
+  const http = deps.http ?? createHttpClient();
+  const resourceDeps = {
+    db: deps.db,
+    client: http,
+    env,
+    ...(deps.retryBudget === undefined ? {} : { retryBudget: deps.retryBudget }),
+    ...(deps.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
+  };
   return {
     /** Reports the Postgres server version and database the worker writes to. */
     async probeDatabase(): Promise<DatabaseProbe> {
@@ -50,6 +68,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Takes the source's lease and opens the load. */
     async beginLoad(input: BeginLoadInput): Promise<BeginLoadResult> {
       return withBoundary(() => beginLoad(input, lifecycle));
+    },
+    /** Fetches, stages and merges one resource; returns its counts. Decides its own retries. */
+    async ingestResource(input: IngestResourceInput): Promise<ResourceCounts> {
+      return ingestResource(input, resourceDeps, Context.current());
     },
     /** Closes the load and releases the lease. */
     async finishLoad(input: FinishLoadInput): Promise<void> {
