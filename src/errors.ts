@@ -19,6 +19,8 @@ export const errorCategories = [
   'database',
   /** The machine lacks something the local stack needs (a binary, a port, an environment variable). */
   'environment',
+  /** Another run holds what this one needs (a source's lease): wait for it or cancel it; retrying now cannot help. */
+  'conflict',
   /** Not one of ours: a bug. Retried with backoff, reported as `INTERNAL`. */
   'internal',
 ] as const;

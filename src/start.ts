@@ -1,9 +1,12 @@
 /**
- * `npm start`: the whole local pipeline on embedded defaults — Temporal (with its Web UI) and Postgres started
- * here unless TEMPORAL_ADDRESS / DATABASE_URL name others, migrations applied, a worker on the `ingest` queue,
- * a health check through it, and a summary of where everything is. Stays up until Ctrl-C; `--once` exits.
+ * `npm start`: the whole pipeline on embedded defaults — Temporal (with its Web UI) and Postgres started here
+ * unless TEMPORAL_ADDRESS / DATABASE_URL name others, migrations applied, the sandbox API standing in for both seed
+ * APIs (announced: it is never a silent fallback), a worker on the `ingest` queue, one full ingestion of both
+ * sources with live progress, a summary table, the UI link and the Postgres connection string. Stays up until
+ * Ctrl-C; `--once` exits after the summary (exit code 1 when a run failed).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { Command } from 'commander';
 import { createDatabase } from './db/database.ts';
@@ -11,12 +14,15 @@ import { migrateToLatest } from './db/migrations.ts';
 import { describeError } from './errors.ts';
 import { installTemporalRuntime } from './logging.ts';
 import { startLocalStack, type LocalStack } from './local/stack.ts';
+import { startSandbox, type Sandbox } from './sandbox/server.ts';
+import type { IngestProgress, LoadReport, ResourceReport } from './shared/ingest-types.ts';
 import { taskQueue } from './shared/names.ts';
+import { sourceNames } from './sources/index.ts';
 import { createIngestWorker, runUntilSignal } from './worker.ts';
-import type { HealthReport } from './workflows/index.ts';
+import type { ingestSource } from './workflows/index.ts';
 
 const program = new Command('npm start')
-  .description('Run durable-ingest locally on embedded defaults.')
+  .description('Run durable-ingest locally on embedded defaults: ingest both sources from the sandbox API.')
   .option('--once', 'do the work, print the summary and exit (for scripts and CI)', false)
   .parse();
 const { once } = program.opts<{ once: boolean }>();
@@ -33,24 +39,37 @@ process.on('SIGINT', onEarlySignal);
 process.on('SIGTERM', onEarlySignal);
 
 let stack: LocalStack | undefined;
+let sandbox: Sandbox | undefined;
 try {
   say('durable-ingest — starting the local stack (Temporal + Postgres)…');
-  stack = await startLocalStack({ purpose: 'user', onProgress: (line) => say(`  ${line}`) });
-  const db = createDatabase(stack.postgres.url, { maxConnections: 10 });
+  [stack, sandbox] = await Promise.all([
+    startLocalStack({ purpose: 'user', onProgress: (line) => say(`  ${line}`) }),
+    startSandbox(),
+  ]);
+  say(`  Sandbox API        ${sandbox.url}  (the local stand-in for both seed APIs: no credentials needed)`);
+  const db = createDatabase(stack.postgres.url, { maxConnections: 12 });
   try {
     const { applied } = await migrateToLatest(db);
-    say(`  Postgres schema: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
+    say(`  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
     installTemporalRuntime();
     const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
     const connection = await Connection.connect({ address: stack.temporal.address });
     try {
       say('  Bundling workflows and starting the worker…');
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
       const worker = await createIngestWorker({
         connection: nativeConnection,
         namespace: stack.temporal.namespace,
         db,
+        client,
+        env: {
+          ...process.env,
+          COMMUNICATIONS_API_KEY: sandbox.keys.communications,
+          MESSAGING_API_KEY: sandbox.keys.messaging,
+        },
+        baseUrls: Object.fromEntries(sourceNames.map((name) => [name, sandbox?.url ?? ''])),
+        sandbox: true,
       });
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
       // Promise.withResolvers is Node 22+; Node 20 is still supported.
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));
@@ -59,12 +78,11 @@ try {
       process.off('SIGTERM', onEarlySignal);
       try {
         if (interrupted) throw new Error('interrupted');
-        const health = await client.workflow.execute<() => Promise<HealthReport>>('healthCheck', {
-          taskQueue,
-          workflowId: `health/${new Date().toISOString()}`,
-          workflowExecutionTimeout: '2 minutes',
-        });
-        printSummary(stack, health);
+        say('');
+        say(`Ingesting ${sourceNames.join(' and ')} (watch it live in the Temporal UI)…`);
+        const reports = await Promise.all(sourceNames.map((source) => ingestOnce(client, source)));
+        printSummary(stack, reports);
+        if (reports.some((report) => report.outcome !== 'ok')) process.exitCode = 1;
         if (!once) say('\nRunning. Press Ctrl-C to stop.');
       } finally {
         if (once) finish();
@@ -84,12 +102,97 @@ try {
     process.exitCode = 1;
   }
 } finally {
+  await sandbox?.stop();
   await stack?.stop();
 }
 
-function printSummary(running: LocalStack, health: HealthReport): void {
+/** Starts one run of `source`, prints each resource as it finishes, and returns the report (failed runs too). */
+async function ingestOnce(client: Client, source: string): Promise<LoadReport> {
+  const handle = await client.workflow.start<typeof ingestSource>('ingestSource', {
+    taskQueue,
+    workflowId: `ingest/${source}/${new Date().toISOString()}`,
+    args: [{ source }],
+  });
+  const printed = new Set<string>();
+  const printNew = (resources: readonly ResourceReport[]) => {
+    for (const report of resources) {
+      if (report.status === 'pending' || report.status === 'running' || printed.has(report.resource))
+        continue;
+      printed.add(report.resource);
+      say(`  ${source}.${report.resource}: ${describeReport(report)}`);
+    }
+  };
+  const poll = setInterval(() => {
+    handle
+      .query<IngestProgress>('progress')
+      .then((progress) => printNew(progress.resources))
+      .catch(() => undefined);
+  }, 500);
+  try {
+    const report = await handle.result();
+    printNew(report.resources);
+    return report;
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+    const details =
+      cause instanceof ApplicationFailure ? (cause.details?.[0] as LoadReport | undefined) : undefined;
+    if (details?.resources) {
+      printNew(details.resources);
+      return details;
+    }
+    throw error;
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+function describeReport(report: ResourceReport): string {
+  if (report.status === 'ok') {
+    const c = report.counts;
+    return `ok — ${c.fetched} fetched, ${c.inserted} new, ${c.updated} changed, ${c.unchanged} unchanged`;
+  }
+  return `${report.status} — ${report.reason?.message ?? ''}`;
+}
+
+function printSummary(running: LocalStack, reports: readonly LoadReport[]): void {
   const { temporal, postgres } = running;
   const origin = (managed: boolean) => (managed ? 'started here' : 'from the environment');
+  const header = [
+    'source',
+    'resource',
+    'status',
+    'fetched',
+    'new',
+    'changed',
+    'unchanged',
+    'rejected',
+    'pages',
+  ];
+  const rows = reports.flatMap((report) =>
+    report.resources.map((r) => [
+      report.source,
+      r.resource,
+      r.status,
+      ...[
+        r.counts.fetched,
+        r.counts.inserted,
+        r.counts.updated,
+        r.counts.unchanged,
+        r.counts.rejected,
+        r.counts.pages,
+      ].map(String),
+    ]),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `  ${cells.map((cell, i) => (i >= 3 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ')}`;
+  say('');
+  say('Summary');
+  say(line(header));
+  for (const row of rows) say(line(row));
+  for (const report of reports) say(`  ${report.source}: ${report.outcome} (load ${report.loadId})`);
+  const skipped = reports.flatMap((report) => report.resources.filter((r) => r.status === 'skipped'));
+  if (skipped.length > 0) say('  Skipped resources are listed with their reason above.');
   say('');
   say('Ready.');
   say(
@@ -100,12 +203,7 @@ function printSummary(running: LocalStack, health: HealthReport): void {
   );
   say(`  Postgres           ${redactPassword(postgres.url)}  (${origin(postgres.managed)})`);
   say(`  Worker             task queue "${taskQueue}"`);
-  say(
-    `  Health check       ok — the worker reached Postgres ${health.database.serverVersion} (database ${health.database.database})`,
-  );
-  say('');
-  say('  Ingestion workflows are not here yet: `ingestSource` lands with the orchestration issue (#8).');
-  say('  This run proves the stack: Temporal → worker → activity → Postgres.');
+  say(`  Try                psql '${redactPassword(postgres.url)}' -c 'SELECT * FROM ingest.loads'`);
 }
 
 /** Shows the local cluster's fixed password, hides any other (DATABASE_URL may carry a real one). */

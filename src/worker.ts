@@ -12,7 +12,9 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
-import { createActivities } from './activities/index.ts';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from './activities/index.ts';
+import type { RunStatusLookup } from './activities/load-lifecycle.ts';
 import type { Database } from './db/schema.ts';
 import { taskQueue as defaultTaskQueue } from './shared/names.ts';
 
@@ -37,6 +39,16 @@ export interface IngestWorkerOptions {
   readonly taskQueue?: string;
   /** Concurrent activities (resources loading at once). */
   readonly maxConcurrentActivities?: number;
+  /** A client of the same namespace: the source lease asks it whether another run is still going. */
+  readonly client: Client;
+  /** What the activities read config values, base URLs and credentials from (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Base URLs per source that win over the environment (the sandbox in `npm start`, tests). */
+  readonly baseUrls?: Readonly<Record<string, string>>;
+  /** True when the sources point at the sandbox API (recorded on each load). */
+  readonly sandbox?: boolean;
+  /** Other activity settings (retry budget, heartbeat period). */
+  readonly activities?: Pick<ActivityDeps, 'retryBudget' | 'heartbeatIntervalMs' | 'http'>;
 }
 
 /** Creates (but does not run) a worker with our workflows and activities. */
@@ -46,10 +58,30 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? defaultTaskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities({ db: options.db }),
+    activities: createActivities({
+      db: options.db,
+      runStatus: runStatusFrom(options.client),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.baseUrls === undefined ? {} : { baseUrls: options.baseUrls }),
+      ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+      ...options.activities,
+    }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10 seconds',
   });
+}
+
+/** Whether a workflow run is still running, from the server; a run the server no longer knows is closed. */
+export function runStatusFrom(client: Client): RunStatusLookup {
+  return async (workflowId, runId) => {
+    try {
+      const description = await client.workflow.getHandle(workflowId, runId).describe();
+      return description.status.name === 'RUNNING' ? 'running' : 'closed';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return 'closed';
+      throw error;
+    }
+  };
 }
 
 /**

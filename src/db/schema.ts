@@ -48,6 +48,8 @@ export interface ResourceRunsTable {
   write_disposition: Generated<string>;
   status: Generated<ResourceRunStatus>;
   attempts: Generated<number>;
+  transient_failures: Generated<number>;
+  rate_limited: Generated<number>;
   fetched: GeneratedInt8;
   inserted: GeneratedInt8;
   updated: GeneratedInt8;

@@ -72,22 +72,23 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   const reports = new Map<string, ResourceReport>();
   setHandler(progressQuery, () => ({ source, loadId, planHash, phase, resources: [...reports.values()] }));
 
-  const { plan } = await ledger.planSource({
-    source,
-    ...(input.resources === undefined ? {} : { resources: input.resources }),
-  });
+  const { plan } = await beforeLoading(() =>
+    ledger.planSource({ source, ...(input.resources === undefined ? {} : { resources: input.resources }) }),
+  );
   planHash = plan.hash;
   for (const resource of plan.resources) {
     reports.set(resource.name, { resource: resource.name, status: 'pending', counts: zeroCounts });
   }
 
-  ({ loadId } = await ledger.beginLoad({
-    source,
-    planHash: plan.hash,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    resources: plan.resources.map((resource) => resource.name),
-  }));
+  ({ loadId } = await beforeLoading(() =>
+    ledger.beginLoad({
+      source,
+      planHash: plan.hash,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      resources: plan.resources.map((resource) => resource.name),
+    }),
+  ));
   const openLoadId = loadId;
   phase = 'loading';
 
@@ -202,6 +203,29 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
     nonRetryable: true,
     details: [report],
   });
+}
+
+/**
+ * A step before any resource loads (planning, the lease): its failure fails the run at once, typed as the step's
+ * own failure (`CONFIG_INVALID`, `SOURCE_BUSY`, …) rather than wrapped in an activity failure, and the outcome
+ * search attribute says `failed`.
+ */
+async function beforeLoading<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    upsertSearchAttributes([{ key: outcomeSearchAttribute, value: 'failed' }]);
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure) {
+      throw ApplicationFailure.create({
+        type: cause.type ?? 'UNKNOWN',
+        message: cause.message,
+        nonRetryable: true,
+        details: cause.details ? [...cause.details] : [],
+      });
+    }
+    throw error;
+  }
 }
 
 /** `ok` when nothing failed; `failed` when nothing succeeded; `partial` otherwise. */

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { Database } from '../../src/db/schema.ts';
 import { installTemporalRuntime } from '../../src/logging.ts';
-import { createIngestWorker } from '../../src/worker.ts';
+import { createIngestWorker, type IngestWorkerOptions } from '../../src/worker.ts';
 
 export interface TestTemporal {
   readonly client: Client;
@@ -20,7 +20,11 @@ export interface TestTemporal {
   /** This file's task queue. */
   readonly taskQueue: string;
   /** Runs `fn` while a worker (our workflows + activities on `db`) polls this file's queue. */
-  withWorker<T>(db: Kysely<Database>, fn: (worker: Worker) => Promise<T>): Promise<T>;
+  withWorker<T>(
+    db: Kysely<Database>,
+    fn: (worker: Worker) => Promise<T>,
+    options?: Partial<Omit<IngestWorkerOptions, 'connection' | 'namespace' | 'db'>>,
+  ): Promise<T>;
 }
 
 export function withTemporal(): TestTemporal {
@@ -51,7 +55,7 @@ export function withTemporal(): TestTemporal {
       if (!client) throw new Error('withTemporal(): the client is ready only inside tests and hooks');
       return client;
     },
-    async withWorker(db, fn) {
+    async withWorker(db, fn, options = {}) {
       if (!nativeConnection) throw new Error('withTemporal(): not connected yet');
       const worker = await createIngestWorker({
         connection: nativeConnection,
@@ -59,6 +63,8 @@ export function withTemporal(): TestTemporal {
         db,
         taskQueue,
         workflowBundle: { codePath: workflowBundlePath },
+        client: client ?? (await Promise.reject(new Error('withTemporal(): not connected yet'))),
+        ...options,
       });
       return worker.runUntil(fn(worker));
     },

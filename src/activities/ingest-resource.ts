@@ -1,0 +1,221 @@
+/**
+ * `ingestResource`: fetch, extract, stage and merge one resource of a load. Pages stream through the extractor
+ * into the resource's staging table (one batch in flight while the next is read); after each page the paginator's
+ * state is checkpointed, so a retried attempt resumes after the last completed page instead of starting over (a
+ * `single_page` response is re-streamed; staging by sequence number makes the replayed rows harmless). When the
+ * fetch is complete, ONE transaction merges staging into the table. A timer heartbeats progress (also while waiting
+ * for headers), which is how Temporal's cancellation reaches the HTTP request. Returns counts only.
+ */
+import type { Context } from '@temporalio/activity';
+import { sql, type Kysely } from 'kysely';
+import type { ResolvedSource } from '../config/plan.ts';
+import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
+import { finishResourceRun, skipResourceRun, startResourceRun } from '../db/ledger.ts';
+import { mergeStaged } from '../db/merge.ts';
+import { readResourceTable } from '../db/resource-tables.ts';
+import type { Database } from '../db/schema.ts';
+import { batchSeq, discardStagedFrom, prepareStaging, stageRecords, type Staging } from '../db/staging.ts';
+import type { IngestError } from '../errors.ts';
+import type { HttpClient } from '../http/client.ts';
+import type { ExtractedRecord } from '../http/extract/types.ts';
+import { paginate, paginationInput, type PaginationState, type SendPage } from '../http/paginate/index.ts';
+import { openResource } from '../http/resource-request.ts';
+import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
+import { asIngestError, countFailure, toApplicationFailure } from './failure.ts';
+import { defaultRetryBudget, type AttemptCounts, type RetryBudget } from './retry.ts';
+
+export interface IngestResourceDeps {
+  readonly db: Kysely<Database>;
+  readonly client: HttpClient;
+  /** Credentials come from here, at run time: usually `process.env`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly retryBudget?: RetryBudget;
+  /** How often progress is heartbeated (default 2 s; the activity's heartbeat timeout must be well above it). */
+  readonly heartbeatIntervalMs?: number;
+  /** Size of one staged batch of raw JSON (default 1 MiB: PERF-NOTES' sweet spot). */
+  readonly batchBytes?: number;
+}
+
+/** What the heartbeat says: for a person (the UI's pending activity) and for the next attempt. */
+export interface ResourceProgress {
+  readonly phase: 'starting' | 'fetching' | 'merging';
+  readonly page: number;
+  readonly fetched: number;
+  readonly rejected: number;
+  /** The paginator state after the last staged page (secret-free): where a retry resumes. */
+  readonly resumeAfterPage: number;
+}
+
+/** Runs one attempt; a failure leaves as the `ApplicationFailure` the retry decision made. */
+export async function ingestResource(
+  input: IngestResourceInput,
+  deps: IngestResourceDeps,
+  context: Context,
+): Promise<ResourceCounts> {
+  let progress: ResourceProgress = {
+    phase: 'starting',
+    page: 0,
+    fetched: 0,
+    rejected: 0,
+    resumeAfterPage: 0,
+  };
+  const beat = () => context.heartbeat(progress);
+  beat();
+  const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
+  try {
+    return await loadResource(input, deps, context.cancellationSignal, (next) => {
+      progress = next;
+    });
+  } catch (error) {
+    const failure = asIngestError(error);
+    const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
+    throw toApplicationFailure(
+      failure,
+      counts ?? { transientFailures: context.info.attempt, rateLimited: 0 },
+      deps.retryBudget ?? defaultRetryBudget,
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+async function loadResource(
+  input: IngestResourceInput,
+  deps: IngestResourceDeps,
+  signal: AbortSignal,
+  report: (progress: ResourceProgress) => void,
+): Promise<ResourceCounts> {
+  const { db } = deps;
+  const { loadId, source, resource } = input;
+  const run = { loadId, source, resource: resource.name, writeDisposition: resource.writeDisposition };
+  const plan: ResolvedSource = {
+    planVersion: 1,
+    source,
+    baseUrl: input.baseUrl,
+    resources: [resource],
+    secretVariables: [],
+    warnings: [],
+    hash: input.planHash,
+  };
+  const opened = openResource(plan, resource.name, { client: deps.client, env: deps.env });
+  if (opened.kind === 'skipped') {
+    await skipResourceRun(db, { ...run, reason: opened.skip.reason });
+    return zeroCounts;
+  }
+  const { requester } = opened;
+  const target = await readResourceTable(db, source, resource.name);
+  await startResourceRun(db, run);
+  const staging = await prepareStaging(db, target, loadId);
+
+  // Resume after the last page whose batches were all staged; drop whatever a failed attempt staged past it.
+  const saved = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
+  const resumeAfter = saved?.pages ?? 0;
+  await discardStagedFrom(db, staging, batchSeq(resumeAfter + 1, 0));
+
+  const rendered = requester.render();
+  const send: SendPage = async (page, pageSignal) => {
+    const response = await requester.send(rendered, {
+      url: page.url,
+      signal: pageSignal,
+      ...(page.body === undefined ? {} : { json: JSON.parse(page.body) as unknown }),
+    });
+    return { status: response.status, headers: response.headers, body: response.body, url: response.url };
+  };
+
+  let fetched = 0;
+  let rejected = 0;
+  let pages = resumeAfter;
+  let part = 0;
+  const stager = new BatchPipeline(db, staging);
+  report({ phase: 'fetching', page: resumeAfter + 1, fetched, rejected, resumeAfterPage: resumeAfter });
+  for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
+    ...(saved === undefined ? {} : { resume: saved }),
+    signal,
+    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024 },
+  })) {
+    if (event.type === 'records') {
+      fetched += event.batch.records.length;
+      await stager.stage(batchSeq(event.page, part++), event.batch.records);
+      continue;
+    }
+    const outcome = await stager.drain();
+    rejected += outcome.rejected;
+    await saveCheckpoint(db, loadId, resource.name, event.state);
+    pages = event.page;
+    part = 0;
+    report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
+  }
+
+  report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
+  const merged = await mergeStaged(db, staging);
+  await deleteCheckpoint(db, loadId, resource.name);
+  await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
+  return {
+    fetched: merged.fetched + merged.rejected,
+    inserted: merged.inserted,
+    updated: merged.updated,
+    unchanged: merged.unchanged,
+    deleted: 0,
+    rejected: merged.rejected,
+    pages,
+  };
+}
+
+/**
+ * Stages batches with one in flight: the next batch is extracted while Postgres expands the previous one, which
+ * keeps both the Node process and Postgres busy on 2 cores. Order does not matter (sequence numbers say it).
+ */
+class BatchPipeline {
+  #inFlight: Promise<{ rejected: number }> | undefined;
+  #rejected = 0;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly staging: Staging,
+  ) {}
+
+  async stage(seq: number, records: readonly ExtractedRecord[]): Promise<void> {
+    await this.#settle();
+    const pending = stageRecords(this.db, this.staging, seq, records);
+    // Observed at once so a failure never goes unhandled while the next batch is read; rethrown by #settle.
+    pending.catch(() => undefined);
+    this.#inFlight = pending;
+  }
+
+  /** Waits for the batch in flight; returns the records rejected since the last drain. */
+  async drain(): Promise<{ rejected: number }> {
+    await this.#settle();
+    const rejected = this.#rejected;
+    this.#rejected = 0;
+    return { rejected };
+  }
+
+  async #settle(): Promise<void> {
+    const pending = this.#inFlight;
+    this.#inFlight = undefined;
+    if (pending) this.#rejected += (await pending).rejected;
+  }
+}
+
+/** Counts this failure in the ledger (rate limiting apart), and returns the counts the retry decision uses. */
+async function recordFailure(
+  db: Kysely<Database>,
+  input: IngestResourceInput,
+  error: IngestError,
+): Promise<AttemptCounts> {
+  const counted = countFailure(error, { transientFailures: 0, rateLimited: 0 });
+  const row = await db
+    .updateTable('ingest.resource_runs')
+    .set({
+      status: 'failed',
+      error: error.message,
+      finished_at: sql`now()`,
+      transient_failures: sql`transient_failures + ${counted.transientFailures}`,
+      rate_limited: sql`rate_limited + ${counted.rateLimited}`,
+    })
+    .where('load_id', '=', input.loadId)
+    .where('resource', '=', input.resource.name)
+    .returning(['transient_failures', 'rate_limited'])
+    .executeTakeFirst();
+  return row ? { transientFailures: row.transient_failures, rateLimited: row.rate_limited } : counted;
+}

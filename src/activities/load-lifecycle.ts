@@ -1,0 +1,113 @@
+/**
+ * `beginLoad` and `finishLoad`: the two ends of a run in the ledger, and the source's lease between them.
+ *
+ * The lease is the run's `running` load row (a unique index allows one per source). `beginLoad` first looks at the
+ * source's running loads: one whose workflow run has ended (terminated, timed out, its worker killed for good) is
+ * reconciled as `abandoned`; one whose run is still going means the source is busy, and this run fails fast with
+ * `SOURCE_BUSY` naming the other run. Two runs that start at the same instant meet at the unique index instead.
+ * `finishLoad` closes the load with the workflow's report, which releases the lease.
+ */
+import type { Kysely } from 'kysely';
+import { finishLoad as closeLoad, reconcileAbandonedLoads, startLoad } from '../db/ledger.ts';
+import type { Database } from '../db/schema.ts';
+import { IngestError } from '../errors.ts';
+import type {
+  BeginLoadInput,
+  BeginLoadResult,
+  FinishLoadInput,
+  IngestOutcome,
+} from '../shared/ingest-types.ts';
+
+/** Tells whether a workflow run is still running (the Temporal client's describe, in production). */
+export type RunStatusLookup = (workflowId: string, runId: string) => Promise<'running' | 'closed'>;
+
+export interface LoadLifecycleDeps {
+  readonly db: Kysely<Database>;
+  readonly runStatus: RunStatusLookup;
+  /** True when this worker talks to the sandbox API (recorded on the load). */
+  readonly sandbox?: boolean;
+  /** The build that ran the load (recorded on the load). */
+  readonly buildVersion?: string;
+}
+
+/** The load id of a workflow run: its run id, so a retried `beginLoad` finds its own load. */
+export function loadIdOf(input: Pick<BeginLoadInput, 'runId'>): string {
+  return input.runId;
+}
+
+/** Takes the source's lease and opens the load; `SOURCE_BUSY` when another run of the source is still going. */
+export async function beginLoad(input: BeginLoadInput, deps: LoadLifecycleDeps): Promise<BeginLoadResult> {
+  const loadId = loadIdOf(input);
+  const holders = await deps.db
+    .selectFrom('ingest.loads')
+    .select(['load_id', 'workflow_id', 'run_id', 'started_at'])
+    .where('source', '=', input.source)
+    .where('status', '=', 'running')
+    .where('load_id', '<>', loadId)
+    .execute();
+  for (const holder of holders) {
+    if (holder.workflow_id === null || holder.run_id === null) continue;
+    if ((await deps.runStatus(holder.workflow_id, holder.run_id)) === 'running') {
+      throw busy(input.source, holder.workflow_id, holder.run_id, holder.started_at);
+    }
+  }
+  // Every other running load of the source belongs to a run that has ended: mark it abandoned, drop its staging.
+  if (holders.length > 0) await reconcileAbandonedLoads(deps.db, input.source, { exceptLoadId: loadId });
+  try {
+    await startLoad(deps.db, {
+      loadId,
+      source: input.source,
+      workflowId: input.workflowId,
+      runId: input.runId,
+      planHash: input.planHash,
+      sandbox: deps.sandbox ?? false,
+      ...(deps.buildVersion === undefined ? {} : { buildVersion: deps.buildVersion }),
+    });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '23505') throw error;
+    // Another run took the lease between our look and our insert.
+    const winner = await deps.db
+      .selectFrom('ingest.loads')
+      .select(['workflow_id', 'run_id', 'started_at'])
+      .where('source', '=', input.source)
+      .where('status', '=', 'running')
+      .where('load_id', '<>', loadId)
+      .executeTakeFirst();
+    throw busy(
+      input.source,
+      winner?.workflow_id ?? '(unknown)',
+      winner?.run_id ?? '(unknown)',
+      winner?.started_at,
+    );
+  }
+  return { loadId };
+}
+
+const loadStatusOf = { ok: 'succeeded', partial: 'partial', failed: 'failed' } as const satisfies Record<
+  IngestOutcome,
+  string
+>;
+
+/** Closes the load with the run's outcome and report (idempotent), releasing the source's lease. */
+export async function finishLoad(input: FinishLoadInput, deps: LoadLifecycleDeps): Promise<void> {
+  const failed = input.resources.filter((r) => r.status === 'failed');
+  await closeLoad(deps.db, {
+    loadId: input.loadId,
+    status: loadStatusOf[input.outcome],
+    error:
+      failed.length === 0
+        ? null
+        : failed.map((r) => `${r.resource}: ${r.reason?.message ?? 'failed'}`).join('; '),
+    report: { outcome: input.outcome, resources: input.resources },
+  });
+}
+
+function busy(source: string, workflowId: string, runId: string, since: Date | undefined): IngestError {
+  return new IngestError(
+    'conflict',
+    'SOURCE_BUSY',
+    `source "${source}" is already being ingested by workflow ${workflowId} (run ${runId})` +
+      `${since ? ` since ${since.toISOString()}` : ''}; one run per source at a time — wait for it or cancel it`,
+    { retryable: false, details: { source, workflowId, runId } },
+  );
+}
