@@ -11,8 +11,14 @@ import type {
   BeginLoadInput,
   BeginLoadResult,
   FinishLoadInput,
+  BeginResolveInput,
+  FetchMessageBatchInput,
+  FetchMessageBatchResult,
   IngestResourceInput,
   IngestSourceInput,
+  ListPendingInput,
+  ListPendingResult,
+  MergePassInput,
   PlanSourceResult,
   ResourceCounts,
 } from '../shared/ingest-types.ts';
@@ -21,6 +27,13 @@ import { toApplicationFailure } from './failure.ts';
 import { beginLoad, finishLoad, type RunStatusLookup } from './load-lifecycle.ts';
 import { ingestResource } from './ingest-resource.ts';
 import { planSource } from './plan-source.ts';
+import {
+  beginResolve,
+  fetchMessageBatch,
+  finishResolve,
+  listPendingMessages,
+  mergeMessagePass,
+} from './resolve-messages.ts';
 import type { RetryBudget } from './retry.ts';
 
 export interface ActivityDeps {
@@ -72,6 +85,26 @@ export function createActivities(deps: ActivityDeps) {
     /** Fetches, stages and merges one resource; returns its counts. Decides its own retries. */
     async ingestResource(input: IngestResourceInput): Promise<ResourceCounts> {
       return ingestResource(input, resourceDeps, Context.current());
+    },
+    /** Opens the run of a dependent resource (`resolveSmsMessages`). */
+    async beginResolve(input: BeginResolveInput): Promise<void> {
+      return withBoundary(() => beginResolve(input, resourceDeps));
+    },
+    /** The next keyset page of pending message ids. */
+    async listPendingMessages(input: ListPendingInput): Promise<ListPendingResult> {
+      return withBoundary(() => listPendingMessages(input, resourceDeps));
+    },
+    /** Fetches and stages one batch of message details; 404s are marked unresolvable. */
+    async fetchMessageBatch(input: FetchMessageBatchInput): Promise<FetchMessageBatchResult> {
+      return withBoundary(() => fetchMessageBatch(input, resourceDeps, Context.current().cancellationSignal));
+    },
+    /** Merges one polling pass in one transaction. */
+    async mergeMessagePass(input: MergePassInput): Promise<ResourceCounts> {
+      return withBoundary(() => mergeMessagePass(input, resourceDeps));
+    },
+    /** Closes the dependent resource's run with its totals. */
+    async finishResolve(input: BeginResolveInput & { readonly totals: ResourceCounts }): Promise<void> {
+      return withBoundary(() => finishResolve(input, resourceDeps));
     },
     /** Closes the load and releases the lease. */
     async finishLoad(input: FinishLoadInput): Promise<void> {

@@ -15,11 +15,12 @@ import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
 import { batchSeq, discardStagedFrom, prepareStaging, stageRecords, type Staging } from '../db/staging.ts';
-import type { IngestError } from '../errors.ts';
+import { IngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { paginate, paginationInput, type PaginationState, type SendPage } from '../http/paginate/index.ts';
-import { openResource } from '../http/resource-request.ts';
+import { openResource, type ResourceRequester } from '../http/resource-request.ts';
+import { sendOnce } from './send-once.ts';
 import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
 import { asIngestError, countFailure, toApplicationFailure } from './failure.ts';
 import { defaultRetryBudget, type AttemptCounts, type RetryBudget } from './retry.ts';
@@ -107,6 +108,37 @@ async function loadResource(
   await startResourceRun(db, run);
   const staging = await prepareStaging(db, target, loadId);
 
+  const fetchedInto = resource.repeatable
+    ? await fetchPages(input, deps, requester, staging, signal, report)
+    : await fetchOnce(input, deps, requester, staging, signal);
+  const { fetched, rejected, pages } = fetchedInto;
+
+  report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
+  const merged = await mergeStaged(db, staging);
+  await deleteCheckpoint(db, loadId, resource.name);
+  await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
+  return {
+    fetched: merged.fetched + merged.rejected,
+    inserted: merged.inserted,
+    updated: merged.updated,
+    unchanged: merged.unchanged,
+    deleted: 0,
+    rejected: merged.rejected,
+    pages,
+  };
+}
+
+/** The pages of a repeatable resource, resumed after the last checkpointed page. */
+async function fetchPages(
+  input: IngestResourceInput,
+  deps: IngestResourceDeps,
+  requester: ResourceRequester,
+  staging: Staging,
+  signal: AbortSignal,
+  report: (progress: ResourceProgress) => void,
+): Promise<{ fetched: number; rejected: number; pages: number }> {
+  const { db } = deps;
+  const { loadId, resource } = input;
   // Resume after the last page whose batches were all staged; drop whatever a failed attempt staged past it.
   const saved = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
   const resumeAfter = saved?.pages ?? 0;
@@ -146,19 +178,36 @@ async function loadResource(
     report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
   }
 
-  report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
-  const merged = await mergeStaged(db, staging);
-  await deleteCheckpoint(db, loadId, resource.name);
-  await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
-  return {
-    fetched: merged.fetched + merged.rejected,
-    inserted: merged.inserted,
-    updated: merged.updated,
-    unchanged: merged.unchanged,
-    deleted: 0,
-    rejected: merged.rejected,
-    pages,
-  };
+  return { fetched, rejected, pages };
+}
+
+/**
+ * The one request of a resource that is not repeatable (it sends): at most once per load (see `send-once.ts`).
+ * Such a resource cannot paginate: a next page would be a second send.
+ */
+async function fetchOnce(
+  input: IngestResourceInput,
+  deps: IngestResourceDeps,
+  requester: ResourceRequester,
+  staging: Staging,
+  signal: AbortSignal,
+): Promise<{ fetched: number; rejected: number; pages: number }> {
+  if (input.resource.endpoint?.paginator.type !== 'single_page') {
+    throw new IngestError(
+      'config',
+      'NON_REPEATABLE_PAGINATED',
+      `${input.source}.${input.resource.name}: a resource whose request is not repeatable (it uses config values ` +
+        'or is not a GET) must use the single_page paginator — each further page would repeat the request',
+    );
+  }
+  const records = await sendOnce(
+    deps.db,
+    requester,
+    { loadId: input.loadId, source: input.source, resource: input.resource.name },
+    signal,
+  );
+  const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);
+  return { fetched: records.length, rejected: staged.rejected, pages: 1 };
 }
 
 /**

@@ -101,6 +101,16 @@ export interface SmsSendIntentsTable {
   detail: Jsonb | null;
 }
 
+export interface UnresolvableKeysTable {
+  source: string;
+  resource: string;
+  key: string;
+  http_status: number | null;
+  reason: string;
+  load_id: string | null;
+  marked_at: GeneratedTimestamp;
+}
+
 export interface ResourceTablesTable {
   source: string;
   resource: string;
@@ -146,6 +156,7 @@ export interface Database {
   'ingest.checkpoints': CheckpointsTable;
   'ingest.rejected_records': RejectedRecordsTable;
   'ingest.sms_send_intents': SmsSendIntentsTable;
+  'ingest.unresolvable_keys': UnresolvableKeysTable;
   'ingest.resource_tables': ResourceTablesTable;
   'ingest.resource_columns': ResourceColumnsTable;
   'ingest.staging_tables': StagingTablesTable;

@@ -229,7 +229,7 @@ async function respond(
   const fault = decision?.fault;
   if (fault !== undefined) entry.fault = describeFault(fault);
 
-  if (fault?.type === 'slow-headers') {
+  if (fault?.type === 'slow-headers' && decision?.phase !== 'after-handler') {
     await sleep(fault.delayMs, undefined, { signal }).catch(() => undefined);
     if (res.destroyed || signal.aborted) return 'aborted';
   }
@@ -246,6 +246,11 @@ async function respond(
 
   if (decision?.phase === 'before-handler' && fault !== undefined) {
     if (fault.type === 'reset' && fault.when === 'before-headers') return resetNow();
+    if (fault.type === 'slow-headers') {
+      // The API has handled the request (an SMS IS sent); its answer is late: a client timeout loses it.
+      await sleep(fault.delayMs, undefined, { signal }).catch(() => undefined);
+      if (res.destroyed || signal.aborted) return 'aborted';
+    }
     const substitute = faultReply(fault, redirectContext);
     if (substitute !== undefined) return finish(scope, entry, substitute, undefined);
   }
@@ -280,6 +285,11 @@ async function respond(
 
   if (decision?.phase === 'after-handler' && fault !== undefined) {
     if (fault.type === 'reset' && fault.when === 'before-headers') return resetNow();
+    if (fault.type === 'slow-headers') {
+      // The API has handled the request (an SMS IS sent); its answer is late: a client timeout loses it.
+      await sleep(fault.delayMs, undefined, { signal }).catch(() => undefined);
+      if (res.destroyed || signal.aborted) return 'aborted';
+    }
     reply = faultReply(fault, redirectContext) ?? reply;
     if (fault.type === 'wrong-content-type')
       reply = withContentType(reply, fault.contentType ?? 'text/plain; charset=utf-8');

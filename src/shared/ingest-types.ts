@@ -119,3 +119,99 @@ export interface IngestActivities {
   ingestResource(input: IngestResourceInput): Promise<ResourceCounts>;
   finishLoad(input: FinishLoadInput): Promise<void>;
 }
+
+/** `resolveSmsMessages` child workflow: its input (and its continue-as-new state). */
+export interface ResolveSmsMessagesInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly baseUrl: string;
+  readonly planHash: string;
+  /** The dependent resource (`messages`). */
+  readonly resource: ResolvedResource;
+  /** Ids per fetch activity (default 50) and ids per keyset page (default 500). */
+  readonly batchSize?: number;
+  readonly pageSize?: number;
+  /** Fetch activities at once (default 4). */
+  readonly concurrency?: number;
+  /** Wait between polling passes (default 20 s) and the last moment a new pass may start (ms since epoch). */
+  readonly pollIntervalMs?: number;
+  readonly pollForMs?: number;
+  /** Batches after which the run continues as new (default 500), so its history stays small. */
+  readonly maxBatchesPerRun?: number;
+  /** Continue-as-new state: where the current pass stands and what was done so far. */
+  readonly state?: ResolveState;
+}
+
+export interface ResolveState {
+  readonly pass: number;
+  /** Keyset cursor of the current pass: the last id handed out. */
+  readonly after: string | null;
+  /** Batches started so far over all passes (numbers their staging sequence). */
+  readonly batches: number;
+  readonly pollUntil: number;
+  readonly pendingThisPass: number;
+  readonly totals: ResolveTotals;
+  readonly continuedAsNew: number;
+}
+
+export interface ResolveTotals {
+  readonly counts: ResourceCounts;
+  readonly final: number;
+  readonly unresolvable: number;
+  /** Messages still not final when polling stopped: the next run picks them up from Postgres. */
+  readonly stillPending: number;
+  readonly passes: number;
+  /** How many times the resolution continued as new. */
+  readonly continuedAsNew: number;
+}
+
+export interface BeginResolveInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly resource: ResolvedResource;
+}
+
+export interface ListPendingInput {
+  readonly source: string;
+  readonly resource: ResolvedResource;
+  readonly after: string | null;
+  readonly limit: number;
+}
+
+export interface ListPendingResult {
+  readonly ids: readonly string[];
+}
+
+export interface FetchMessageBatchInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly baseUrl: string;
+  readonly planHash: string;
+  readonly resource: ResolvedResource;
+  readonly ids: readonly string[];
+  /** The batch's number over the whole resolution (deterministic: a retried batch replaces its staged records). */
+  readonly batch: number;
+}
+
+export interface FetchMessageBatchResult {
+  readonly fetched: number;
+  readonly final: number;
+  readonly pending: number;
+  readonly unresolvable: number;
+  readonly rejected: number;
+}
+
+export interface MergePassInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly resource: ResolvedResource;
+}
+
+/** The activities of `resolveSmsMessages`. */
+export interface ResolveActivities {
+  beginResolve(input: BeginResolveInput): Promise<void>;
+  listPendingMessages(input: ListPendingInput): Promise<ListPendingResult>;
+  fetchMessageBatch(input: FetchMessageBatchInput): Promise<FetchMessageBatchResult>;
+  mergeMessagePass(input: MergePassInput): Promise<ResourceCounts>;
+  finishResolve(input: BeginResolveInput & { readonly totals: ResourceCounts }): Promise<void>;
+}

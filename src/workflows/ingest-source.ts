@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  executeChild,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -17,6 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   ActivityFailure,
+  ChildWorkflowFailure,
 } from '@temporalio/workflow';
 import type { ResolvedResource } from '../config/plan.ts';
 import {
@@ -29,6 +31,7 @@ import {
   type LoadReport,
   type ResourceReport,
 } from '../shared/ingest-types.ts';
+import { resolveSmsMessages } from './resolve-sms-messages.ts';
 import { outcomeSearchAttribute, sourceSearchAttribute } from './search-attributes.ts';
 
 /** Resources of one source that load at once (each holds one HTTP stream and one Postgres connection). */
@@ -102,28 +105,24 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       });
       return;
     }
-    if (resource.dependency) {
-      reports.set(resource.name, {
-        resource: resource.name,
-        status: 'skipped',
-        counts: zeroCounts,
-        reason: {
-          code: 'DEPENDENT_RESOURCE',
-          message: `depends on ${resource.dependency.parent}: dependent resources are resolved by the resolveSmsMessages child workflow, which is not built yet`,
-        },
-      });
-      return;
-    }
     reports.set(resource.name, { resource: resource.name, status: 'running', counts: zeroCounts });
     const started = Date.now();
     try {
-      const counts = await resources.ingestResource({
-        loadId: openLoadId,
-        source,
-        baseUrl: plan.baseUrl,
-        planHash: plan.hash,
-        resource,
-      });
+      const counts = resource.dependency
+        ? // A dependent resource (messages ← sms) is resolved by its child workflow, from the ids in Postgres.
+          (
+            await executeChild(resolveSmsMessages, {
+              workflowId: `${info.workflowId}/${resource.name}`,
+              args: [{ loadId: openLoadId, source, baseUrl: plan.baseUrl, planHash: plan.hash, resource }],
+            })
+          ).counts
+        : await resources.ingestResource({
+            loadId: openLoadId,
+            source,
+            baseUrl: plan.baseUrl,
+            planHash: plan.hash,
+            resource,
+          });
       reports.set(resource.name, {
         resource: resource.name,
         status: 'ok',
@@ -155,7 +154,13 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       if (!isCancellation(error)) throw error;
     });
   try {
-    await loading.run(() => runBounded(plan.resources, resourceConcurrency, runResource));
+    // Parents first: a dependent resource reads what its parent stored in this run.
+    await loading.run(async () => {
+      const independent = plan.resources.filter((r) => r.dependency === null);
+      await runBounded(independent, resourceConcurrency, runResource);
+      const dependent = plan.resources.filter((r) => r.dependency !== null);
+      await runBounded(dependent, resourceConcurrency, runResource);
+    });
   } catch (error) {
     if (!(isCancellation(error) && deadlinePassed)) throw error;
   }
@@ -255,7 +260,8 @@ function describeFailure(error: unknown, deadlinePassed: boolean): { code: strin
   if (deadlinePassed && isCancellation(error)) {
     return { code: ingestFailureTypes.timedOut, message: `the run's deadline of ${runDeadline} passed` };
   }
-  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const cause =
+    error instanceof ActivityFailure || error instanceof ChildWorkflowFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'UNKNOWN', message: cause.message };
   return { code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };
 }

@@ -1,0 +1,121 @@
+/**
+ * At most once: the one request of a resource that is not repeatable (the messaging `sms`, which SENDS a text
+ * message) goes out at most once per (load, resource), whatever crashes. Before the request an intent is written
+ * to `ingest.sms_send_intents`; after the reply, its records (raw text) and request id. A retried attempt that
+ * finds the reply reuses it without sending; one that finds only the intent reports "outcome unknown",
+ * non-retryable, instead of sending again. Only a failure proven to happen before anything was sent (the connect
+ * phase) is retried. The requester sends such requests with redirects refused, on a fresh connection, and the HTTP
+ * layer never retries.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { IngestError, describeError } from '../errors.ts';
+import type { ExtractedRecord, RecordIssue } from '../http/extract/types.ts';
+import { failedBeforeSending } from '../http/http-errors.ts';
+import type { ResourceRequester } from '../http/resource-request.ts';
+
+export interface SendOnceInput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly resource: string;
+}
+
+interface StoredReply {
+  readonly records: readonly { readonly text: string; readonly issues: readonly RecordIssue[] }[];
+}
+
+/** Sends the resource's request unless this load already did; returns the reply's records either way. */
+export async function sendOnce(
+  db: Kysely<Database>,
+  requester: ResourceRequester,
+  input: SendOnceInput,
+  signal: AbortSignal,
+): Promise<readonly ExtractedRecord[]> {
+  const key = { load_id: input.loadId, resource: input.resource };
+  const existing = await db
+    .selectFrom('ingest.sms_send_intents')
+    .selectAll()
+    .where('load_id', '=', key.load_id)
+    .where('resource', '=', key.resource)
+    .executeTakeFirst();
+  if (existing?.status === 'sent') return recordsOf(existing.detail as StoredReply | null);
+  if (existing) throw await outcomeUnknown(db, input, existing.intended_at, 'an earlier attempt');
+
+  const rendered = requester.render();
+  const inserted = await db
+    .insertInto('ingest.sms_send_intents')
+    .values({
+      ...key,
+      source: input.source,
+      request_fingerprint: createHash('sha256').update(`${rendered.method} ${rendered.url}`).digest('hex'),
+    })
+    .onConflict((oc) => oc.columns(['load_id', 'resource']).doNothing())
+    .returning('intended_at')
+    .executeTakeFirst();
+  if (!inserted) throw await outcomeUnknown(db, input, undefined, 'a concurrent attempt');
+
+  let records: ExtractedRecord[];
+  try {
+    const fetched = await requester.fetchRecords(rendered, { signal });
+    records = [];
+    for await (const batch of fetched.batches) records.push(...batch.records);
+  } catch (error) {
+    if (failedBeforeSending(error)) {
+      // Proven: nothing left this machine. Forget the intent, so the retry may send.
+      await db
+        .deleteFrom('ingest.sms_send_intents')
+        .where('load_id', '=', key.load_id)
+        .where('resource', '=', key.resource)
+        .execute();
+      throw error;
+    }
+    throw await outcomeUnknown(db, input, inserted.intended_at, describeError(error));
+  }
+  const reply: StoredReply = { records: records.map((r) => ({ text: r.text, issues: r.issues })) };
+  const first = records[0]?.value as { requestId?: unknown } | undefined;
+  await db
+    .updateTable('ingest.sms_send_intents')
+    .set({
+      status: 'sent',
+      request_id: typeof first?.requestId === 'string' ? first.requestId : null,
+      replied_at: new Date(),
+      detail: JSON.stringify(reply),
+    })
+    .where('load_id', '=', key.load_id)
+    .where('resource', '=', key.resource)
+    .execute();
+  return records;
+}
+
+function recordsOf(reply: StoredReply | null): ExtractedRecord[] {
+  return (reply?.records ?? []).map((r) => ({
+    text: r.text,
+    value: JSON.parse(r.text) as unknown,
+    issues: r.issues,
+  }));
+}
+
+/** Marks the intent `unknown` and builds the non-retryable error that says what is known. */
+async function outcomeUnknown(
+  db: Kysely<Database>,
+  input: SendOnceInput,
+  intendedAt: Date | undefined,
+  what: string,
+): Promise<IngestError> {
+  await db
+    .updateTable('ingest.sms_send_intents')
+    .set({ status: 'unknown' })
+    .where('load_id', '=', input.loadId)
+    .where('resource', '=', input.resource)
+    .where('status', '<>', 'sent')
+    .execute();
+  return new IngestError(
+    'http-permanent',
+    'SEND_OUTCOME_UNKNOWN',
+    `${input.source}.${input.resource}: outcome unknown — the request (which is not repeatable: it sends) was ` +
+      `attempted${intendedAt ? ` at ${intendedAt.toISOString()}` : ''} and no reply was recorded (${what}). ` +
+      'It may or may not have gone out; it is not sent again in this load. The intent is in ingest.sms_send_intents.',
+    { retryable: false, details: { source: input.source, resource: input.resource, loadId: input.loadId } },
+  );
+}
