@@ -11,7 +11,12 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import type { ResolvedResource, ResolvedSource } from '../../src/config/plan.ts';
 import { searchAttributes } from '../../src/shared/names.ts';
-import type { IngestActivities, LoadReport, ResourceCounts } from '../../src/shared/ingest-types.ts';
+import type {
+  IngestActivities,
+  IngestProgress,
+  LoadReport,
+  ResourceCounts,
+} from '../../src/shared/ingest-types.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 
@@ -195,6 +200,51 @@ describe('ingestSource orchestration', () => {
     });
     expect(report?.resources).toHaveLength(9);
     expect(peak).toBe(4);
+  });
+
+  it('answers the progress query while it runs and after it ended', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const taskQueue = `${temporal.taskQueue}-progress`;
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowBundle: { code: await readFile(workflowBundlePath, 'utf8') },
+      activities: scriptedActivities(
+        {
+          plan: plan([resource('fast'), resource('slow')]),
+          ingest: async (name) => {
+            if (name === 'slow') await gate;
+            return counts(2);
+          },
+        },
+        [],
+      ),
+    });
+    const { during, after } = await worker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start<typeof ingestSource>('ingestSource', {
+        taskQueue,
+        workflowId: `progress-${taskQueue}`,
+        args: [{ source: 'demo' }],
+      });
+      let seen: IngestProgress | undefined;
+      for (let i = 0; i < 100; i++) {
+        seen = await handle.query<IngestProgress>('progress');
+        if (seen.resources.some((r) => r.resource === 'fast' && r.status === 'ok')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      release();
+      await handle.result();
+      return { during: seen, after: await handle.query<IngestProgress>('progress') };
+    });
+    expect(during).toMatchObject({ source: 'demo', loadId: 'load-1', phase: 'loading' });
+    expect(during?.resources.map((r) => [r.resource, r.status])).toEqual([
+      ['fast', 'ok'],
+      ['slow', 'running'],
+    ]);
+    expect(after.phase).toBe('done');
+    expect(after.resources.map((r) => r.status)).toEqual(['ok', 'ok']);
   });
 
   it('rejects an input without a source, non-retryably', async () => {
