@@ -11,6 +11,7 @@ import { planSource } from './activities/plan-source.ts';
 import { createDatabase } from './db/database.ts';
 import { assertSchemaCurrent } from './db/migrations.ts';
 import { IngestError, describeError } from './errors.ts';
+import { createHttpClient } from './http/client.ts';
 import { installTemporalRuntime, logger } from './logging.ts';
 import { startSandbox, type Sandbox } from './sandbox/server.ts';
 import { sourceNames } from './sources/index.ts';
@@ -26,8 +27,17 @@ const program = new Command('npm run worker --')
   .description('Run a durable-ingest worker against TEMPORAL_ADDRESS and DATABASE_URL.')
   .option('--sandbox', 'serve both sources from an in-process sandbox API (demos, tests)', false)
   .option('--concurrency <n>', 'resources loading at once in this worker', positive, 8)
+  .option(
+    '--rate-limit <requests-per-second>',
+    'at most this many requests per second to each API origin, from this worker (not across workers)',
+    (value: string) => {
+      const n = Number(value);
+      if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number > 0');
+      return n;
+    },
+  )
   .parse();
-const options = program.opts<{ sandbox: boolean; concurrency: number }>();
+const options = program.opts<{ sandbox: boolean; concurrency: number; rateLimit?: number }>();
 
 let sandbox: Sandbox | undefined;
 try {
@@ -72,6 +82,9 @@ try {
         ...(baseUrls === undefined ? {} : { baseUrls }),
         sandbox: options.sandbox,
         maxConcurrentActivities: options.concurrency,
+        ...(options.rateLimit === undefined
+          ? {}
+          : { activities: { http: createHttpClient({ requestsPerSecond: options.rateLimit }) } }),
       });
       // Signal handlers are in place once runUntilSignal is called: only then say so.
       const running = runUntilSignal(worker);

@@ -26,6 +26,11 @@ export interface HttpClientOptions {
   readonly keepAliveMs?: number;
   /** Largest decoded body, in bytes (after gzip/deflate/br). Default 1 GiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * At most this many requests per second to each origin, from this client (so: per worker, not across workers).
+   * Requests beyond it wait their turn, evenly spaced. Default: no limit.
+   */
+  readonly requestsPerSecond?: number;
 }
 
 /** A client shared by the requests of an activity (or a worker). */
@@ -40,6 +45,8 @@ export interface HttpClient {
   isConnectError(error: unknown): boolean;
   /** Connections opened so far (a measure of reuse). */
   readonly connectionsOpened: number;
+  /** Waits for this origin's next request slot under `requestsPerSecond` (at once when there is no limit). */
+  acquire(origin: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     connect,
   };
   const agent = new Agent({ ...common, connections: options.connectionsPerOrigin ?? 8 });
+  const acquire = createRateLimiter(options.requestsPerSecond);
   return {
     timeouts,
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
@@ -75,6 +83,36 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     get connectionsOpened() {
       return opened;
     },
+    acquire,
     close: () => agent.close(),
+  };
+}
+
+/**
+ * Even spacing per origin: each request takes the next free slot, `1000 / rate` ms after the previous one, and
+ * waits until it comes. No bursts, no drift, and a waiting request can be cancelled.
+ */
+function createRateLimiter(rate: number | undefined): (origin: string, signal?: AbortSignal) => Promise<void> {
+  if (rate === undefined) return () => Promise.resolve();
+  if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`requestsPerSecond must be > 0, got ${rate}`);
+  const interval = 1000 / rate;
+  const nextSlot = new Map<string, number>();
+  return (origin, signal) => {
+    const now = performance.now();
+    const slot = Math.max(now, nextSlot.get(origin) ?? now);
+    nextSlot.set(origin, slot + interval);
+    const wait = slot - now;
+    if (wait <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, wait);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
   };
 }

@@ -187,6 +187,7 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
     if (!hasHeader(sendHeaders, 'accept')) sendHeaders['accept'] = 'application/json';
     if (!hasHeader(sendHeaders, 'accept-encoding')) sendHeaders['accept-encoding'] = acceptEncoding;
     if (!hasHeader(sendHeaders, 'user-agent')) sendHeaders['user-agent'] = 'durable-ingest';
+    await client.acquire(originOf(target.url), signal);
     const fresh = options.freshConnection === true ? client.freshDispatcher(originOf(target.url)) : undefined;
     const dispatcher: Dispatcher = fresh ?? client.dispatcher;
     let response: Dispatcher.ResponseData;
