@@ -73,7 +73,7 @@ export async function ingestResource(
     throw toApplicationFailure(
       failure,
       counts ?? { transientFailures: context.info.attempt, rateLimited: 0 },
-      deps.retryBudget ?? defaultRetryBudget,
+      { ...(deps.retryBudget ?? defaultRetryBudget), ...input.retry },
     );
   } finally {
     clearInterval(ticker);

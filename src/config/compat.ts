@@ -45,6 +45,7 @@ export const compatSites = {
   write_disposition: '`write_disposition` written as an object',
   column: 'a column in `columns`',
   secret: 'a secret reference (where a credential or header value goes)',
+  retry: '`retry`: the retry budget of every resource of the source (ours)',
 } as const;
 
 export type CompatSite = keyof typeof compatSites;
@@ -100,6 +101,37 @@ export const compatibilityMatrix = [
     key: 'config',
     status: 'extension',
     note: "values for `{{ config['x'] }}` templates; each overridable by `<SOURCE>_CONFIG_<X>`",
+  },
+  {
+    site: 'source',
+    key: 'retry',
+    status: 'extension',
+    note: 'the retry budget of every resource (see `retry`); defaults apply to what is not set',
+  },
+  {
+    site: 'retry',
+    key: 'max_attempts',
+    status: 'extension',
+    note: 'transient failures (5xx, network, timeouts) after which a resource fails; 429s do not count (default 8)',
+  },
+  {
+    site: 'retry',
+    key: 'initial_delay_seconds',
+    status: 'extension',
+    note: 'backoff of the first retry, doubling each time, with jitter (default 1)',
+  },
+  { site: 'retry', key: 'max_delay_seconds', status: 'extension', note: 'the longest backoff (default 60)' },
+  {
+    site: 'retry',
+    key: 'retry_after_floor_seconds',
+    status: 'extension',
+    note: 'the shortest wait a `Retry-After` can ask for, so `Retry-After: 0` is no hot loop (default 1)',
+  },
+  {
+    site: 'retry',
+    key: 'retry_after_ceiling_seconds',
+    status: 'extension',
+    note: 'a `Retry-After` above this fails the resource instead of waiting (default 300)',
   },
 
   // --- client ----------------------------------------------------------------------------------------------------

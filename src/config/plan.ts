@@ -200,6 +200,15 @@ export type ResolvedResource =
   | (ResolvedResourceBase & { readonly skip: null; readonly endpoint: ResolvedEndpoint })
   | (ResolvedResourceBase & { readonly skip: ResourceSkip; readonly endpoint: null });
 
+/** The source's `retry` block in milliseconds: only what the file sets (the activity applies the defaults). */
+export interface ResolvedRetry {
+  readonly maxAttempts?: number;
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly retryAfterFloorMs?: number;
+  readonly retryAfterCeilingMs?: number;
+}
+
 export interface ResolvedSource {
   readonly planVersion: 1;
   readonly source: string;
@@ -209,6 +218,8 @@ export interface ResolvedSource {
   readonly resources: readonly ResolvedResource[];
   /** Environment variables holding the credentials this run needs. */
   readonly secretVariables: readonly string[];
+  /** The retry budget the source file sets (absent: the defaults). */
+  readonly retry?: ResolvedRetry;
   /** Warnings (not part of the hash). */
   readonly warnings: readonly ConfigWarning[];
   /** sha256 of the canonical JSON of everything above except `warnings`. */

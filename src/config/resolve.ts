@@ -24,6 +24,7 @@ import {
   type ResolvedParamValue,
   type ResolvedResource,
   type ResolvedResponseAction,
+  type ResolvedRetry,
   type ResolvedSource,
   type ResolvedTemplate,
   type ResolvedTemplatePart,
@@ -610,6 +611,21 @@ export function resolveSource(config: SourceConfig, options: ResolveOptions): Re
     baseUrl,
     resources,
     secretVariables: [...variables].sort(),
+    ...(analysis.config.retry === undefined ? {} : { retry: resolveRetry(analysis.config.retry) }),
   };
   return { ...plan, warnings: analysis.warnings, hash: planHash(plan) };
+}
+
+/** The `retry` block in milliseconds, keeping only what is set. */
+function resolveRetry(retry: NonNullable<SourceConfig['retry']>): ResolvedRetry {
+  const ms = (seconds: number | undefined) =>
+    seconds === undefined ? undefined : Math.round(seconds * 1000);
+  const entries = Object.entries({
+    maxAttempts: retry.max_attempts,
+    initialDelayMs: ms(retry.initial_delay_seconds),
+    maxDelayMs: ms(retry.max_delay_seconds),
+    retryAfterFloorMs: ms(retry.retry_after_floor_seconds),
+    retryAfterCeilingMs: ms(retry.retry_after_ceiling_seconds),
+  }).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(entries) as ResolvedRetry;
 }

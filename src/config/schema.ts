@@ -509,6 +509,15 @@ export const clientSchema = siteObject('client', {
   paginator: paginatorSchema.optional(),
 });
 
+/** `retry`: the retry budget of the source's resources (ours). */
+export const retrySchema = siteObject('retry', {
+  max_attempts: z.number().int('expected a whole number').min(1).max(1000).optional(),
+  initial_delay_seconds: z.number().positive('expected a number > 0').max(3600).optional(),
+  max_delay_seconds: z.number().positive('expected a number > 0').max(86_400).optional(),
+  retry_after_floor_seconds: z.number().min(0).max(3600).optional(),
+  retry_after_ceiling_seconds: z.number().positive('expected a number > 0').max(86_400).optional(),
+});
+
 /** Source names: they prefix environment variables and name the Postgres schema. */
 export const sourceNamePattern = /^[a-z][a-z0-9_]*$/;
 
@@ -530,6 +539,7 @@ export const sourceConfigSchema = siteObject('source', {
       { error: 'expected an object of name → value' },
     )
     .optional(),
+  retry: retrySchema.optional(),
   client: clientSchema,
   resource_defaults: resourceDefaultsSchema.optional(),
   resources: z

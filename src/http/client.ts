@@ -92,9 +92,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
  * Even spacing per origin: each request takes the next free slot, `1000 / rate` ms after the previous one, and
  * waits until it comes. No bursts, no drift, and a waiting request can be cancelled.
  */
-function createRateLimiter(rate: number | undefined): (origin: string, signal?: AbortSignal) => Promise<void> {
+function createRateLimiter(
+  rate: number | undefined,
+): (origin: string, signal?: AbortSignal) => Promise<void> {
   if (rate === undefined) return () => Promise.resolve();
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`requestsPerSecond must be > 0, got ${rate}`);
+  if (!(rate > 0) || !Number.isFinite(rate))
+    throw new RangeError(`requestsPerSecond must be > 0, got ${rate}`);
   const interval = 1000 / rate;
   const nextSlot = new Map<string, number>();
   return (origin, signal) => {

@@ -3,7 +3,7 @@
  * secret-free, stable (histories and schedules keep them): ids, names, counts and short messages — never records.
  * Imported by workflow code, so it holds types and constants only.
  */
-import type { ResolvedResource, ResolvedSource } from '../config/plan.ts';
+import type { ResolvedResource, ResolvedRetry, ResolvedSource } from '../config/plan.ts';
 
 /** What a person types into the Temporal CLI or UI: `{"source": "messaging"}`. */
 export interface IngestSourceInput {
@@ -90,6 +90,8 @@ export interface IngestResourceInput {
   readonly baseUrl: string;
   readonly planHash: string;
   readonly resource: ResolvedResource;
+  /** The source's retry budget (what its file sets; the worker's defaults fill the rest). */
+  readonly retry?: ResolvedRetry;
 }
 
 /** `finishLoad` activity: closes the load in the ledger and releases the lease. */

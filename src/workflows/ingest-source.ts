@@ -122,6 +122,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
             baseUrl: plan.baseUrl,
             planHash: plan.hash,
             resource,
+            ...(plan.retry === undefined ? {} : { retry: plan.retry }),
           });
       reports.set(resource.name, {
         resource: resource.name,

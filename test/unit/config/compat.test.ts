@@ -154,6 +154,14 @@ function place(
         source: withAuth({ token: { $env: 'DEMO_TOKEN', [key]: value } }),
         path: `client.auth.token.${key}`,
       };
+    case 'retry':
+      return {
+        source: {
+          ...sourceWith([{ name: 'a', endpoint: { path: '/a', paginator: 'single_page' } }]),
+          retry: { [key]: value },
+        },
+        path: `retry.${key}`,
+      };
     default:
       throw new Error(`no placement for ${site}`);
   }

@@ -561,3 +561,32 @@ describe('the plan', () => {
     expect(input).toEqual(before);
   });
 });
+
+describe('the retry block (ours)', () => {
+  const withRetry = (retry: Record<string, unknown>) =>
+    ({ ...sourceWith([{ name: 'a', endpoint: { path: '/a', ...single } }]), retry }) as SourceConfig;
+
+  it('reaches the plan in milliseconds, only what the file sets', () => {
+    const plan = resolveSource(
+      withRetry({ max_attempts: 3, retry_after_ceiling_seconds: 30, initial_delay_seconds: 0.5 }),
+      {
+        env: {},
+      },
+    );
+    expect(plan.retry).toEqual({ maxAttempts: 3, retryAfterCeilingMs: 30_000, initialDelayMs: 500 });
+  });
+
+  it('is absent from a plan whose file has none, and changes the hash when set', () => {
+    const plain = resolveSource(sourceWith([{ name: 'a', endpoint: { path: '/a', ...single } }]), {
+      env: {},
+    });
+    expect(plain.retry).toBeUndefined();
+    expect(resolveSource(withRetry({ max_attempts: 3 }), { env: {} }).hash).not.toBe(plain.hash);
+  });
+
+  it('refuses a value out of range, with its path', () => {
+    expect(
+      problemLines(errorOf(() => resolveSource(withRetry({ max_attempts: 0 }), { env: {} }))).join('\n'),
+    ).toMatch(/retry\.max_attempts/);
+  });
+});
