@@ -627,5 +627,5 @@ function resolveRetry(retry: NonNullable<SourceConfig['retry']>): ResolvedRetry 
     retryAfterFloorMs: ms(retry.retry_after_floor_seconds),
     retryAfterCeilingMs: ms(retry.retry_after_ceiling_seconds),
   }).filter(([, value]) => value !== undefined);
-  return Object.fromEntries(entries) as ResolvedRetry;
+  return Object.fromEntries(entries);
 }
