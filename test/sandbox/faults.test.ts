@@ -386,6 +386,35 @@ describe('when faults fire', () => {
     sandbox.faults.remove(after);
   });
 
+  it('slow headers after the handler: the SMS IS sent before the late answer; before it, not until the wait', async () => {
+    const { sandbox } = context;
+    const to = '+15550008888';
+    const url = `${sandbox.url}/messaging/v1/sms?to=${encodeURIComponent(to)}&from=x`;
+    const late = sandbox.faults.add({
+      path: '/messaging/v1/sms',
+      fault: { type: 'slow-headers', delayMs: 400 },
+      phase: 'after-handler',
+      times: 1,
+    });
+    const answered = fetchText(url, { headers: messagingHeaders(sandbox) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sandbox.messaging.sendCount(to)).toBe(1);
+    expect((await answered).status).toBe(200);
+    sandbox.faults.remove(late);
+
+    const early = sandbox.faults.add({
+      path: '/messaging/v1/sms',
+      fault: { type: 'slow-headers', delayMs: 400 },
+      times: 1,
+    });
+    const waited = fetchText(url, { headers: messagingHeaders(sandbox) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sandbox.messaging.sendCount(to)).toBe(1);
+    await waited;
+    expect(sandbox.messaging.sendCount(to)).toBe(2);
+    sandbox.faults.remove(early);
+  });
+
   it('rules are added, listed with counters, removed and cleared at runtime; invalid rules are refused', async () => {
     const { sandbox } = context;
     const id = sandbox.faults.add({ path: '/v1/call_queues', fault: { type: 'empty' } });
