@@ -106,13 +106,43 @@ try {
   await stack?.stop();
 }
 
-/** Starts one run of `source`, prints each resource as it finishes, and returns the report (failed runs too). */
+/**
+ * Starts one run of `source`, prints each resource as it finishes, and returns the report (failed runs too). When
+ * a run from an earlier `npm start` is still going (stopped mid-run, resumed by this worker), it waits for that one
+ * instead: one run per source at a time.
+ */
 async function ingestOnce(client: Client, source: string): Promise<LoadReport> {
-  const handle = await client.workflow.start<typeof ingestSource>('ingestSource', {
+  const started = await client.workflow.start<typeof ingestSource>('ingestSource', {
     taskQueue,
     workflowId: `ingest/${source}/${new Date().toISOString()}`,
     args: [{ source }],
   });
+  try {
+    return await followRun(client, source, started.workflowId);
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+    const facts =
+      cause instanceof ApplicationFailure ? (cause.details?.[0] as BusyFacts | undefined) : undefined;
+    const holder =
+      cause instanceof ApplicationFailure && cause.type === 'SOURCE_BUSY' ? facts?.details : undefined;
+    if (holder?.workflowId === undefined) throw error;
+    say(`  ${source}: a run from before is still going (${holder.workflowId}); following it instead`);
+    return followRun(client, source, holder.workflowId, holder.runId);
+  }
+}
+
+interface BusyFacts {
+  readonly details?: { readonly workflowId?: string; readonly runId?: string };
+}
+
+/** Prints a run's resources as they finish and returns its report (from its failure's details when it failed). */
+async function followRun(
+  client: Client,
+  source: string,
+  workflowId: string,
+  runId?: string,
+): Promise<LoadReport> {
+  const handle = client.workflow.getHandle<typeof ingestSource>(workflowId, runId);
   const printed = new Set<string>();
   const printNew = (resources: readonly ResourceReport[]) => {
     for (const report of resources) {
