@@ -68,6 +68,9 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10 seconds',
+    // Heartbeats are how a cancellation reaches a running activity (and its HTTP request): by default they are
+    // throttled to 80 % of the heartbeat timeout (48 s here), so a cancel would wait that long. Two seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }
 

@@ -156,6 +156,33 @@ describe('ingestSource under API faults', () => {
     expect(gaps[2]).toBeGreaterThan(gaps[0] ?? 0);
   });
 
+  it('cancelling a run reaches the HTTP request of a resource that is mid-body', async () => {
+    sandbox.faults.add({
+      path: '/v1/call_queues',
+      fault: { type: 'slow-body', delayMs: 500, chunkBytes: 64 },
+      times: 1,
+    });
+    await temporal.withWorker(
+      database.db,
+      async () => {
+        const handle = await start(['call_queues']);
+        while (requestsTo('/v1/call_queues').length === 0) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 500));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow();
+        // The heartbeat carries the cancellation to the activity, whose signal aborts the request.
+        const deadline = Date.now() + 10_000;
+        while (requestsTo('/v1/call_queues')[0]?.outcome === 'pending' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      workerOptions(),
+    );
+    const [entry] = requestsTo('/v1/call_queues');
+    expect(entry?.outcome).toBe('aborted');
+    expect(entry?.durationMs ?? Infinity).toBeLessThan(8_000);
+  });
+
   it('fails a second concurrent run of the same source fast, with SOURCE_BUSY naming the first', async () => {
     sandbox.faults.add({
       path: '/v1/call_queues',

@@ -49,6 +49,23 @@ describe('the messaging source, end to end', () => {
     expect(report.resources.find((r) => r.resource === 'phones')?.counts.fetched).toBe(0);
   });
 
+  it('never writes the API key into the workflow histories (parent and child), payloads decoded', async () => {
+    const key = sandbox.keys.messaging;
+    for (const id of [
+      `ingest/messaging/${temporal.taskQueue}`,
+      `ingest/messaging/${temporal.taskQueue}/messages`,
+    ]) {
+      const text = JSON.stringify(await temporal.client.workflow.getHandle(id).fetchHistory());
+      expect(text, id).not.toContain(key);
+      expect(text, id).not.toContain(Buffer.from(key).toString('base64'));
+      const decoded = [...text.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+        Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+      );
+      expect(decoded.length, id).toBeGreaterThan(0);
+      for (const payload of decoded) expect(payload, id).not.toContain(key);
+    }
+  });
+
   it('skips sms without to/from, with the reason, and sends nothing', () => {
     const sms = report.resources.find((r) => r.resource === 'sms');
     expect(sms).toMatchObject({ status: 'skipped' });
