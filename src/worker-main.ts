@@ -36,8 +36,14 @@ const program = new Command('npm run worker --')
       return n;
     },
   )
+  .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
   .parse();
-const options = program.opts<{ sandbox: boolean; concurrency: number; rateLimit?: number }>();
+const options = program.opts<{
+  sandbox: boolean;
+  concurrency: number;
+  rateLimit?: number;
+  workflowBundle?: string;
+}>();
 
 let sandbox: Sandbox | undefined;
 try {
@@ -82,6 +88,9 @@ try {
         ...(baseUrls === undefined ? {} : { baseUrls }),
         sandbox: options.sandbox,
         maxConcurrentActivities: options.concurrency,
+        ...(options.workflowBundle === undefined
+          ? {}
+          : { workflowBundle: { codePath: options.workflowBundle } }),
         ...(options.rateLimit === undefined
           ? {}
           : { activities: { http: createHttpClient({ requestsPerSecond: options.rateLimit }) } }),

@@ -8,7 +8,7 @@ import { projectRoot } from '../../src/local/paths.ts';
 import { withDatabase } from '../helpers/database.ts';
 
 const database = withDatabase();
-const { temporalAddress } = inject('stack');
+const { temporalAddress, workflowBundlePath } = inject('stack');
 
 function runWorker(args: readonly string[], env: NodeJS.ProcessEnv, until?: (output: string) => boolean) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts', ...args], {
