@@ -53,9 +53,11 @@ describe('npm run worker', () => {
     expect(output).not.toContain('worker started');
   }, 60_000);
 
-  it('starts with --sandbox, announces it, and stops cleanly on SIGTERM', async () => {
-    const { code, output } = await runWorker(['--sandbox'], baseEnv(), (text) =>
-      text.includes('worker started'),
+  it('starts with --sandbox and a prebuilt bundle, announces it, and stops cleanly on SIGTERM', async () => {
+    const { code, output } = await runWorker(
+      ['--sandbox', '--workflow-bundle', workflowBundlePath],
+      baseEnv(),
+      (text) => text.includes('worker started'),
     );
     expect(output).toContain('using the sandbox API');
     expect(output).toContain('worker stopped');
