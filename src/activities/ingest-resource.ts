@@ -8,7 +8,6 @@
  */
 import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
-import type { ResolvedSource } from '../config/plan.ts';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, skipResourceRun, startResourceRun } from '../db/ledger.ts';
 import { mergeStaged } from '../db/merge.ts';
@@ -22,6 +21,7 @@ import { paginate, paginationInput, type PaginationState, type SendPage } from '
 import { openResource, type ResourceRequester } from '../http/resource-request.ts';
 import { sendOnce } from './send-once.ts';
 import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
+import { countsOf, singleResourcePlan } from './resource-run.ts';
 import { asIngestError, countFailure, toApplicationFailure } from './failure.ts';
 import { defaultRetryBudget, type AttemptCounts, type RetryBudget } from './retry.ts';
 
@@ -89,15 +89,7 @@ async function loadResource(
   const { db } = deps;
   const { loadId, source, resource } = input;
   const run = { loadId, source, resource: resource.name, writeDisposition: resource.writeDisposition };
-  const plan: ResolvedSource = {
-    planVersion: 1,
-    source,
-    baseUrl: input.baseUrl,
-    resources: [resource],
-    secretVariables: [],
-    warnings: [],
-    hash: input.planHash,
-  };
+  const plan = singleResourcePlan(input);
   const opened = openResource(plan, resource.name, { client: deps.client, env: deps.env });
   if (opened.kind === 'skipped') {
     await skipResourceRun(db, { ...run, reason: opened.skip.reason });
@@ -117,15 +109,7 @@ async function loadResource(
   const merged = await mergeStaged(db, staging);
   await deleteCheckpoint(db, loadId, resource.name);
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
-  return {
-    fetched: merged.fetched + merged.rejected,
-    inserted: merged.inserted,
-    updated: merged.updated,
-    unchanged: merged.unchanged,
-    deleted: 0,
-    rejected: merged.rejected,
-    pages,
-  };
+  return countsOf(merged, pages);
 }
 
 /** The pages of a repeatable resource, resumed after the last checkpointed page. */

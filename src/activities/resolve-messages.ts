@@ -6,7 +6,7 @@
  * (`ingest.unresolvable_keys`, final), not a failed resource. Each polling pass ends with ONE merge.
  */
 import { sql, type Kysely } from 'kysely';
-import type { ResolvedResource, ResolvedSource } from '../config/plan.ts';
+import type { ResolvedResource } from '../config/plan.ts';
 import { finishResourceRun, startResourceRun } from '../db/ledger.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../db/resource-tables.ts';
@@ -16,6 +16,7 @@ import { IngestError, isIngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { openResource, type ResourceRequester } from '../http/resource-request.ts';
+import { countsOf, singleResourcePlan } from './resource-run.ts';
 import type {
   BeginResolveInput,
   FetchMessageBatchInput,
@@ -130,15 +131,7 @@ export async function mergeMessagePass(input: MergePassInput, deps: ResolveDeps)
   const target = await readResourceTable(deps.db, input.source, input.resource.name);
   const staging = await prepareStaging(deps.db, target, input.loadId);
   const merged = await mergeStaged(deps.db, staging);
-  return {
-    fetched: merged.fetched + merged.rejected,
-    inserted: merged.inserted,
-    updated: merged.updated,
-    unchanged: merged.unchanged,
-    deleted: 0,
-    rejected: merged.rejected,
-    pages: 0,
-  };
+  return countsOf(merged, 0);
 }
 
 /** Closes the dependent resource's run in the ledger with the totals of every pass. */
@@ -166,15 +159,7 @@ export async function finishResolve(
 }
 
 function requesterFor(input: FetchMessageBatchInput, deps: ResolveDeps): ResourceRequester {
-  const plan: ResolvedSource = {
-    planVersion: 1,
-    source: input.source,
-    baseUrl: input.baseUrl,
-    resources: [input.resource],
-    secretVariables: [],
-    warnings: [],
-    hash: input.planHash,
-  };
+  const plan = singleResourcePlan(input);
   const opened = openResource(plan, input.resource.name, { client: deps.client, env: deps.env });
   if (opened.kind === 'skipped') {
     throw new IngestError('config', 'RESOURCE_SKIPPED', `${input.resource.name}: ${opened.skip.reason}`);

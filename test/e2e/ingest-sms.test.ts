@@ -182,7 +182,7 @@ describe('the SMS path', () => {
     expect(totals.continuedAsNew).toBeGreaterThanOrEqual(3);
     const description = await temporal.client.workflow.getHandle(workflowId).describe();
     expect(description.raw.workflowExecutionInfo?.firstRunId).not.toBe(description.runId);
-  });
+  }, 180_000);
 });
 
 /** Rows of `messaging.sms` for ids sent by earlier runs (what the sandbox preloaded as old messages). */
