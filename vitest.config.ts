@@ -16,6 +16,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'stack',
+          // Real servers, real workers, real timers: generous on 2 busy cores.
+          testTimeout: 120_000,
           include: ['test/integration/**/*.test.ts', 'test/workflow/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
         },
