@@ -101,7 +101,7 @@ export function formatVerdict(verdict: ReplayVerdict): string {
   const what = `${verdict.label} (${verdict.workflowType}, ${verdict.events} events)`;
   switch (verdict.kind) {
     case 'ok':
-      return `ok: ${what} replays deterministically against the current workflow code`;
+      return `ok: ${what} replays deterministically against this workflow code`;
     case 'non-deterministic':
       return (
         `NON-DETERMINISTIC: ${what}: this workflow code does not produce the commands the history ` +

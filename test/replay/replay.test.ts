@@ -39,12 +39,14 @@ const replayAgainst = (name: string) => replayHistories(histories, { workflowBun
 
 describe('replay of the committed histories', () => {
   it('has a fixture for each recorded scenario', () => {
-    expect(histories.map((h) => h.label)).toEqual([
-      'fixture__communications__clean.json',
-      'fixture__communications__partial.json',
-      'fixture__communications__retried.json',
-      'fixture__messaging__clean.json',
-    ]);
+    expect(histories.map((h) => h.label)).toEqual(
+      expect.arrayContaining([
+        'fixture__communications__clean.json',
+        'fixture__communications__partial.json',
+        'fixture__communications__retried.json',
+        'fixture__messaging__clean.json',
+      ]),
+    );
   });
 
   it('replays every history against the current workflow code', async () => {
