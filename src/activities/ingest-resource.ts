@@ -9,7 +9,7 @@
 import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
-import { finishResourceRun, skipResourceRun, startResourceRun } from '../db/ledger.ts';
+import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
@@ -96,6 +96,29 @@ async function loadResource(
     return zeroCounts;
   }
   const { requester } = opened;
+
+  // The merge is the resource's one commit point. An earlier attempt may have committed it and died before Temporal
+  // heard of it (the worker killed between the merge and the activity's completion, which makes the server retry).
+  // Fetching again would re-request every page (no checkpoint left) or, with the checkpoint still there, merge an
+  // EMPTY staging and overwrite the recorded counts with zeros. So: finish what that attempt left undone and return
+  // the counts its merge recorded, without a single request.
+  const earlier = (await readResourceRuns(db, loadId)).find((r) => r.resource === resource.name);
+  if (earlier?.mergedAt != null) {
+    const checkpoint = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
+    await deleteCheckpoint(db, loadId, resource.name);
+    await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
+    return {
+      fetched: earlier.fetched + earlier.rejected,
+      inserted: earlier.inserted,
+      updated: earlier.updated,
+      unchanged: earlier.unchanged,
+      deleted: earlier.deleted,
+      rejected: earlier.rejected,
+      // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
+      pages: checkpoint?.pages ?? 0,
+    };
+  }
+
   const target = await readResourceTable(db, source, resource.name);
   await startResourceRun(db, run);
   const staging = await prepareStaging(db, target, loadId);

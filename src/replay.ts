@@ -1,0 +1,67 @@
+/**
+ * `npm run replay -- <history.json | workflowId>`: replays one workflow history against the current workflow code
+ * and prints the verdict. A file is a history exported with `temporal workflow show --output json`; anything else
+ * is a workflow id whose latest run is fetched from TEMPORAL_ADDRESS (namespace TEMPORAL_NAMESPACE or `default`).
+ * Exit code: 0 replays deterministically, 1 non-deterministic, 2 the replay could not run (bad file, no server…).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { describeError } from './errors.ts';
+import {
+  bundleWorkflowsFrom,
+  fetchWorkflowHistory,
+  installReplayRuntime,
+  formatVerdict,
+  readHistoryFile,
+  replayHistories,
+  type HistoryToReplay,
+} from './replay/replay-history.ts';
+
+const program = new Command('npm run replay --')
+  .description('Replay one workflow history against the current workflow code and print the verdict.')
+  .argument(
+    '<history>',
+    'a history file (`temporal workflow show --workflow-id <id> --output json > h.json`), or a workflow id ' +
+      'to fetch from TEMPORAL_ADDRESS',
+  )
+  .option(
+    '--workflows <module>',
+    'replay against this workflows module instead of src/workflows/index.ts (e.g. a candidate change)',
+  )
+  .addHelpText('after', '\nExit code: 0 ok, 1 non-deterministic, 2 the replay could not run.')
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .parse();
+
+async function main(target: string, options: { workflows?: string }): Promise<number> {
+  let item: HistoryToReplay;
+  if (target.endsWith('.json') || existsSync(target)) {
+    item = await readHistoryFile(target);
+  } else {
+    const address = process.env['TEMPORAL_ADDRESS'];
+    if (!address) {
+      console.error(
+        `replay: "${target}" is not a file; to fetch it as a workflow id, set TEMPORAL_ADDRESS (see --help).`,
+      );
+      return 2;
+    }
+    item = await fetchWorkflowHistory(target, {
+      address,
+      namespace: process.env['TEMPORAL_NAMESPACE'] || 'default',
+    });
+  }
+  installReplayRuntime();
+  const workflowBundle =
+    options.workflows === undefined ? undefined : await bundleWorkflowsFrom(resolve(options.workflows));
+  const [verdict] = await replayHistories([item], workflowBundle === undefined ? {} : { workflowBundle });
+  if (!verdict) throw new Error('replay produced no verdict');
+  console.log(formatVerdict(verdict));
+  return verdict.kind === 'ok' ? 0 : verdict.kind === 'non-deterministic' ? 1 : 2;
+}
+
+try {
+  process.exitCode = await main(program.args[0] ?? '', program.opts<{ workflows?: string }>());
+} catch (error) {
+  console.error(`replay: ${describeError(error)}`);
+  process.exitCode = 2;
+}

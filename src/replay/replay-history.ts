@@ -1,0 +1,170 @@
+/**
+ * Replay: runs recorded workflow histories against workflow code, with no server and no activities, and says
+ * whether the code still produces the same commands. This is the safety net for every workflow change (CI replays
+ * the committed fixtures) and a debugging tool (replay a production run locally, with breakpoints). Histories come
+ * from a file exported by `temporal workflow show --output json` (or `historyToJSON`) or from the server by id.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils.js';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundle,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflows } from '../worker.ts';
+
+/** One history to replay, with what names it in a verdict. */
+export interface HistoryToReplay {
+  /** For people: the file name or the workflow id. */
+  readonly label: string;
+  readonly history: History;
+  /** Given to the workflow as `workflowInfo().workflowId` (histories do not contain it). */
+  readonly workflowId: string;
+}
+
+/** The outcome of replaying one history. */
+export type ReplayVerdict =
+  | { readonly kind: 'ok'; readonly label: string; readonly workflowType: string; readonly events: number }
+  | {
+      readonly kind: 'non-deterministic' | 'failed';
+      readonly label: string;
+      readonly workflowType: string;
+      readonly events: number;
+      /** Why, in the SDK's words (for non-determinism: which command the code produced and what the history had). */
+      readonly reason: string;
+    };
+
+export interface ReplayOptions {
+  /** The workflow code to replay against: a bundle (tests), or the current code, bundled now (the default). */
+  readonly workflowBundle?: WorkflowBundleOption;
+}
+
+/** Reads a history JSON file (as `temporal workflow show --output json` writes it). */
+export async function readHistoryFile(path: string): Promise<HistoryToReplay> {
+  const history = historyFromJSON(JSON.parse(await readFile(path, 'utf8')) as unknown);
+  return { label: basename(path), history, workflowId: workflowIdFromFile(path) };
+}
+
+/** Fetches the history of a workflow's latest run from the server. */
+export async function fetchWorkflowHistory(
+  workflowId: string,
+  server: { readonly address: string; readonly namespace: string },
+): Promise<HistoryToReplay> {
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection, namespace: server.namespace });
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    return { label: workflowId, history, workflowId };
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Replays every history (one replay worker, one at a time) and returns one verdict each, in order. Never throws for
+ * a bad history: a non-deterministic or failing replay is a verdict.
+ */
+export async function replayHistories(
+  histories: readonly HistoryToReplay[],
+  options: ReplayOptions = {},
+): Promise<ReplayVerdict[]> {
+  const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
+  const verdicts: ReplayVerdict[] = [];
+  const results = Worker.runReplayHistories(
+    { workflowBundle, replayName: 'durable-ingest-replay' },
+    histories.map(({ history, workflowId }) => ({ history, workflowId })),
+  );
+  let index = 0;
+  for await (const result of results) {
+    const item = histories[index++];
+    if (!item) break;
+    const facts = { label: item.label, workflowType: workflowTypeOf(item.history), events: eventCount(item) };
+    if (!result.error) verdicts.push({ kind: 'ok', ...facts });
+    else
+      verdicts.push({
+        kind: result.error instanceof DeterminismViolationError ? 'non-deterministic' : 'failed',
+        ...facts,
+        reason: readableReason(result.error.message),
+      });
+  }
+  return verdicts;
+}
+
+/** One or more lines for a person. */
+export function formatVerdict(verdict: ReplayVerdict): string {
+  const what = `${verdict.label} (${verdict.workflowType}, ${verdict.events} events)`;
+  switch (verdict.kind) {
+    case 'ok':
+      return `ok: ${what} replays deterministically against this workflow code`;
+    case 'non-deterministic':
+      return (
+        `NON-DETERMINISTIC: ${what}: this workflow code does not produce the commands the history ` +
+        `recorded — shipping it would break running workflows like this one (guard the change with patched()).\n` +
+        `  reason: ${verdict.reason}`
+      );
+    case 'failed':
+      return `REPLAY FAILED: ${what}\n  reason: ${verdict.reason}`;
+  }
+}
+
+/**
+ * Installs a Temporal runtime for replay (once per process, before any replay): the SDK's own logs at ERROR only,
+ * since every non-determinism is also reported as a verdict — otherwise each one is logged twice, as a failed task.
+ */
+export function installReplayRuntime(): void {
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, console: {} } },
+  });
+}
+
+/** Bundles a workflows module (the current code, a candidate change, a test variant) without webpack's chatter. */
+export async function bundleWorkflowsFrom(workflowsPath: string): Promise<WorkflowBundle> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return { code };
+}
+
+/**
+ * The SDK wraps the reason in a long Rust debug string; the message inside it is the part a person needs, e.g.
+ * `[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 5,
+ * UpsertWorkflowSearchAttributes)` — the code started a timer where the history, at event 5, upserted search
+ * attributes.
+ */
+function readableReason(message: string): string {
+  const inner = /message: "((?:[^"\\]|\\.)*)"/.exec(message)?.[1];
+  return inner ?? message;
+}
+
+/** The workflow type recorded in the history's first event. */
+export function workflowTypeOf(history: History): string {
+  return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? 'unknown';
+}
+
+function eventCount(item: HistoryToReplay): number {
+  return item.history.events?.length ?? 0;
+}
+
+/**
+ * Fixture files are named after their workflow id with `/` as `__` (`fixture__communications__clean.json`);
+ * any other file replays as `replay-<file name>`.
+ */
+function workflowIdFromFile(path: string): string {
+  const name = basename(path).replace(/\.json$/i, '');
+  return name.includes('__') ? name.replaceAll('__', '/') : `replay-${name}`;
+}
+
+const quietLogger = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => console.error(message),
+  error: (message: string) => console.error(message),
+  log: () => {},
+};
