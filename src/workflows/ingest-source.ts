@@ -46,7 +46,9 @@ const ledger = proxyActivities<IngestActivities>({
 
 const resources = proxyActivities<IngestActivities>({
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
+  // A worker that dies mid-resource is noticed this long after its last heartbeat (sent every 2 s), and the
+  // resource resumes on another worker from its last checkpointed page.
+  heartbeatTimeout: '20 seconds',
   // The time budget of one resource. Retries are decided by the activity (nextRetryDelay, non-retryable
   // failures, its own attempt budget, in which rate limiting does not count), so attempts are not capped here.
   scheduleToCloseTimeout: '90 minutes',

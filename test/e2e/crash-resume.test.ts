@@ -7,9 +7,9 @@
  * retry on the next worker fetches nothing (the merge is the resource's one commit point) and reports the counts
  * that merge recorded, not the zeros of a second, empty merge.
  *
- * Temporal notices a dead worker's activity only when its heartbeat timeout (1 minute, set in the workflow) passes,
- * so each scenario takes a little over a minute: that is what a crash costs today, shown as it is. The two run
- * concurrently (each with its own database, task queue, sandbox and worker processes) to pay that minute once.
+ * Temporal notices a dead worker's activity only when its heartbeat timeout (20 s, set in the workflow) passes,
+ * so each scenario takes a little over that: what a crash costs, shown as it is. The two run
+ * concurrently (each with its own database, task queue, sandbox and worker processes) to pay that wait once.
  */
 import { once } from 'node:events';
 import { sql } from 'kysely';
