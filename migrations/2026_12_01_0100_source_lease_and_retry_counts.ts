@@ -24,5 +24,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP INDEX IF EXISTS ingest.loads_one_running_per_source`.execute(db);
-  await sql`ALTER TABLE ingest.resource_runs DROP COLUMN transient_failures, DROP COLUMN rate_limited`.execute(db);
+  await sql`ALTER TABLE ingest.resource_runs DROP COLUMN transient_failures, DROP COLUMN rate_limited`.execute(
+    db,
+  );
 }
