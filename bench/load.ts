@@ -1,8 +1,11 @@
 /**
  * `npm run bench:load`: the loader's stage + merge path against the physical limit, a `COPY` of the same rows, on
- * 1 M `user_call_records` from the sandbox generator (raw JSON generated once, before any timing).
+ * 1 M `user_call_records` from the sandbox generator (raw JSON generated into a file before any timing, then
+ * streamed batch by batch, so the benchmark's own memory stays small).
  *
  *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2]
+ *
+ * `--records 100000` is the quick variant for iteration (the targets are stated for 1 M).
  *
  * In one run it prints: (1) stage + merge into the empty table; (2) an unchanged re-load — its time, the rows it
  * rewrote (counted from row versions, `xmin`) and its WAL bytes (`pg_current_wal_lsn` diff); (3) stage + merge
@@ -12,6 +15,8 @@
  * default durability settings); with one, it works in a scratch database `<name>_bench_load` it drops at the end.
  */
 import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,29 +73,29 @@ async function main(): Promise<void> {
     await printSettings(db);
 
     const started = performance.now();
-    let batches = generateBatches(records, batchBytes, (text) => text);
-    const jsonBytes = batches.reduce((sum, b) => sum + b.reduce((s, r) => s + r.text.length, 0), 0);
+    const firstFile = join(scratch, 'records.tsv');
+    const changedFile = join(scratch, 'records-changed.tsv');
+    const jsonBytes = await writeRecords(firstFile, records, (text) => text);
+    await writeRecords(changedFile, records, (text) => `${text.slice(0, -1)},"revision":2}`);
     console.log(
       `generated ${records.toLocaleString('en')} call records (${(jsonBytes / 1e6).toFixed(0)} MB of JSON, ` +
-        `${batches.length} batches of ≤ ${(batchBytes / 1024).toFixed(0)} KiB) in ${seconds(performance.now() - started)}`,
+        `streamed in batches of ≤ ${(batchBytes / 1024).toFixed(0)} KiB from a file) and their changed ` +
+        `version in ${seconds(performance.now() - started)}`,
     );
 
     await sql`TRUNCATE ${sql.table(target)}`.execute(db);
     await sql`CHECKPOINT`.execute(db);
-    const empty = await runLoad(db, table, 'bench-1-empty', 'stage + merge into the empty table', batches);
+    const empty = await runLoad(db, table, 'bench-1-empty', 'stage + merge into the empty table', firstFile);
     await sql`VACUUM ANALYZE ${sql.table(target)}`.execute(db);
     await sql`CHECKPOINT`.execute(db);
-    const unchanged = await runLoad(db, table, 'bench-2-unchanged', 'unchanged re-load', batches);
-    // The changed records (every one gets a new field), generated before timing; the first set is let go.
-    batches = [];
-    const changed = generateBatches(records, batchBytes, (text) => `${text.slice(0, -1)},"revision":2}`);
+    const unchanged = await runLoad(db, table, 'bench-2-unchanged', 'unchanged re-load', firstFile);
     await sql`CHECKPOINT`.execute(db);
     const full = await runLoad(
       db,
       table,
       'bench-3-changed',
       'stage + merge into the full table (all changed)',
-      changed,
+      changedFile,
     );
     for (const phase of [empty, unchanged, full]) check(phase);
 
@@ -142,32 +147,58 @@ async function main(): Promise<void> {
 }
 
 /**
- * The batches of one load: ExtractedRecords as the extractor yields them, except that `value` holds only the
- * primary key — the one thing the loader reads from it. Holding 1 M fully parsed records alive for the whole run
- * (the extractor's values are short-lived) would time V8's garbage collector walking a ~2 GB heap, not the loader.
+ * Writes the records of one load to `file` before any timing, one line each: `id<TAB>raw JSON text` (the
+ * generator's texts are compact JSON: no raw tab or newline). Returns the JSON bytes. The load then streams the
+ * file, so the benchmark holds one batch per connection, not 1 M texts (it measures the loader, not itself).
  */
-function generateBatches(
-  count: number,
-  maxBytes: number,
-  edit: (text: string) => string,
-): readonly (readonly ExtractedRecord[])[] {
+async function writeRecords(file: string, count: number, edit: (text: string) => string): Promise<number> {
   const dataset = createDataset({ seed: 1, counts: { ...defaultCounts, user_call_records: count } });
-  const batches: ExtractedRecord[][] = [];
-  let batch: ExtractedRecord[] = [];
+  const out = createWriteStream(file);
   let bytes = 0;
+  let lines: string[] = [];
+  const flush = async (): Promise<void> => {
+    if (!out.write(lines.join(''))) await once(out, 'drain');
+    lines = [];
+  };
   for (const original of dataset.recordTexts('user_call_records')) {
     const text = edit(original);
     const { id } = JSON.parse(text) as { id: string };
-    batch.push({ text, value: { id }, issues: [] });
+    lines.push(`${id}\t${text}\n`);
     bytes += text.length;
-    if (bytes >= maxBytes) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
+    if (lines.length >= 4096) await flush();
   }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  await flush();
+  out.end();
+  await once(out, 'finish');
+  return bytes;
+}
+
+/**
+ * The batches of one load, read from a file of {@link writeRecords}: ExtractedRecords as the extractor yields
+ * them, except that `value` holds only the primary key — the one thing the loader reads from it.
+ */
+async function* readBatches(file: string, maxBytes: number): AsyncGenerator<ExtractedRecord[]> {
+  let batch: ExtractedRecord[] = [];
+  let bytes = 0;
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (let end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
+      const tab = text.indexOf('\t', start);
+      const record = text.slice(tab + 1, end);
+      batch.push({ text: record, value: { id: text.slice(start, tab) }, issues: [] });
+      bytes += record.length;
+      start = end + 1;
+      if (bytes >= maxBytes) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+    }
+    rest = text.slice(start);
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** One load: stage every batch over `connections` connections, then merge; measured. */
@@ -176,7 +207,7 @@ async function runLoad(
   table: ResourceTable,
   loadId: string,
   label: string,
-  batches: readonly (readonly ExtractedRecord[])[],
+  file: string,
 ): Promise<Phase> {
   await startLoad(db, { loadId, source: 'communications' });
   await startResourceRun(db, { loadId, source: 'communications', resource: 'user_call_records' });
@@ -185,10 +216,12 @@ async function runLoad(
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const staging = await prepareStaging(db, table, loadId);
+  // The connections pull batches from one stream (an async generator queues concurrent `next()` calls).
+  const batches = readBatches(file, batchBytes);
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let seq = next++; seq < batches.length; seq = next++) {
-      await stageRecords(db, staging, seq, batches[seq] ?? []);
+    for (let item = await batches.next(); item.done !== true; item = await batches.next()) {
+      await stageRecords(db, staging, next++, item.value);
     }
   };
   await Promise.all(Array.from({ length: connections }, () => worker()));

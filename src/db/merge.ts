@@ -193,11 +193,18 @@ async function insertStagedRows(
     target.primaryKey.map((k) => sql`t.${sql.id(k.column)} = k.${sql.id(k.column)}`),
     sql` AND `,
   );
-  const plan = await sql<{ shipped: string; existing: string }>`
-    SELECT count(*) AS shipped, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${table} AS t WHERE ${keysMatch})) AS existing
-    FROM ${stagingKeysTable(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
-  const shipped = Number(plan.rows[0]?.shipped ?? 0);
-  const existing = Number(plan.rows[0]?.existing ?? 0);
+  // Empty-target fast path: under the lock, a table with no row at all (a first load) has no key to probe, so the
+  // per-key existence count is skipped and only the plain INSERT runs (no NOT EXISTS per row).
+  const occupied = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM ${table}) AS any`.execute(trx);
+  let shipped = 1;
+  let existing = 0;
+  if (occupied.rows[0]?.any === true) {
+    const plan = await sql<{ shipped: string; existing: string }>`
+      SELECT count(*) AS shipped, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${table} AS t WHERE ${keysMatch})) AS existing
+      FROM ${stagingKeysTable(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
+    shipped = Number(plan.rows[0]?.shipped ?? 0);
+    existing = Number(plan.rows[0]?.existing ?? 0);
+  }
 
   const value = sql`e.value`;
   const columns = target.columns;

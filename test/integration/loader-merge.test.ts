@@ -162,6 +162,43 @@ describe('stage and merge', () => {
     ]);
   });
 
+  it('takes the empty-table fast path with duplicates, a coercion and rejected records, counting exactly', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const since = await currentTxid(database.db);
+    const nulText = '{"id":"nul","name":"a\\u0000b"}';
+    const surrogateText = '{"id":"surrogate","name":"\\ud800"}';
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('a', { duration: 1 })),
+      extracted(JSON.parse(nulText), nulText, ['nul-char']),
+      extracted(callRecord('b', { duration: 12345678901234567890n.toString() })),
+    ]);
+    await stageRecords(database.db, staging, 1, [
+      extracted(callRecord('a', { duration: 2 })),
+      // Refused by Postgres at the merge (not flagged): rejected there, and it must not win over 'c'.
+      extracted(callRecord('c')),
+      extracted(JSON.parse(surrogateText), surrogateText),
+    ]);
+    const outcome = await mergeStaged(database.db, staging);
+    expect(outcome).toMatchObject({
+      fetched: 4,
+      distinct: 3,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      rejected: 2,
+      coercions: { duration: 1 },
+    });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['a', '2'],
+      ['b', null],
+      ['c', '61'],
+    ]);
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(3);
+  });
+
   it('undeletes a row that was marked deleted when it reappears', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);
     await load([[callRecord('a')]]);
