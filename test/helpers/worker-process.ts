@@ -18,7 +18,10 @@ export const pagedSourceFile = fileURLToPath(
 );
 
 export interface WorkerProcessFactory {
-  /** Starts a worker process and resolves once it polls; `env` adds settings (e.g. DIE_AFTER_MERGE). */
+  /**
+   * Starts a worker process and resolves once it polls; `env` adds settings (e.g. DIE_AFTER_MERGE), and
+   * `SOURCE_FILE: ''` plans from the shipped sources instead of the paged test source.
+   */
   start(env?: Readonly<Record<string, string>>): Promise<ChildProcess>;
 }
 
@@ -48,6 +51,7 @@ export function withWorkerProcesses(
           WORKFLOW_BUNDLE_PATH: workflowBundlePath,
           SANDBOX_URL: api.url,
           COMMUNICATIONS_API_KEY: api.keys.communications,
+          MESSAGING_API_KEY: api.keys.messaging,
           SOURCE_FILE: pagedSourceFile,
           ...env,
         },
