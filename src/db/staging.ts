@@ -99,7 +99,7 @@ export async function prepareStaging(
   const keyColumns = target.primaryKey.map((k) => sql`${sql.id(k.column)} text NOT NULL`);
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
-    await trx
+    const registered = await trx
       .insertInto('ingest.staging_tables')
       .values({
         load_id: loadId,
@@ -108,7 +108,12 @@ export async function prepareStaging(
         table_name: staging.tableName,
       })
       .onConflict((oc) => oc.columns(['load_id', 'resource']).doNothing())
-      .execute();
+      .returning('table_name')
+      .executeTakeFirst();
+    // Registered before: the tables exist (they are created in the same transaction as the registry row). Skip
+    // the DDL — `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the tables even when there is nothing to do,
+    // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
+    if (registered === undefined) return;
     // Two tables. `stage_…` holds each batch as sent: the JSON array text of the records to write (parsed by
     // the merge, once, straight into the target), their ordinals and raw-text md5s. `stage_…_keys` holds one narrow
     // row per good record — key, position, and whether its raw text is the one already stored (`unchanged`, then
