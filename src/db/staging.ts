@@ -253,6 +253,16 @@ export function stagingTable(staging: Staging): RawBuilder<unknown> {
   return sql`${sql.id('ingest', staging.tableName)}`;
 }
 
+/**
+ * Every good staged record's key, as a relation to select from: `seq, ord`, the key columns (named as in the
+ * target), `unchanged` (its raw text is the one stored) and `superseded` (a later record of the same key wins;
+ * valid once the merge has decided the winners). The one way for code outside staging to read staged keys — how
+ * they are stored is staging's business. Give it an alias: `FROM ${stagedKeys(staging)} AS k`.
+ */
+export function stagedKeys(staging: Staging): RawBuilder<unknown> {
+  return sql`(SELECT * FROM ${stagingKeysTable(staging)})`;
+}
+
 /** The staging table of keys (one row per good record) as an SQL identifier. */
 export function stagingKeysTable(staging: Staging): RawBuilder<unknown> {
   return sql`${sql.id('ingest', `${staging.tableName}_keys`)}`;
