@@ -13,10 +13,10 @@
  * 4. The counts go to `ingest.resource_runs` in the same transaction, so a retried activity finds them instead of
  *    counting again; the staging table and its registry rows are dropped.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import type { Database } from './schema.ts';
-import { contentHashSql, stagingKeysTable, stagingTable, type Staging } from './staging.ts';
+import { contentHashSql, keyArray, stagedKeys, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
@@ -62,11 +62,12 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
 
       const stage = stagingTable(staging);
-      const stageKeys = stagingKeysTable(staging);
-      const keyList = sql.join(target.primaryKey.map((k) => sql.id(k.column)));
+      const keyList = sql.join(target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
       const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
         SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
-        FROM (SELECT count(*) AS n FROM ${stageKeys} GROUP BY ${keyList}) AS per_key`.execute(trx);
+        FROM (SELECT count(*) AS n FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList}) AS per_key`.execute(
+        trx,
+      );
       let fetched = Number(totals.rows[0]?.rows ?? 0);
       let distinct = Number(totals.rows[0]?.keys ?? 0);
       const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
@@ -84,12 +85,11 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         const repaired = await rejectRefusedRecords(trx, staging);
         if (repaired === 0) throw error;
         // A refused record may have been the last write of its key: decide the winners again.
-        if (duplicated) {
-          await sql`UPDATE ${stageKeys} SET superseded = false WHERE superseded`.execute(trx);
-          await markSuperseded(trx, staging);
-        }
+        if (duplicated) await markSuperseded(trx, staging);
         const after = await sql<{ rows: string; keys: string }>`
-          SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stageKeys}`.execute(trx);
+          SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stagedKeys(staging)} AS k`.execute(
+          trx,
+        );
         fetched = Number(after.rows[0]?.rows ?? 0);
         distinct = Number(after.rows[0]?.keys ?? 0);
         counts = await insertStagedRows(trx, staging, duplicated);
@@ -103,7 +103,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         .executeTakeFirst();
       const rejected = Number(perBatch?.rejected ?? 0);
 
-      await sql`DROP TABLE ${stage}, ${stageKeys}`.execute(trx);
+      await sql`DROP TABLE ${stage}`.execute(trx);
       await trx
         .deleteFrom('ingest.staging_tables')
         .where('load_id', '=', loadId)
@@ -148,18 +148,27 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
   }
 }
 
-/** Last write wins: flags every staged key that a later record (higher seq, then ord) of the same key overrides. */
+/**
+ * Last write wins: records, per batch, the ordinals that a later record (higher seq, then ord) of the same key
+ * overrides (`superseded`). Decides afresh each time (a repair may have removed a record).
+ */
 async function markSuperseded(trx: Kysely<Database>, staging: Staging): Promise<void> {
-  const stageKeys = stagingKeysTable(staging);
-  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.id(k.column)));
+  const stage = stagingTable(staging);
+  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
+  await sql`UPDATE ${stage} SET superseded = '{}' WHERE cardinality(superseded) > 0`.execute(trx);
   await sql`
-    UPDATE ${stageKeys} AS k SET superseded = true
+    UPDATE ${stage} AS b SET superseded = d.ords
     FROM (
-      SELECT seq, ord, row_number() OVER (PARTITION BY ${keyList} ORDER BY seq DESC, ord DESC) AS rank
-      FROM ${stageKeys}
-      WHERE (${keyList}) IN (SELECT ${keyList} FROM ${stageKeys} GROUP BY ${keyList} HAVING count(*) > 1)
+      SELECT seq, array_agg(ord ORDER BY ord) AS ords
+      FROM (
+        SELECT k.seq, k.ord, row_number() OVER (PARTITION BY ${keyList} ORDER BY k.seq DESC, k.ord DESC) AS rank
+        FROM ${stagedKeys(staging)} AS k
+        WHERE (${keyList}) IN (SELECT ${keyList} FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList} HAVING count(*) > 1)
+      ) AS ranked
+      WHERE rank > 1
+      GROUP BY seq
     ) AS d
-    WHERE k.seq = d.seq AND k.ord = d.ord AND d.rank > 1`.execute(trx);
+    WHERE b.seq = d.seq`.execute(trx);
 }
 
 interface WriteCounts {
@@ -201,7 +210,7 @@ async function insertStagedRows(
   if (occupied.rows[0]?.any === true) {
     const plan = await sql<{ shipped: string; existing: string }>`
       SELECT count(*) AS shipped, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${table} AS t WHERE ${keysMatch})) AS existing
-      FROM ${stagingKeysTable(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
+      FROM ${stagedKeys(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
     shipped = Number(plan.rows[0]?.shipped ?? 0);
     existing = Number(plan.rows[0]?.existing ?? 0);
   }
@@ -217,12 +226,9 @@ async function insertStagedRows(
     CROSS JOIN LATERAL ROWS FROM (
       jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
     ) AS e(value, ord, raw_hash)
+    ${duplicated ? sql`WHERE NOT (cardinality(b.superseded) > 0 AND e.ord = ANY (b.superseded))` : sql``}
     OFFSET 0
   ) AS x`;
-  const live = duplicated
-    ? sql`AND NOT EXISTS (
-        SELECT 1 FROM ${stagingKeysTable(staging)} AS k WHERE k.superseded AND k.seq = x.seq AND k.ord = x.ord)`
-    : sql``;
   const guarded = columns.filter(isGuarded);
   const returning = sql.join(
     guarded.length === 0
@@ -252,7 +258,7 @@ async function insertStagedRows(
           sql`_load_id = ${loadId}::text, _changed_at = now(), _deleted_at = NULL`,
         ])}
         FROM ${rows}
-        WHERE ${keyMatch('t', 'x')} AND (t._content_hash <> x.content_hash OR t._deleted_at IS NOT NULL) ${live}
+        WHERE ${keyMatch('t', 'x')} AND (t._content_hash <> x.content_hash OR t._deleted_at IS NOT NULL)
         RETURNING ${returning}
       )
       SELECT ${counted} FROM written`.execute(trx);
@@ -275,7 +281,7 @@ async function insertStagedRows(
           sql`x.value, x.content_hash, x.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
         ])}
         FROM ${rows}
-        WHERE true ${fresh} ${live}
+        WHERE true ${fresh}
         RETURNING ${returning}
       )
       SELECT ${counted} FROM written`.execute(trx);
@@ -334,9 +340,34 @@ async function rejectRefusedRecords(trx: Kysely<Database>, staging: Staging): Pr
       FROM merge_repair GROUP BY seq
     ) AS k
     WHERE b.seq = k.seq`.execute(trx);
+  // …and the refused records' keys (the key arrays are parallel to key_ords).
+  const keyArrays = target.primaryKey.map((_, i) => keyArray(i));
+  const kept = (column: RawBuilder<unknown>) =>
+    sql`coalesce(array_agg(u.${column} ORDER BY u.n) FILTER (WHERE u.n IS NOT NULL), '{}')`;
   await sql`
-    DELETE FROM ${stagingKeysTable(staging)} AS k USING merge_repair AS r
-    WHERE NOT r.valid AND k.seq = r.seq AND k.ord = r.ord`.execute(trx);
+    UPDATE ${stage} AS b
+    SET ${sql.join(
+      [sql`key_ords`, sql`key_unchanged`, ...keyArrays].map(
+        (column, i) => sql`${column} = k.${sql.id(`a${i}`)}`,
+      ),
+    )}
+    FROM (
+      SELECT b.seq, ${sql.join(
+        [sql`ord`, sql`unchanged`, ...keyArrays].map(
+          (column, i) => sql`${kept(column)} AS ${sql.id(`a${i}`)}`,
+        ),
+      )}
+      FROM ${stage} AS b
+      LEFT JOIN LATERAL (
+        SELECT *
+        FROM unnest(b.key_ords, b.key_unchanged, ${sql.join(keyArrays.map((a) => sql`b.${a}`))})
+          WITH ORDINALITY AS u(ord, unchanged, ${sql.join(keyArrays)}, n)
+        WHERE NOT EXISTS (SELECT 1 FROM merge_repair AS r WHERE NOT r.valid AND r.seq = b.seq AND r.ord = u.ord)
+      ) AS u ON true
+      WHERE b.seq IN (SELECT seq FROM merge_repair WHERE NOT valid)
+      GROUP BY b.seq
+    ) AS k
+    WHERE b.seq = k.seq`.execute(trx);
   await sql`
     UPDATE ingest.staged_batches AS s
     SET rejected = s.rejected + r.n, records = s.records - r.n

@@ -96,7 +96,7 @@ export async function prepareStaging(
     tableName: stagingTableName(loadId, target.resource),
     targetWasEmpty: rows[0]?.empty === true,
   };
-  const keyColumns = target.primaryKey.map((k) => sql`${sql.id(k.column)} text NOT NULL`);
+  const keyColumns = target.primaryKey.map((_, i) => sql`${keyArray(i)} text[] NOT NULL`);
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
     const registered = await trx
@@ -114,31 +114,26 @@ export async function prepareStaging(
     // the DDL — `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the tables even when there is nothing to do,
     // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
     if (registered === undefined) return;
-    // Two tables. `stage_…` holds each batch as sent: the JSON array text of the records to write (parsed by
-    // the merge, once, straight into the target), their ordinals and raw-text md5s. `stage_…_keys` holds one narrow
-    // row per good record — key, position, and whether its raw text is the one already stored (`unchanged`, then
-    // it is not in the batch text at all): what dedupe, counts and (issue 7) deletion detection need.
+    // ONE table, one row per batch: the JSON array text of the records to write (parsed by the merge, once,
+    // straight into the target), their ordinals and raw-text md5s; and, for EVERY good record of the batch (the
+    // unchanged ones too), its ordinal, key and whether its raw text is the one already stored — as arrays, not a row
+    // per record (a narrow row and index entry per record cost about as much as the batch text itself). Dedupe,
+    // counts and deletion detection read them through `stagedKeys`. `superseded`: ordinals a later record of the
+    // same key overrides, decided by the merge.
     await sql`
       CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingTable(staging)} (
-        seq         bigint PRIMARY KEY,
-        records     text NOT NULL,
-        ords        integer[] NOT NULL,
-        raw_hashes  uuid[] NOT NULL,
+        seq           bigint PRIMARY KEY,
+        records       text NOT NULL,
+        ords          integer[] NOT NULL,
+        raw_hashes    uuid[] NOT NULL,
         -- UTF-8 length of each record's text: lets a repair cut the batch apart without parsing it.
-        byte_lengths integer[] NOT NULL
+        byte_lengths  integer[] NOT NULL,
+        key_ords      integer[] NOT NULL,
+        key_unchanged boolean[] NOT NULL,
+        ${sql.join(keyColumns)},
+        superseded    integer[] NOT NULL DEFAULT '{}'
       ) WITH (autovacuum_enabled = false)`.execute(trx);
     await sql`ALTER TABLE ${stagingTable(staging)} ALTER COLUMN records SET STORAGE EXTERNAL`.execute(trx);
-    await sql`
-      CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingKeysTable(staging)} (
-        seq         bigint NOT NULL,
-        ord         integer NOT NULL,
-        ${sql.join(keyColumns)},
-        unchanged   boolean NOT NULL,
-        superseded  boolean NOT NULL DEFAULT false
-      ) WITH (autovacuum_enabled = false)`.execute(trx);
-    await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${staging.tableName}_keys_seq`)} ON ${stagingKeysTable(staging)} (seq)`.execute(
-      trx,
-    );
   });
   return staging;
 }
@@ -198,7 +193,6 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, target: Resource
 export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, seq: number): Promise<void> {
   await inTransaction(db, async (trx) => {
     await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${seq}`.execute(trx);
-    await sql`DELETE FROM ${stagingKeysTable(staging)} WHERE seq >= ${seq}`.execute(trx);
     await trx
       .deleteFrom('ingest.staged_batches')
       .where('load_id', '=', staging.loadId)
@@ -238,6 +232,7 @@ export async function readStagingState(db: Kysely<Database>, staging: Staging): 
 /** Drops the staging table of (load, resource) and its registry rows, if any (e.g. for an abandoned load). */
 export async function dropStaging(db: Kysely<Database>, loadId: string, resource: string): Promise<void> {
   const tableName = stagingTableName(loadId, resource);
+  // `…_keys`: the per-record key table of staging before the keys moved into the batch rows.
   await sql`DROP TABLE IF EXISTS ${sql.table(`ingest.${tableName}`)}, ${sql.table(`ingest.${tableName}_keys`)}`.execute(
     db,
   );
@@ -260,12 +255,15 @@ export function stagingTable(staging: Staging): RawBuilder<unknown> {
  * they are stored is staging's business. Give it an alias: `FROM ${stagedKeys(staging)} AS k`.
  */
 export function stagedKeys(staging: Staging): RawBuilder<unknown> {
-  return sql`(SELECT * FROM ${stagingKeysTable(staging)})`;
-}
-
-/** The staging table of keys (one row per good record) as an SQL identifier. */
-export function stagingKeysTable(staging: Staging): RawBuilder<unknown> {
-  return sql`${sql.id('ingest', `${staging.tableName}_keys`)}`;
+  const { primaryKey } = staging.target;
+  const keys = primaryKey.map((k, i) => sql`u.${keyArray(i)} AS ${sql.id(k.column)}`);
+  return sql`(
+    SELECT b.seq, u.ord, ${sql.join(keys)}, u.unchanged,
+           (cardinality(b.superseded) > 0 AND u.ord = ANY (b.superseded)) AS superseded
+    FROM ${stagingTable(staging)} AS b
+    CROSS JOIN LATERAL unnest(b.key_ords, b.key_unchanged, ${sql.join(primaryKey.map((_, i) => sql`b.${keyArray(i)}`))})
+      AS u(ord, unchanged, ${sql.join(primaryKey.map((_, i) => keyArray(i)))})
+  )`;
 }
 
 /**
@@ -302,7 +300,6 @@ async function writeBatch(
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {
       await sql`DELETE FROM ${stagingTable(staging)} WHERE seq = ${seq}`.execute(trx);
-      await sql`DELETE FROM ${stagingKeysTable(staging)} WHERE seq = ${seq}`.execute(trx);
       await trx
         .deleteFrom('ingest.rejected_records')
         .where('load_id', '=', loadId)
@@ -338,61 +335,62 @@ async function writeBatch(
         .execute();
     }
     if (good.length > 0) {
-      const unchanged = await stageKeys(trx, staging, seq, good);
+      const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
-      if (shipped.length > 0) {
-        await sql`
-          INSERT INTO ${stagingTable(staging)} (seq, records, ords, raw_hashes, byte_lengths)
-          VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`},
-                  ${sql.val(shipped.map((r) => r.ordinal))}::int[], ${sql.val(shipped.map((r) => r.rawHash))}::uuid[],
-                  ${sql.val(shipped.map((r) => Buffer.byteLength(r.text)))}::int[])`.execute(trx);
-      }
+      const keys = good.map(keyTextsOf(target));
+      await sql`
+        INSERT INTO ${stagingTable(staging)}
+          (seq, records, ords, raw_hashes, byte_lengths, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
+        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`},
+                ${sql.val(shipped.map((r) => r.ordinal))}::int[], ${sql.val(shipped.map((r) => r.rawHash))}::uuid[],
+                ${sql.val(shipped.map((r) => Buffer.byteLength(r.text)))}::int[],
+                ${sql.val(good.map((r) => r.ordinal))}::int[], ${sql.val(good.map((r) => unchanged.has(r.ordinal)))}::boolean[],
+                ${sql.join(target.primaryKey.map((_, i) => sql`${sql.val(keys.map((k) => k[i]))}::text[]`))})`.execute(
+        trx,
+      );
     }
     return { staged: good.length, rejected: rejections.length, replaced };
   });
 }
 
 /**
- * Stages the batch's keys in one statement, which also looks up each key's stored raw-text md5: a record whose raw
- * text is the one stored is `unchanged` and will not be sent at all — neither parsed, nor hashed, nor copied.
- * Returns the ordinals of those. (Only records whose key values are all strings are looked up: their text is
- * exactly what SQL reads.)
+ * Looks up the stored raw-text md5 of each record's key in one statement: a record whose raw text is the one stored
+ * is unchanged and will not be sent at all — neither parsed, nor hashed, nor copied. Returns the ordinals of those.
+ * (Only records whose key values are all strings are looked up: their text is exactly what SQL reads.)
  */
-async function stageKeys(
+async function findUnchanged(
   trx: Kysely<Database>,
   staging: Staging,
-  seq: number,
   records: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
   const { target } = staging;
-  const entries = JSON.stringify(
-    records.map((r) => [
-      r.ordinal,
-      r.key === null ? null : r.rawHash,
-      ...(r.key ?? target.primaryKey.map(({ field }) => String(r.keyValues[field]))),
-    ]),
-  );
-  const keyOf = (index: number) => sql`(p.item ->> ${sql.raw(String(index + 2))})`;
-  const keyColumns = target.primaryKey.map((k) => sql.id(k.column));
-  const unchanged = staging.targetWasEmpty
-    ? sql`false`
-    : sql`(p.item ->> 1) IS NOT NULL AND EXISTS (
-        SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
-        WHERE ${sql.join(
-          target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = ${keyOf(i)}`),
-          sql` AND `,
-        )}
-          AND t._raw_hash = (p.item ->> 1)::uuid AND t._deleted_at IS NULL
-      )`;
-  const { rows } = await sql<{ ord: number }>`
-    WITH staged AS (
-      INSERT INTO ${stagingKeysTable(staging)} (seq, ord, ${sql.join(keyColumns)}, unchanged)
-      SELECT ${seq}::bigint, (p.item ->> 0)::int, ${sql.join(target.primaryKey.map((_, i) => keyOf(i)))}, ${unchanged}
-      FROM jsonb_array_elements(${entries}::jsonb) AS p(item)
-      RETURNING ord, unchanged
-    )
-    SELECT ord FROM staged WHERE unchanged`.execute(trx);
-  return new Set(rows.map((r) => r.ord));
+  const probed = records.filter((r) => r.key !== null);
+  if (probed.length === 0) return new Set();
+  const keyColumns = target.primaryKey.map((_, i) => sql.id(`k${i}`));
+  const { rows } = await sql<{ ords: number[] | null }>`
+    SELECT array_agg(u.ord) AS ords
+    FROM unnest(${sql.val(probed.map((r) => r.ordinal))}::int[], ${sql.val(probed.map((r) => r.rawHash))}::uuid[],
+                ${sql.join(target.primaryKey.map((_, i) => sql`${sql.val(probed.map((r) => r.key?.[i]))}::text[]`))})
+      AS u(ord, raw_hash, ${sql.join(keyColumns)})
+    WHERE EXISTS (
+      SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
+      WHERE ${sql.join(
+        target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = u.${sql.id(`k${i}`)}`),
+        sql` AND `,
+      )}
+        AND t._raw_hash = u.raw_hash AND t._deleted_at IS NULL
+    )`.execute(trx);
+  return new Set(rows[0]?.ords ?? []);
+}
+
+/** The key of a staged record as the texts staged for it (numbers and booleans as their JSON text). */
+function keyTextsOf(target: ResourceTable): (record: StagedRecord) => readonly string[] {
+  return (record) => record.key ?? target.primaryKey.map(({ field }) => String(record.keyValues[field]));
+}
+
+/** The staged array of the `index`-th key column's values. */
+export function keyArray(index: number): RawBuilder<unknown> {
+  return sql.id(`key_${index}`);
 }
 
 /** Why a record cannot be staged, or undefined when it can. */

@@ -8,6 +8,7 @@ import {
   readStagingState,
   stageRecords,
   stagingTableName,
+  stagedKeys,
 } from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
@@ -105,9 +106,7 @@ describe('stage and merge', () => {
     const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
     await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(reordered)]);
     const { rows } = await sql<{ id: string; unchanged: boolean }>`
-      SELECT id, unchanged FROM ${sql.table(`ingest.${staging.tableName}_keys`)} ORDER BY id`.execute(
-      database.db,
-    );
+      SELECT id, unchanged FROM ${stagedKeys(staging)} AS k ORDER BY id`.execute(database.db);
     // `a` is byte-identical: only its key is staged; `b` has another key order: sent whole, and the merge finds it
     // unchanged by its canonical hash.
     expect(rows).toEqual([
