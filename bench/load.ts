@@ -3,7 +3,7 @@
  * 1 M `user_call_records` from the sandbox generator (raw JSON generated into a file before any timing, then
  * streamed batch by batch, so the benchmark's own memory stays small).
  *
- *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2]
+ *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2] [--bulk-min-rows N]
  *
  * `--records 100000` is the quick variant for iteration (the targets are stated for 1 M).
  *
@@ -44,11 +44,15 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'batch-bytes': { type: 'string', default: String(512 * 1024) },
     connections: { type: 'string', default: '2' },
+    // The merge's bulk-path threshold (MergeOptions.bulkMinRows); `Infinity` measures the plain INSERT path.
+    'bulk-min-rows': { type: 'string' },
   },
 });
 const records = Number(values.records);
 const batchBytes = Number(values['batch-bytes']);
 const connections = Number(values.connections);
+const mergeOptions =
+  values['bulk-min-rows'] === undefined ? {} : { bulkMinRows: Number(values['bulk-min-rows']) };
 
 interface Phase {
   readonly label: string;
@@ -226,7 +230,7 @@ async function runLoad(
   };
   await Promise.all(Array.from({ length: connections }, () => worker()));
   const staged = performance.now();
-  const outcome = await mergeStaged(db, staging);
+  const outcome = await mergeStaged(db, staging, mergeOptions);
   const finished = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
   const walBytes = await walSince(db, walBefore);

