@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,6 +62,8 @@ interface Phase {
   readonly walBytes: number;
   readonly rowsWritten: number;
   readonly nodeCpuMs: number;
+  /** CPU time of the server's processes (backends, background writers), when they run on this machine. */
+  readonly pgCpuMs: number | undefined;
   readonly outcome: MergeOutcome;
 }
 
@@ -107,20 +109,20 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(
-      '| phase | rows | stage | merge | total | rows/s | rows rewritten (xmin) | WAL | Node CPU | inserted / updated / unchanged |',
+      '| phase | rows | stage | merge | total | rows/s | rows rewritten (xmin) | WAL | Node CPU | Postgres CPU | inserted / updated / unchanged |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const p of [empty, unchanged, full]) {
       console.log(
         `| ${p.label} | ${records.toLocaleString('en')} | ${seconds(p.stageMs)} | ${seconds(p.mergeMs)} | ` +
           `${seconds(p.totalMs)} | ${rate(records, p.totalMs)} | ${p.rowsWritten.toLocaleString('en')} | ` +
-          `${megabytes(p.walBytes)} | ${seconds(p.nodeCpuMs)} | ${p.outcome.inserted} / ${p.outcome.updated} / ${p.outcome.unchanged} |`,
+          `${megabytes(p.walBytes)} | ${seconds(p.nodeCpuMs)} | ${cpuSeconds(p.pgCpuMs)} | ${p.outcome.inserted} / ${p.outcome.updated} / ${p.outcome.unchanged} |`,
       );
     }
     console.log(
       `| COPY baseline: psql \\copy of a ${megabytes(copy.fileBytes)} TSV into a same-shaped table | ` +
         `${records.toLocaleString('en')} | | | ${seconds(copy.ms)} | ${rate(records, copy.ms)} | ` +
-        `${records.toLocaleString('en')} | ${megabytes(copy.walBytes)} | | |`,
+        `${records.toLocaleString('en')} | ${megabytes(copy.walBytes)} | | ${cpuSeconds(copy.pgCpuMs)} | |`,
     );
     console.log('');
     const emptyRatio = copy.ms / empty.totalMs;
@@ -218,6 +220,7 @@ async function runLoad(
   const walBefore = await walLsn(db);
   const txidBefore = await currentXid(db);
   const cpuBefore = process.cpuUsage();
+  const pgCpuBefore = await serverCpuMs(db);
   const started = performance.now();
   const staging = await prepareStaging(db, table, loadId);
   // The connections pull batches from one stream (an async generator queues concurrent `next()` calls).
@@ -233,6 +236,7 @@ async function runLoad(
   const outcome = await mergeStaged(db, staging, mergeOptions);
   const finished = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
+  const pgCpuAfter = await serverCpuMs(db);
   const walBytes = await walSince(db, walBefore);
   const { rows } = await sql<{ n: string }>`
     SELECT count(*) AS n FROM ${sql.table(target)} WHERE xmin::text::bigint >= ${txidBefore}`.execute(db);
@@ -244,6 +248,7 @@ async function runLoad(
     walBytes,
     rowsWritten: Number(rows[0]?.n ?? 0),
     nodeCpuMs: (cpu.user + cpu.system) / 1000,
+    pgCpuMs: pgCpuBefore === undefined || pgCpuAfter === undefined ? undefined : pgCpuAfter - pgCpuBefore,
     outcome,
   };
   console.log(
@@ -267,7 +272,7 @@ async function runCopyBaseline(
   db: Kysely<Database>,
   url: string,
   scratch: string,
-): Promise<{ ms: number; walBytes: number; fileBytes: number }> {
+): Promise<{ ms: number; walBytes: number; fileBytes: number; pgCpuMs: number | undefined }> {
   const file = join(scratch, 'call-records.tsv');
   const baseline = 'ingest.bench_copy_baseline';
   await sql`DROP TABLE IF EXISTS ${sql.table(baseline)}`.execute(db);
@@ -277,15 +282,19 @@ async function runCopyBaseline(
   const fileBytes = (await stat(file)).size;
   await sql`CHECKPOINT`.execute(db);
   const walBefore = await walLsn(db);
+  const pgCpuBefore = await serverCpuMs(db);
   const started = performance.now();
   await psql(url, `\\copy ${baseline} FROM '${file}'`);
   const ms = performance.now() - started;
+  const pgCpuAfter = await serverCpuMs(db);
+  const pgCpuMs =
+    pgCpuBefore === undefined || pgCpuAfter === undefined ? undefined : pgCpuAfter - pgCpuBefore;
   const walBytes = await walSince(db, walBefore);
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(baseline)}`.execute(db);
   if (Number(rows[0]?.n) !== records) throw new Error(`COPY loaded ${rows[0]?.n} rows, expected ${records}`);
   console.log(`COPY baseline: ${seconds(ms)} (${rate(records, ms)}), WAL ${megabytes(walBytes)}`);
   await sql`DROP TABLE ${sql.table(baseline)}`.execute(db);
-  return { ms, walBytes, fileBytes };
+  return { ms, walBytes, fileBytes, pgCpuMs };
 }
 
 function psql(url: string, command: string): Promise<void> {
@@ -307,6 +316,36 @@ function psql(url: string, command: string): Promise<void> {
       code === 0 ? resolve() : reject(new Error(`psql failed (${code}): ${errors}`)),
     );
   });
+}
+
+/**
+ * CPU time so far of the server's processes: the postmaster's children alive now, plus what the ones that ended
+ * left in the postmaster's children's time (a backend's time counts there once it has exited). Read from /proc,
+ * so only for a server on this machine (undefined otherwise). Unlike wall time, not inflated by a busy machine.
+ */
+async function serverCpuMs(db: Kysely<Database>): Promise<number | undefined> {
+  const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
+  const times = async (pid: number): Promise<{ ppid: number; ticks: number } | undefined> => {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state ppid … utime(14) stime(15) cutime(16) cstime(17), numbered from the start.
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+    return { ppid: Number(fields[1]), ticks: (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0) };
+  };
+  // A backend that just exited counts once the postmaster has reaped it: give it a moment (outside the timings).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
+  const backend = rows[0] === undefined ? undefined : await times(rows[0].pid);
+  if (backend === undefined) return undefined;
+  const postmaster = backend.ppid;
+  let ticks = (await times(postmaster))?.ticks ?? 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await times(Number(entry));
+    if (child?.ppid === postmaster) ticks += child.ticks;
+  }
+  return ticks / ticksPerMs;
 }
 
 async function walLsn(db: Kysely<Database>): Promise<string> {
@@ -365,6 +404,10 @@ async function provideDatabase(): Promise<{ url: string; stop: () => Promise<voi
       }
     },
   };
+}
+
+function cpuSeconds(ms: number | undefined): string {
+  return ms === undefined ? 'n/a' : seconds(ms);
 }
 
 function seconds(ms: number): string {

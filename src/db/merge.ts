@@ -264,20 +264,33 @@ async function insertStagedRows(
     existing = Number(plan.rows[0]?.existing ?? 0);
   }
 
-  const value = sql`e.value`;
   const columns = target.columns;
-  const rows = sql`(
-    SELECT b.seq, e.ord, e.raw_hash, e.value, e.value AS data,
+  // The rows to write, computed from the staged batches. `jsonb`: each batch parsed once as jsonb and expanded (the
+  // cheapest for a statement that writes the rows itself). `raw`: each element's exact text as sent, from the
+  // json parser (which only slices the text), parsed as jsonb per element for key, typed columns and hash — what
+  // the bulk path ships, so that its COPY reads the compact raw text and the reader never prints jsonb.
+  const rowsOf = (kind: 'jsonb' | 'raw') => {
+    const value = kind === 'jsonb' ? sql`e.value` : sql`v.value`;
+    const elements =
+      kind === 'jsonb'
+        ? sql`ROWS FROM (jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes))
+            AS e(value, ord, raw_hash)`
+        : sql`ROWS FROM (json_array_elements(b.records::json), unnest(b.ords), unnest(b.raw_hashes))
+            AS e(raw, ord, raw_hash)
+          CROSS JOIN LATERAL (SELECT e.raw::jsonb AS value OFFSET 0) AS v`;
+    return sql`(
+    SELECT b.seq, e.ord, e.raw_hash, ${value} AS value, ${value} AS data,
+           ${kind === 'raw' ? sql`e.raw::text AS raw,` : sql``}
            ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
            ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
            ${contentHashSql(value)} AS content_hash
     FROM ${stagingTable(staging)} AS b
-    CROSS JOIN LATERAL ROWS FROM (
-      jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
-    ) AS e(value, ord, raw_hash)
+    CROSS JOIN LATERAL ${elements}
     ${duplicated ? sql`WHERE NOT (cardinality(b.superseded) > 0 AND e.ord = ANY (b.superseded))` : sql``}
     OFFSET 0
   ) AS x`;
+  };
+  const rows = rowsOf('jsonb');
   const guarded = columns.filter(isGuarded);
   const returning = sql.join(
     guarded.length === 0
@@ -331,9 +344,9 @@ async function insertStagedRows(
       SELECT ${flags}, ${sql.join([
         ...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)),
         ...columns.map((c) => sql.ref(`x.${c.column}`)),
-        sql`x.value, x.content_hash, x.raw_hash, ${loadId}::text, ${at}, ${at}, NULL::timestamptz`,
+        sql`x.raw, x.content_hash, x.raw_hash, ${loadId}::text, ${at}, ${at}, NULL::timestamptz`,
       ])}
-      FROM ${rows}
+      FROM ${rowsOf('raw')}
       WHERE true ${fresh}`.compile(trx);
     const written = await pipeRows({
       writer: connection.client,
