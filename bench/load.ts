@@ -3,7 +3,7 @@
  * 1 M `user_call_records` from the sandbox generator (raw JSON generated into a file before any timing, then
  * streamed batch by batch, so the benchmark's own memory stays small).
  *
- *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2] [--bulk-min-rows N]
+ *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2]
  *
  * `--records 100000` is the quick variant for iteration (the targets are stated for 1 M).
  *
@@ -44,15 +44,11 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'batch-bytes': { type: 'string', default: String(512 * 1024) },
     connections: { type: 'string', default: '2' },
-    // The merge's bulk-path threshold (MergeOptions.bulkMinRows); `Infinity` measures the plain INSERT path.
-    'bulk-min-rows': { type: 'string' },
   },
 });
 const records = Number(values.records);
 const batchBytes = Number(values['batch-bytes']);
 const connections = Number(values.connections);
-const mergeOptions =
-  values['bulk-min-rows'] === undefined ? {} : { bulkMinRows: Number(values['bulk-min-rows']) };
 
 interface Phase {
   readonly label: string;
@@ -64,6 +60,8 @@ interface Phase {
   readonly nodeCpuMs: number;
   /** CPU time of the server's processes (backends, background writers), when they run on this machine. */
   readonly pgCpuMs: number | undefined;
+  /** The same two, for the staging part. */
+  readonly stageCpu: { readonly nodeMs: number; readonly pgMs: number | undefined };
   readonly outcome: MergeOutcome;
 }
 
@@ -232,8 +230,10 @@ async function runLoad(
     }
   };
   await Promise.all(Array.from({ length: connections }, () => worker()));
+  const stagedCpu = process.cpuUsage(cpuBefore);
+  const pgCpuStaged = await serverCpuMs(db, { settle: false });
   const staged = performance.now();
-  const outcome = await mergeStaged(db, staging, mergeOptions);
+  const outcome = await mergeStaged(db, staging);
   const finished = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
   const pgCpuAfter = await serverCpuMs(db);
@@ -249,11 +249,21 @@ async function runLoad(
     rowsWritten: Number(rows[0]?.n ?? 0),
     nodeCpuMs: (cpu.user + cpu.system) / 1000,
     pgCpuMs: pgCpuBefore === undefined || pgCpuAfter === undefined ? undefined : pgCpuAfter - pgCpuBefore,
+    stageCpu: {
+      nodeMs: (stagedCpu.user + stagedCpu.system) / 1000,
+      pgMs: pgCpuBefore === undefined || pgCpuStaged === undefined ? undefined : pgCpuStaged - pgCpuBefore,
+    },
     outcome,
   };
   console.log(
     `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)} = ${seconds(phase.totalMs)} ` +
-      `(${rate(records, phase.totalMs)}), WAL ${megabytes(walBytes)}, rows rewritten ${phase.rowsWritten}`,
+      `(${rate(records, phase.totalMs)}), WAL ${megabytes(walBytes)}, rows rewritten ${phase.rowsWritten}; ` +
+      `CPU stage: Node ${seconds(phase.stageCpu.nodeMs)}, Postgres ${cpuSeconds(phase.stageCpu.pgMs)}; ` +
+      `merge: Node ${seconds(phase.nodeCpuMs - phase.stageCpu.nodeMs)}, Postgres ${cpuSeconds(
+        phase.pgCpuMs === undefined || phase.stageCpu.pgMs === undefined
+          ? undefined
+          : phase.pgCpuMs - phase.stageCpu.pgMs,
+      )}`,
   );
   return phase;
 }
@@ -323,7 +333,7 @@ function psql(url: string, command: string): Promise<void> {
  * left in the postmaster's children's time (a backend's time counts there once it has exited). Read from /proc,
  * so only for a server on this machine (undefined otherwise). Unlike wall time, not inflated by a busy machine.
  */
-async function serverCpuMs(db: Kysely<Database>): Promise<number | undefined> {
+async function serverCpuMs(db: Kysely<Database>, { settle = true } = {}): Promise<number | undefined> {
   const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
   const times = async (pid: number): Promise<{ ppid: number; ticks: number } | undefined> => {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
@@ -334,7 +344,7 @@ async function serverCpuMs(db: Kysely<Database>): Promise<number | undefined> {
     return { ppid: Number(fields[1]), ticks: (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0) };
   };
   // A backend that just exited counts once the postmaster has reaped it: give it a moment (outside the timings).
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  if (settle) await new Promise((resolve) => setTimeout(resolve, 300));
   const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
   const backend = rows[0] === undefined ? undefined : await times(rows[0].pid);
   if (backend === undefined) return undefined;

@@ -17,8 +17,6 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import type { Database } from './schema.ts';
 import { contentHashSql, keyArray, stagedKeys, stagingTable, type Staging } from './staging.ts';
-import { pipeRows } from './copy-pipe.ts';
-import { rawConnection } from './database.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
@@ -46,62 +44,41 @@ export interface MergeOutcome {
  * merged, calling it again returns the recorded counts (from the resource run) with `alreadyMerged: true`.
  * Give it the pool, not a transaction (it opens its own, unless it is given one).
  */
-export interface MergeOptions {
-  /**
-   * Inserts of at least this many rows take the bulk path (`copy-pipe.ts`: computed on a second connection,
-   * written with `COPY FROM` in the merge transaction). Default 20 000; 0 always, `Infinity` never.
-   */
-  readonly bulkMinRows?: number;
-}
-
-const defaultBulkMinRows = 20_000;
-
-export async function mergeStaged(
-  db: Kysely<Database>,
-  staging: Staging,
-  options: MergeOptions = {},
-): Promise<MergeOutcome> {
+export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promise<MergeOutcome> {
   const started = performance.now();
   const { loadId, target } = staging;
-  const isRegistered = async (trx: Kysely<Database>): Promise<boolean> => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
-    const registered = await trx
-      .selectFrom('ingest.staging_tables')
-      .select('table_name')
-      .where('load_id', '=', loadId)
-      .where('resource', '=', target.resource)
-      .executeTakeFirst();
-    return registered !== undefined;
-  };
   try {
-    // The winners of duplicated keys are decided first and committed: the bulk path reads the staging from
-    // another connection, which cannot see this merge's uncommitted work. They are a function of what is staged,
-    // which no longer changes, so deciding them again (a retried merge) gives the same marks.
-    const decided = await inTransaction(db, async (trx) =>
-      (await isRegistered(trx)) ? decideWinners(trx, staging) : undefined,
-    );
-    if (decided === undefined) return await inTransaction(db, (trx) => recordedOutcome(trx, staging));
     return await inTransaction(db, async (trx) => {
-      if (!(await isRegistered(trx))) return recordedOutcome(trx, staging);
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
+      const registered = await trx
+        .selectFrom('ingest.staging_tables')
+        .select('table_name')
+        .where('load_id', '=', loadId)
+        .where('resource', '=', target.resource)
+        .executeTakeFirst();
+      if (registered === undefined) return recordedOutcome(trx, staging);
       // Typed columns read timestamps without a zone as UTC, whatever the session says.
       await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
       await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
 
       const stage = stagingTable(staging);
       const keyList = sql.join(target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
-      let { fetched, distinct } = decided;
-      const { duplicated } = decided;
-      // Bulk only from the pool (a caller's transaction may hold staging work the second connection cannot see).
-      const bulk = db.isTransaction
-        ? undefined
-        : { root: db, minRows: options.bulkMinRows ?? defaultBulkMinRows };
+      const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
+        SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
+        FROM (SELECT count(*) AS n FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList}) AS per_key`.execute(
+        trx,
+      );
+      let fetched = Number(totals.rows[0]?.rows ?? 0);
+      let distinct = Number(totals.rows[0]?.keys ?? 0);
+      const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
+      if (duplicated) await markSuperseded(trx, staging);
 
       // Savepoint: a record Postgres refuses as jsonb (not flagged by the extractor) aborts the statement; then
       // the refused records are moved to rejected_records and the merge runs again without them.
       await sql`SAVEPOINT merge_rows`.execute(trx);
       let counts: WriteCounts;
       try {
-        counts = await insertStagedRows(trx, staging, { duplicated, distinct, bulk });
+        counts = await insertStagedRows(trx, staging, duplicated);
       } catch (error) {
         if (!isDataError(error)) throw error;
         await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
@@ -115,8 +92,7 @@ export async function mergeStaged(
         );
         fetched = Number(after.rows[0]?.rows ?? 0);
         distinct = Number(after.rows[0]?.keys ?? 0);
-        // The repair changed staging inside this transaction: a second connection would not see it.
-        counts = await insertStagedRows(trx, staging, { duplicated, distinct, bulk: undefined });
+        counts = await insertStagedRows(trx, staging, duplicated);
       }
       const { inserted, updated, coercions } = counts;
       const perBatch = await trx
@@ -172,24 +148,6 @@ export async function mergeStaged(
   }
 }
 
-/** Counts what is staged and, when a key is staged more than once, marks the losers (`markSuperseded`). */
-async function decideWinners(
-  trx: Kysely<Database>,
-  staging: Staging,
-): Promise<{ fetched: number; distinct: number; duplicated: boolean }> {
-  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
-  const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
-    SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
-    FROM (SELECT count(*) AS n FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList}) AS per_key`.execute(trx);
-  const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
-  if (duplicated) await markSuperseded(trx, staging);
-  return {
-    fetched: Number(totals.rows[0]?.rows ?? 0),
-    distinct: Number(totals.rows[0]?.keys ?? 0),
-    duplicated,
-  };
-}
-
 /**
  * Last write wins: records, per batch, the ordinals that a later record (higher seq, then ord) of the same key
  * overrides (`superseded`). Decides afresh each time (a repair may have removed a record).
@@ -230,15 +188,8 @@ interface WriteCounts {
 async function insertStagedRows(
   trx: Kysely<Database>,
   staging: Staging,
-  plan: {
-    readonly duplicated: boolean;
-    /** Distinct keys staged: how many rows a first load inserts. */
-    readonly distinct: number;
-    /** Take the bulk path for inserts of at least `minRows` rows (`root`: the pool `trx` belongs to). */
-    readonly bulk: { readonly root: Kysely<Database>; readonly minRows: number } | undefined;
-  },
+  duplicated: boolean,
 ): Promise<WriteCounts> {
-  const { duplicated, bulk } = plan;
   const { target, loadId } = staging;
   const table = sql.id(target.schema, target.table);
   await sql`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
@@ -264,33 +215,20 @@ async function insertStagedRows(
     existing = Number(plan.rows[0]?.existing ?? 0);
   }
 
+  const value = sql`e.value`;
   const columns = target.columns;
-  // The rows to write, computed from the staged batches. `jsonb`: each batch parsed once as jsonb and expanded (the
-  // cheapest for a statement that writes the rows itself). `raw`: each element's exact text as sent, from the
-  // json parser (which only slices the text), parsed as jsonb per element for key, typed columns and hash — what
-  // the bulk path ships, so that its COPY reads the compact raw text and the reader never prints jsonb.
-  const rowsOf = (kind: 'jsonb' | 'raw') => {
-    const value = kind === 'jsonb' ? sql`e.value` : sql`v.value`;
-    const elements =
-      kind === 'jsonb'
-        ? sql`ROWS FROM (jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes))
-            AS e(value, ord, raw_hash)`
-        : sql`ROWS FROM (json_array_elements(b.records::json), unnest(b.ords), unnest(b.raw_hashes))
-            AS e(raw, ord, raw_hash)
-          CROSS JOIN LATERAL (SELECT e.raw::jsonb AS value OFFSET 0) AS v`;
-    return sql`(
-    SELECT b.seq, e.ord, e.raw_hash, ${value} AS value, ${value} AS data,
-           ${kind === 'raw' ? sql`e.raw::text AS raw,` : sql``}
+  const rows = sql`(
+    SELECT b.seq, e.ord, e.raw_hash, e.value,
            ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
            ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
            ${contentHashSql(value)} AS content_hash
     FROM ${stagingTable(staging)} AS b
-    CROSS JOIN LATERAL ${elements}
+    CROSS JOIN LATERAL ROWS FROM (
+      jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
+    ) AS e(value, ord, raw_hash)
     ${duplicated ? sql`WHERE NOT (cardinality(b.superseded) > 0 AND e.ord = ANY (b.superseded))` : sql``}
     OFFSET 0
   ) AS x`;
-  };
-  const rows = rowsOf('jsonb');
   const guarded = columns.filter(isGuarded);
   const returning = sql.join(
     guarded.length === 0
@@ -327,53 +265,9 @@ async function insertStagedRows(
     updated = tally(result.rows[0]);
   }
   let inserted = 0;
-  const toInsert = occupied.rows[0]?.any === true ? shipped - existing : plan.distinct;
-  const fresh =
-    existing > 0 ? sql`AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE ${keyMatch('s', 'x')})` : sql``;
-  const connection =
-    bulk !== undefined && toInsert >= bulk.minRows ? await rawConnection(bulk.root, trx) : undefined;
-  if (toInsert > 0 && connection !== undefined) {
-    // The bulk path (copy-pipe.ts). The rows carry the merge transaction's time and load id as literals.
-    const now = await sql<{ now: string }>`SELECT now()::text AS now`.execute(trx);
-    const at = sql`${now.rows[0]?.now ?? ''}::timestamptz`;
-    const flags =
-      guarded.length === 0
-        ? sql`''`
-        : sql`concat(${sql.join(guarded.map((c) => sql`CASE WHEN ${coercedSql('x', c)} THEN '1' ELSE '0' END`))})`;
-    const select = sql`
-      SELECT ${flags}, ${sql.join([
-        ...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)),
-        ...columns.map((c) => sql.ref(`x.${c.column}`)),
-        sql`x.raw, x.content_hash, x.raw_hash, ${loadId}::text, ${at}, ${at}, NULL::timestamptz`,
-      ])}
-      FROM ${rowsOf('raw')}
-      WHERE true ${fresh}`.compile(trx);
-    const written = await pipeRows({
-      writer: connection.client,
-      readerConfig: connection.config,
-      select,
-      flags: guarded.length,
-      target: quoteIdentifiers(target.schema, target.table),
-      columns: [
-        ...target.primaryKey.map((k) => quoteIdentifiers(k.column)),
-        ...columns.map((c) => quoteIdentifiers(c.column)),
-        ...[
-          'data',
-          '_content_hash',
-          '_raw_hash',
-          '_load_id',
-          '_first_loaded_at',
-          '_changed_at',
-          '_deleted_at',
-        ],
-      ],
-    });
-    guarded.forEach((c, i) => {
-      const count = written.flagCounts[i] ?? 0;
-      if (count > 0) coercions[c.column] = (coercions[c.column] ?? 0) + count;
-    });
-    inserted = written.rows;
-  } else if (shipped > existing) {
+  if (shipped > existing) {
+    const fresh =
+      existing > 0 ? sql`AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE ${keyMatch('s', 'x')})` : sql``;
     const result = await sql<Record<string, string>>`
       WITH written AS (
         INSERT INTO ${table} AS t (${sql.join([
@@ -481,11 +375,6 @@ async function rejectRefusedRecords(trx: Kysely<Database>, staging: Staging): Pr
     WHERE s.load_id = ${loadId} AND s.resource = ${target.resource} AND s.seq = r.seq`.execute(trx);
   await sql`DROP TABLE merge_repair`.execute(trx);
   return refused;
-}
-
-/** `"schema"."table"`: identifiers quoted for SQL text that is not built by Kysely (a COPY statement). */
-function quoteIdentifiers(...names: readonly string[]): string {
-  return names.map((name) => `"${name.replaceAll('"', '""')}"`).join('.');
 }
 
 /** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mergeStaged, type MergeOptions } from '../../src/db/merge.ts';
+import { describe, expect, it } from 'vitest';
+import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
 import {
   discardStagedFrom,
@@ -16,13 +16,6 @@ import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from '
 const database = withDatabase();
 const calls = 'communications.user_call_records';
 let loadCounter = 0;
-/** The merge's write path under test: the plain INSERT, or the bulk COPY pipe (copy-pipe.ts) forced for any size. */
-const writePaths = [
-  { path: 'INSERT … SELECT', options: { bulkMinRows: Infinity } },
-  { path: 'bulk COPY pipe', options: { bulkMinRows: 0 } },
-] satisfies { path: string; options: MergeOptions }[];
-let mergeOptions: MergeOptions = {};
-let prefix = '';
 
 async function callRecordsTable(): Promise<ResourceTable> {
   return readResourceTable(database.db, 'communications', 'user_call_records');
@@ -41,7 +34,7 @@ async function load(batches: readonly (readonly Record<string, unknown>[])[]) {
       batch.map((r) => extracted(r)),
     );
   }
-  return { loadId, outcome: await mergeStaged(database.db, staging, mergeOptions) };
+  return { loadId, outcome: await mergeStaged(database.db, staging) };
 }
 
 async function rows() {
@@ -67,331 +60,316 @@ describe('the resource tables', () => {
   });
 });
 
-describe.each(writePaths)('with the $path', ({ path, options }) => {
-  beforeAll(() => {
-    mergeOptions = options;
-    prefix = path.startsWith('bulk') ? 'bulk-' : '';
+describe('stage and merge', () => {
+  it('inserts new rows with typed columns, the raw record, hash and load metadata', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const { loadId, outcome } = await load([[callRecord('a'), callRecord('b')], [callRecord('c')]]);
+    expect(outcome).toMatchObject({
+      fetched: 3,
+      distinct: 3,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+    });
+    const [a] = await rows();
+    expect(a).toMatchObject({
+      id: 'a',
+      session_id: 's-a',
+      duration: '61',
+      from__name: 'Ada',
+      to__location: 'Austin, TX',
+      message__id: null,
+      _load_id: loadId,
+      _deleted_at: null,
+    });
+    expect(a?.['start_time']).toEqual(new Date('2024-07-19T10:21:02.000Z'));
+    expect(a?.['data']).toEqual(callRecord('a'));
+    expect(a?.['_content_hash']).toMatch(/^-?\d+$/);
   });
 
-  describe('stage and merge', () => {
-    it('inserts new rows with typed columns, the raw record, hash and load metadata', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const { loadId, outcome } = await load([[callRecord('a'), callRecord('b')], [callRecord('c')]]);
-      expect(outcome).toMatchObject({
-        fetched: 3,
-        distinct: 3,
-        inserted: 3,
-        updated: 0,
-        unchanged: 0,
-        rejected: 0,
-      });
-      const [a] = await rows();
-      expect(a).toMatchObject({
-        id: 'a',
-        session_id: 's-a',
-        duration: '61',
-        from__name: 'Ada',
-        to__location: 'Austin, TX',
-        message__id: null,
-        _load_id: loadId,
-        _deleted_at: null,
-      });
-      expect(a?.['start_time']).toEqual(new Date('2024-07-19T10:21:02.000Z'));
-      expect(a?.['data']).toEqual(callRecord('a'));
-      expect(a?.['_content_hash']).toMatch(/^-?\d+$/);
-    });
-
-    it('rewrites no row for an unchanged re-load, even with keys in another order', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await load([[callRecord('a'), callRecord('b')]]);
-      const since = await currentTxid(database.db);
-      const reordered = Object.fromEntries(Object.entries(callRecord('a')).reverse());
-      const { outcome } = await load([[reordered, callRecord('b')]]);
-      expect(outcome).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
-      expect(await rowsWrittenSince(database.db, calls, since)).toBe(0);
-    });
-
-    it('does not send a record whose raw text is the stored one (only its key is staged)', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await load([[callRecord('a'), callRecord('b')]]);
-      await startRun(database.db, `${prefix}markers`, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), `${prefix}markers`);
-      const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
-      await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(reordered)]);
-      const { rows } = await sql<{ id: string; unchanged: boolean }>`
-        SELECT id, unchanged FROM ${stagedKeys(staging)} AS k ORDER BY id`.execute(database.db);
-      // `a` is byte-identical: only its key is staged; `b` has another key order: sent whole, and the merge finds it
-      // unchanged by its canonical hash.
-      expect(rows).toEqual([
-        { id: 'a', unchanged: true },
-        { id: 'b', unchanged: false },
-      ]);
-      const batches = await sql<{ ords: number[] }>`
-        SELECT ords FROM ${sql.table(`ingest.${staging.tableName}`)}`.execute(database.db);
-      expect(batches.rows).toEqual([{ ords: [1] }]);
-      expect(await mergeStaged(database.db, staging, mergeOptions)).toMatchObject({
-        inserted: 0,
-        updated: 0,
-        unchanged: 2,
-      });
-    });
-
-    it('forgets the batches from a sequence number on when a fetch restarts earlier', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await startRun(database.db, `${prefix}discard`, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), `${prefix}discard`);
-      await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
-      await stageRecords(database.db, staging, 1, [extracted(callRecord('b')), extracted({ uri: 'no key' })]);
-      await stageRecords(database.db, staging, 2, [extracted(callRecord('c'))]);
-      await discardStagedFrom(database.db, staging, 1);
-      expect(await readStagingState(database.db, staging)).toEqual({
-        batches: 1,
-        records: 1,
-        rejected: 0,
-        lastSeq: 0,
-      });
-      expect(await mergeStaged(database.db, staging, mergeOptions)).toMatchObject({
-        fetched: 1,
-        inserted: 1,
-        rejected: 0,
-      });
-    });
-
-    it('updates only the rows whose content changed, and records the load that changed them', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await load([[callRecord('a'), callRecord('b')]]);
-      const since = await currentTxid(database.db);
-      const { loadId, outcome } = await load([[callRecord('a'), callRecord('b', { duration: 62 })]]);
-      expect(outcome).toMatchObject({ inserted: 0, updated: 1, unchanged: 1 });
-      expect(await rowsWrittenSince(database.db, calls, since)).toBe(1);
-      const b = (await rows()).find((r) => r['id'] === 'b');
-      expect(b).toMatchObject({ duration: '62', _load_id: loadId });
-      expect((b?.['_changed_at'] as Date) > (b?.['_first_loaded_at'] as Date)).toBe(true);
-    });
-
-    it('lets the last duplicate of a key win within a load', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const { outcome } = await load([
-        [callRecord('a', { duration: 1 }), callRecord('a', { duration: 2 })],
-        [callRecord('b'), callRecord('a', { duration: 3 })],
-      ]);
-      expect(outcome).toMatchObject({ fetched: 4, distinct: 2, inserted: 2 });
-      expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
-        ['a', '3'],
-        ['b', '61'],
-      ]);
-    });
-
-    it('takes the empty-table fast path with duplicates, a coercion and rejected records, counting exactly', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const since = await currentTxid(database.db);
-      const nulText = '{"id":"nul","name":"a\\u0000b"}';
-      const surrogateText = '{"id":"surrogate","name":"\\ud800"}';
-      const loadId = `load-${++loadCounter}`;
-      await startRun(database.db, loadId, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
-      await stageRecords(database.db, staging, 0, [
-        extracted(callRecord('a', { duration: 1 })),
-        extracted(JSON.parse(nulText), nulText, ['nul-char']),
-        extracted(callRecord('b', { duration: 12345678901234567890n.toString() })),
-      ]);
-      await stageRecords(database.db, staging, 1, [
-        extracted(callRecord('a', { duration: 2 })),
-        // Refused by Postgres at the merge (not flagged): rejected there, and it must not win over 'c'.
-        extracted(callRecord('c')),
-        extracted(JSON.parse(surrogateText), surrogateText),
-      ]);
-      const outcome = await mergeStaged(database.db, staging, mergeOptions);
-      expect(outcome).toMatchObject({
-        fetched: 4,
-        distinct: 3,
-        inserted: 3,
-        updated: 0,
-        unchanged: 0,
-        rejected: 2,
-        coercions: { duration: 1 },
-      });
-      expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
-        ['a', '2'],
-        ['b', null],
-        ['c', '61'],
-      ]);
-      expect(await rowsWrittenSince(database.db, calls, since)).toBe(3);
-    });
-
-    it('undeletes a row that was marked deleted when it reappears', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await load([[callRecord('a')]]);
-      await sql`UPDATE communications.user_call_records SET _deleted_at = now()`.execute(database.db);
-      const { outcome } = await load([[callRecord('a')]]);
-      expect(outcome).toMatchObject({ updated: 1, unchanged: 0 });
-      expect((await rows())[0]?.['_deleted_at']).toBeNull();
-    });
-
-    it('replaces a re-sent batch instead of duplicating it, and appends after a retried prepare', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await startRun(database.db, `${prefix}replay`, 'communications', 'user_call_records');
-      const table = await callRecordsTable();
-      const first = await prepareStaging(database.db, table, `${prefix}replay`);
-      await stageRecords(database.db, first, 0, [extracted(callRecord('a')), extracted(callRecord('b'))]);
-      // The activity is retried: the staging is still there, page 0 is re-sent (now with c), page 1 is new.
-      const again = await prepareStaging(database.db, table, `${prefix}replay`);
-      expect(again.tableName).toBe(first.tableName);
-      const replay = await stageRecords(database.db, again, 0, [
-        extracted(callRecord('a')),
-        extracted(callRecord('c')),
-      ]);
-      expect(replay).toEqual({ staged: 2, rejected: 0, replaced: true });
-      await stageRecords(database.db, again, 1, [extracted(callRecord('d'))]);
-      expect(await readStagingState(database.db, again)).toEqual({
-        batches: 2,
-        records: 3,
-        rejected: 0,
-        lastSeq: 1,
-      });
-      const outcome = await mergeStaged(database.db, again, mergeOptions);
-      expect(outcome).toMatchObject({ fetched: 3, inserted: 3 });
-      expect((await rows()).map((r) => r['id'])).toEqual(['a', 'c', 'd']);
-    });
-
-    it('is idempotent: merging again returns the recorded counts, and the staging is gone', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await startRun(database.db, `${prefix}twice`, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), `${prefix}twice`);
-      await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
-      const first = await mergeStaged(database.db, staging, mergeOptions);
-      const second = await mergeStaged(database.db, staging, mergeOptions);
-      expect(second).toMatchObject({ ...first, mergeMs: second.mergeMs, alreadyMerged: true });
-      const { rows } = await sql<{ t: string | null }>`
-        SELECT to_regclass(${`ingest.${stagingTableName('twice', 'user_call_records')}`})::text AS t`.execute(
-        database.db,
-      );
-      expect(rows[0]?.t).toBeNull();
-    });
-
-    it('shows readers the old table until the merge commits', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await startRun(database.db, `${prefix}atomic`, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), `${prefix}atomic`);
-      await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(callRecord('b'))]);
-      let seenDuringMerge = -1;
-      await database.db.transaction().execute(async (trx) => {
-        await mergeStaged(trx, staging);
-        seenDuringMerge = (await rows()).length; // another connection, outside the transaction
-      });
-      expect(seenDuringMerge).toBe(0);
-      expect((await rows()).length).toBe(2);
-    });
+  it('rewrites no row for an unchanged re-load, even with keys in another order', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const since = await currentTxid(database.db);
+    const reordered = Object.fromEntries(Object.entries(callRecord('a')).reverse());
+    const { outcome } = await load([[reordered, callRecord('b')]]);
+    expect(outcome).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(0);
   });
 
-  describe('lossless records', () => {
-    it('keeps a big integer and a long decimal exactly, from the raw text', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const text =
-        '{"id":"big","duration":12345678901234567890,"price":0.1000000000000000055511151231257827,"n":-98765432109876543210}';
-      const loadId = `${prefix}lossless`;
-      await startRun(database.db, loadId, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
-      await stageRecords(database.db, staging, 0, [extracted(JSON.parse(text), text)]);
-      const outcome = await mergeStaged(database.db, staging, mergeOptions);
-      const { rows } = await sql<{
-        duration: string;
-        price: string;
-        n: string;
-        text: string;
-        typed: string | null;
-      }>`
-        SELECT data->>'duration' AS duration, data->>'price' AS price, data->>'n' AS n, data::text AS text,
-               duration::text AS typed
-        FROM communications.user_call_records WHERE id = 'big'`.execute(database.db);
-      expect(rows[0]).toMatchObject({
-        duration: '12345678901234567890',
-        price: '0.1000000000000000055511151231257827',
-        n: '-98765432109876543210',
-        typed: null,
-      });
-      // Beyond bigint: NULL in the typed column, counted as a coercion, exact in the jsonb.
-      expect(outcome.coercions).toEqual({ duration: 1 });
-    });
+  it('does not send a record whose raw text is the stored one (only its key is staged)', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    await startRun(database.db, 'markers', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'markers');
+    const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(reordered)]);
+    const { rows } = await sql<{ id: string; unchanged: boolean }>`
+      SELECT id, unchanged FROM ${stagedKeys(staging)} AS k ORDER BY id`.execute(database.db);
+    // `a` is byte-identical: only its key is staged; `b` has another key order: sent whole, and the merge finds it
+    // unchanged by its canonical hash.
+    expect(rows).toEqual([
+      { id: 'a', unchanged: true },
+      { id: 'b', unchanged: false },
+    ]);
+    const batches = await sql<{ ords: number[] }>`
+      SELECT ords FROM ${sql.table(`ingest.${staging.tableName}`)}`.execute(database.db);
+    expect(batches.rows).toEqual([{ ords: [1] }]);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
   });
 
-  describe('typed columns', () => {
-    it('are NULL when the value does not fit, with a count per column, and the raw value stays in data', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const { outcome } = await load([
-        [
-          callRecord('ok'),
-          callRecord('bad-date', { startTime: '2024-02-30T25:61:00Z' }),
-          callRecord('not-a-date', { startTime: 'not a date' }),
-          callRecord('zero-date', { startTime: '0000-00-00 00:00:00' }),
-          callRecord('words', { duration: 'long', type: { nested: true } }),
-          callRecord('nulls', { startTime: null, duration: null }),
-          callRecord('decimal', { duration: 12.5 }),
-          callRecord('string-number', { duration: '42' }),
-        ],
-      ]);
-      expect(outcome.inserted).toBe(8);
-      expect(outcome.coercions).toEqual({ start_time: 3, duration: 2 });
-      const byId = new Map((await rows()).map((r) => [r['id'], r]));
-      expect(byId.get('bad-date')?.['start_time']).toBeNull();
-      expect((byId.get('bad-date')?.['data'] as Record<string, unknown>)['startTime']).toBe(
-        '2024-02-30T25:61:00Z',
-      );
-      expect(byId.get('string-number')?.['duration']).toBe('42');
-      // A text column takes any value: a non-string as its JSON text.
-      expect(byId.get('words')?.['type']).toBe('{"nested": true}');
-      expect(byId.get('nulls')?.['start_time']).toBeNull();
+  it('forgets the batches from a sequence number on when a fetch restarts earlier', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'discard', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'discard');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
+    await stageRecords(database.db, staging, 1, [extracted(callRecord('b')), extracted({ uri: 'no key' })]);
+    await stageRecords(database.db, staging, 2, [extracted(callRecord('c'))]);
+    await discardStagedFrom(database.db, staging, 1);
+    expect(await readStagingState(database.db, staging)).toEqual({
+      batches: 1,
+      records: 1,
+      rejected: 0,
+      lastSeq: 0,
     });
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 1, inserted: 1, rejected: 0 });
   });
 
-  describe('records Postgres cannot store', () => {
-    it('do not win over an earlier good record of the same key when the merge has to reject them', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      await startRun(database.db, `${prefix}refused-last`, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), `${prefix}refused-last`);
-      const refused = '{"id":"a","name":"\\udc00"}';
-      await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
-      await stageRecords(database.db, staging, 1, [extracted(JSON.parse(refused), refused)]);
-      expect(await mergeStaged(database.db, staging, mergeOptions)).toMatchObject({
-        fetched: 1,
-        distinct: 1,
-        inserted: 1,
-        rejected: 1,
-      });
-      expect((await rows()).map((r) => r['session_id'])).toEqual(['s-a']);
-    });
+  it('updates only the rows whose content changed, and records the load that changed them', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const since = await currentTxid(database.db);
+    const { loadId, outcome } = await load([[callRecord('a'), callRecord('b', { duration: 62 })]]);
+    expect(outcome).toMatchObject({ inserted: 0, updated: 1, unchanged: 1 });
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(1);
+    const b = (await rows()).find((r) => r['id'] === 'b');
+    expect(b).toMatchObject({ duration: '62', _load_id: loadId });
+    expect((b?.['_changed_at'] as Date) > (b?.['_first_loaded_at'] as Date)).toBe(true);
+  });
 
-    it('are rejected with their reason and payload while the rest of the batch lands', async () => {
-      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-      const loadId = `${prefix}hostile`;
-      await startRun(database.db, loadId, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
-      const nulText = '{"id":"nul","name":"a\\u0000b"}';
-      const surrogateText = '{"id":"surrogate","name":"\\ud800"}';
-      const outcome = await stageRecords(database.db, staging, 0, [
-        extracted(callRecord('good-1')),
-        extracted(JSON.parse(nulText), nulText, ['nul-char']),
-        extracted({ uri: 'no id' }),
-        // Not flagged by the extractor: Postgres refuses it at the merge, which rejects it and merges the rest.
-        extracted(JSON.parse(surrogateText), surrogateText),
-        extracted([1, 2]),
-        extracted(callRecord('good-2')),
-      ]);
-      expect(outcome).toEqual({ staged: 3, rejected: 3, replaced: false });
-      const merged = await mergeStaged(database.db, staging, mergeOptions);
-      expect(merged).toMatchObject({ fetched: 2, distinct: 2, inserted: 2, rejected: 4 });
-      const rejected = await database.db
-        .selectFrom('ingest.rejected_records')
-        .select(['ordinal', 'reason_code', 'record_key', 'payload'])
-        .where('load_id', '=', loadId)
-        .orderBy('ordinal')
-        .execute();
-      expect(rejected).toEqual([
-        { ordinal: 1, reason_code: 'nul-char', record_key: '"nul"', payload: nulText },
-        { ordinal: 2, reason_code: 'missing-primary-key', record_key: null, payload: '{"uri":"no id"}' },
-        { ordinal: 3, reason_code: 'invalid-json', record_key: '"surrogate"', payload: surrogateText },
-        { ordinal: 4, reason_code: 'not-an-object', record_key: null, payload: '[1,2]' },
-      ]);
+  it('lets the last duplicate of a key win within a load', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const { outcome } = await load([
+      [callRecord('a', { duration: 1 }), callRecord('a', { duration: 2 })],
+      [callRecord('b'), callRecord('a', { duration: 3 })],
+    ]);
+    expect(outcome).toMatchObject({ fetched: 4, distinct: 2, inserted: 2 });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['a', '3'],
+      ['b', '61'],
+    ]);
+  });
+
+  it('takes the empty-table fast path with duplicates, a coercion and rejected records, counting exactly', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const since = await currentTxid(database.db);
+    const nulText = '{"id":"nul","name":"a\\u0000b"}';
+    const surrogateText = '{"id":"surrogate","name":"\\ud800"}';
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('a', { duration: 1 })),
+      extracted(JSON.parse(nulText), nulText, ['nul-char']),
+      extracted(callRecord('b', { duration: 12345678901234567890n.toString() })),
+    ]);
+    await stageRecords(database.db, staging, 1, [
+      extracted(callRecord('a', { duration: 2 })),
+      // Refused by Postgres at the merge (not flagged): rejected there, and it must not win over 'c'.
+      extracted(callRecord('c')),
+      extracted(JSON.parse(surrogateText), surrogateText),
+    ]);
+    const outcome = await mergeStaged(database.db, staging);
+    expect(outcome).toMatchObject({
+      fetched: 4,
+      distinct: 3,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      rejected: 2,
+      coercions: { duration: 1 },
     });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['a', '2'],
+      ['b', null],
+      ['c', '61'],
+    ]);
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(3);
+  });
+
+  it('undeletes a row that was marked deleted when it reappears', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a')]]);
+    await sql`UPDATE communications.user_call_records SET _deleted_at = now()`.execute(database.db);
+    const { outcome } = await load([[callRecord('a')]]);
+    expect(outcome).toMatchObject({ updated: 1, unchanged: 0 });
+    expect((await rows())[0]?.['_deleted_at']).toBeNull();
+  });
+
+  it('replaces a re-sent batch instead of duplicating it, and appends after a retried prepare', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'replay', 'communications', 'user_call_records');
+    const table = await callRecordsTable();
+    const first = await prepareStaging(database.db, table, 'replay');
+    await stageRecords(database.db, first, 0, [extracted(callRecord('a')), extracted(callRecord('b'))]);
+    // The activity is retried: the staging is still there, page 0 is re-sent (now with c), page 1 is new.
+    const again = await prepareStaging(database.db, table, 'replay');
+    expect(again.tableName).toBe(first.tableName);
+    const replay = await stageRecords(database.db, again, 0, [
+      extracted(callRecord('a')),
+      extracted(callRecord('c')),
+    ]);
+    expect(replay).toEqual({ staged: 2, rejected: 0, replaced: true });
+    await stageRecords(database.db, again, 1, [extracted(callRecord('d'))]);
+    expect(await readStagingState(database.db, again)).toEqual({
+      batches: 2,
+      records: 3,
+      rejected: 0,
+      lastSeq: 1,
+    });
+    const outcome = await mergeStaged(database.db, again);
+    expect(outcome).toMatchObject({ fetched: 3, inserted: 3 });
+    expect((await rows()).map((r) => r['id'])).toEqual(['a', 'c', 'd']);
+  });
+
+  it('is idempotent: merging again returns the recorded counts, and the staging is gone', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'twice', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'twice');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
+    const first = await mergeStaged(database.db, staging);
+    const second = await mergeStaged(database.db, staging);
+    expect(second).toMatchObject({ ...first, mergeMs: second.mergeMs, alreadyMerged: true });
+    const { rows } = await sql<{ t: string | null }>`
+      SELECT to_regclass(${`ingest.${stagingTableName('twice', 'user_call_records')}`})::text AS t`.execute(
+      database.db,
+    );
+    expect(rows[0]?.t).toBeNull();
+  });
+
+  it('shows readers the old table until the merge commits', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'atomic', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'atomic');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a')), extracted(callRecord('b'))]);
+    let seenDuringMerge = -1;
+    await database.db.transaction().execute(async (trx) => {
+      await mergeStaged(trx, staging);
+      seenDuringMerge = (await rows()).length; // another connection, outside the transaction
+    });
+    expect(seenDuringMerge).toBe(0);
+    expect((await rows()).length).toBe(2);
+  });
+});
+
+describe('lossless records', () => {
+  it('keeps a big integer and a long decimal exactly, from the raw text', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const text =
+      '{"id":"big","duration":12345678901234567890,"price":0.1000000000000000055511151231257827,"n":-98765432109876543210}';
+    const loadId = 'lossless';
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    await stageRecords(database.db, staging, 0, [extracted(JSON.parse(text), text)]);
+    const outcome = await mergeStaged(database.db, staging);
+    const { rows } = await sql<{
+      duration: string;
+      price: string;
+      n: string;
+      text: string;
+      typed: string | null;
+    }>`
+      SELECT data->>'duration' AS duration, data->>'price' AS price, data->>'n' AS n, data::text AS text,
+             duration::text AS typed
+      FROM communications.user_call_records WHERE id = 'big'`.execute(database.db);
+    expect(rows[0]).toMatchObject({
+      duration: '12345678901234567890',
+      price: '0.1000000000000000055511151231257827',
+      n: '-98765432109876543210',
+      typed: null,
+    });
+    // Beyond bigint: NULL in the typed column, counted as a coercion, exact in the jsonb.
+    expect(outcome.coercions).toEqual({ duration: 1 });
+  });
+});
+
+describe('typed columns', () => {
+  it('are NULL when the value does not fit, with a count per column, and the raw value stays in data', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const { outcome } = await load([
+      [
+        callRecord('ok'),
+        callRecord('bad-date', { startTime: '2024-02-30T25:61:00Z' }),
+        callRecord('not-a-date', { startTime: 'not a date' }),
+        callRecord('zero-date', { startTime: '0000-00-00 00:00:00' }),
+        callRecord('words', { duration: 'long', type: { nested: true } }),
+        callRecord('nulls', { startTime: null, duration: null }),
+        callRecord('decimal', { duration: 12.5 }),
+        callRecord('string-number', { duration: '42' }),
+      ],
+    ]);
+    expect(outcome.inserted).toBe(8);
+    expect(outcome.coercions).toEqual({ start_time: 3, duration: 2 });
+    const byId = new Map((await rows()).map((r) => [r['id'], r]));
+    expect(byId.get('bad-date')?.['start_time']).toBeNull();
+    expect((byId.get('bad-date')?.['data'] as Record<string, unknown>)['startTime']).toBe(
+      '2024-02-30T25:61:00Z',
+    );
+    expect(byId.get('string-number')?.['duration']).toBe('42');
+    // A text column takes any value: a non-string as its JSON text.
+    expect(byId.get('words')?.['type']).toBe('{"nested": true}');
+    expect(byId.get('nulls')?.['start_time']).toBeNull();
+  });
+});
+
+describe('records Postgres cannot store', () => {
+  it('do not win over an earlier good record of the same key when the merge has to reject them', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'refused-last', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'refused-last');
+    const refused = '{"id":"a","name":"\\udc00"}';
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('a'))]);
+    await stageRecords(database.db, staging, 1, [extracted(JSON.parse(refused), refused)]);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({
+      fetched: 1,
+      distinct: 1,
+      inserted: 1,
+      rejected: 1,
+    });
+    expect((await rows()).map((r) => r['session_id'])).toEqual(['s-a']);
+  });
+
+  it('are rejected with their reason and payload while the rest of the batch lands', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    const loadId = 'hostile';
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    const nulText = '{"id":"nul","name":"a\\u0000b"}';
+    const surrogateText = '{"id":"surrogate","name":"\\ud800"}';
+    const outcome = await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('good-1')),
+      extracted(JSON.parse(nulText), nulText, ['nul-char']),
+      extracted({ uri: 'no id' }),
+      // Not flagged by the extractor: Postgres refuses it at the merge, which rejects it and merges the rest.
+      extracted(JSON.parse(surrogateText), surrogateText),
+      extracted([1, 2]),
+      extracted(callRecord('good-2')),
+    ]);
+    expect(outcome).toEqual({ staged: 3, rejected: 3, replaced: false });
+    const merged = await mergeStaged(database.db, staging);
+    expect(merged).toMatchObject({ fetched: 2, distinct: 2, inserted: 2, rejected: 4 });
+    const rejected = await database.db
+      .selectFrom('ingest.rejected_records')
+      .select(['ordinal', 'reason_code', 'record_key', 'payload'])
+      .where('load_id', '=', loadId)
+      .orderBy('ordinal')
+      .execute();
+    expect(rejected).toEqual([
+      { ordinal: 1, reason_code: 'nul-char', record_key: '"nul"', payload: nulText },
+      { ordinal: 2, reason_code: 'missing-primary-key', record_key: null, payload: '{"uri":"no id"}' },
+      { ordinal: 3, reason_code: 'invalid-json', record_key: '"surrogate"', payload: surrogateText },
+      { ordinal: 4, reason_code: 'not-an-object', record_key: null, payload: '[1,2]' },
+    ]);
   });
 });

@@ -88,10 +88,7 @@ describe('stage + merge, property-based', () => {
               await stageRecords(database.db, staging, seq, (batches[seq] ?? []).map(recordOf));
             }
           }
-          // Half the loads write through the bulk COPY pipe (forced for any size), half through INSERT … SELECT.
-          const outcome = await mergeStaged(database.db, staging, {
-            bulkMinRows: (run + index) % 2 === 0 ? 0 : Infinity,
-          });
+          const outcome = await mergeStaged(database.db, staging);
 
           // The model: last write wins by (batch, position); content is compared whatever the key order.
           const latest = new Map<string, number>();
