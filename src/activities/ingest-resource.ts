@@ -10,6 +10,7 @@ import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
+import { maxRecordDepth } from '../db/json-depth.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
@@ -170,7 +171,9 @@ async function fetchPages(
   for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
     ...(saved === undefined ? {} : { resume: saved }),
     signal,
-    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024 },
+    // Records as deep as the loader stages (below Postgres' jsonb limit); the extractor's default (256) would fail
+    // a whole response for one deep record.
+    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxRecordDepth },
   })) {
     if (event.type === 'records') {
       fetched += event.batch.records.length;

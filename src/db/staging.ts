@@ -15,6 +15,8 @@ import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { IngestError, describeError } from '../errors.ts';
+import { maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
+import { primaryKeyTexts } from './key-text.ts';
 import type { ResourceTable } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
@@ -36,7 +38,7 @@ export interface Staging {
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
 export interface RecordRejection {
   readonly ordinal: number;
-  /** Stable code: an extractor issue (`nul-char`, `lone-surrogate`, `raw-control-char`), `missing-primary-key`, `invalid-primary-key`, `not-an-object` or `invalid-json`. */
+  /** Stable code: an extractor issue (`nul-char`, `lone-surrogate`, `raw-control-char`), `missing-primary-key`, `invalid-primary-key`, `not-an-object`, `too-deep` or `invalid-json`. */
   readonly code: string;
   readonly reason: string;
   readonly recordKey: string | null;
@@ -157,9 +159,9 @@ export async function stageRecords(
   const rejections: RecordRejection[] = [];
   const good: StagedRecord[] = [];
   records.forEach((record, ordinal) => {
-    const rejection = checkRecord(record, ordinal, staging.target);
-    if (rejection === undefined) good.push(stagedRecord(record, ordinal, staging.target));
-    else rejections.push(rejection);
+    const checked = checkRecord(record, ordinal, staging.target);
+    if (checked.ok) good.push(stagedRecord(record, ordinal, checked.key));
+    else rejections.push(checked.rejection);
   });
   try {
     return await writeBatch(db, staging, seq, good, rejections);
@@ -173,21 +175,22 @@ interface StagedRecord {
   readonly ordinal: number;
   readonly text: string;
   readonly rawHash: string;
-  /** The key values when they are all strings (only those are probed: their text is exactly what SQL reads). */
+  /**
+   * The key's text, exactly what the merge's `value ->> field` reads (see `key-text.ts`: a number is taken from the
+   * raw text and printed as Postgres prints it), so staged keys and written keys always agree.
+   */
   readonly key: readonly string[] | null;
-  /** The record's key fields, as parsed (numbers and booleans are staged as their JSON text). */
+  /** The record as parsed (unused while `key` is set). */
   readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
-function stagedRecord(record: ExtractedRecord, ordinal: number, target: ResourceTable): StagedRecord {
-  const value = record.value as Record<string, unknown>;
-  const key = target.primaryKey.map(({ field }) => value[field]);
+function stagedRecord(record: ExtractedRecord, ordinal: number, key: readonly string[]): StagedRecord {
   return {
     ordinal,
     text: record.text,
     rawHash: hash('md5', record.text, 'hex'),
-    key: key.every((k): k is string => typeof k === 'string') ? key : null,
-    keyValues: value,
+    key,
+    keyValues: record.value as Record<string, unknown>,
   };
 }
 
@@ -395,19 +398,23 @@ async function stageKeys(
   return new Set(rows.map((r) => r.ord));
 }
 
-/** Why a record cannot be staged, or undefined when it can. */
+/** Why a record cannot be staged, or its key text when it can. */
 function checkRecord(
   record: ExtractedRecord,
   ordinal: number,
   target: ResourceTable,
-): RecordRejection | undefined {
-  const reject = (code: string, reason: string): RecordRejection => ({
-    ordinal,
-    code,
-    reason,
-    recordKey: keyText(record.value, target),
-    payload: storablePayload(record.text),
-  });
+): { readonly ok: true; readonly key: readonly string[] } | { readonly ok: false; readonly rejection: RecordRejection } {
+  const reject = (code: string, reason: string) =>
+    ({
+      ok: false,
+      rejection: {
+        ordinal,
+        code,
+        reason,
+        recordKey: keyText(record.value, target),
+        payload: storablePayload(record.text),
+      },
+    }) as const;
   const [issue] = record.issues;
   if (issue !== undefined) {
     const reasons: Record<string, string> = {
@@ -430,7 +437,23 @@ function checkRecord(
       return reject('invalid-primary-key', `primary key field "${field}" is not a scalar`);
     }
   }
-  return undefined;
+  if (nestsDeeperThan(record.text, maxRecordDepth)) {
+    return reject(
+      'too-deep',
+      `the record nests arrays and objects deeper than ${maxRecordDepth} levels, which Postgres jsonb may refuse`,
+    );
+  }
+  const texts = primaryKeyTexts(
+    value as Record<string, unknown>,
+    record.text,
+    target.primaryKey.map((k) => k.field),
+  );
+  const key: string[] = [];
+  for (const text of texts) {
+    if (!text.ok) return reject(text.code, text.reason);
+    key.push(text.text);
+  }
+  return { ok: true, key };
 }
 
 function keyText(value: unknown, target: ResourceTable): string | null {
