@@ -117,6 +117,7 @@ async function loadResource(
       rejected: earlier.rejected,
       // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
       pages: checkpoint?.pages ?? 0,
+      ...(Object.keys(earlier.drift).length === 0 ? {} : { drift: earlier.drift }),
     };
   }
 

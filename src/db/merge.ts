@@ -15,6 +15,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
+import { readStagedDrift, type SchemaDrift } from './drift.ts';
 import type { Database } from './schema.ts';
 import { contentHashSql, stagingKeysTable, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
@@ -34,6 +35,8 @@ export interface MergeOutcome {
   readonly rejected: number;
   /** Per typed column: staged records whose value did not fit the column (NULL there, raw value in `data`). */
   readonly coercions: Readonly<Record<string, number>>;
+  /** Schema drift: top-level fields the table does not know (kept in `data` only) → records that had them. */
+  readonly drift: SchemaDrift;
   readonly mergeMs: number;
   /** True when this staging had been merged by an earlier attempt: the counts are the ones it recorded. */
   readonly alreadyMerged: boolean;
@@ -102,6 +105,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         .where('resource', '=', target.resource)
         .executeTakeFirst();
       const rejected = Number(perBatch?.rejected ?? 0);
+      const drift = await readStagedDrift(trx, staging);
 
       await sql`DROP TABLE ${stage}, ${stageKeys}`.execute(trx);
       await trx
@@ -119,6 +123,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
           unchanged: distinct - inserted - updated,
           rejected,
           coercions: JSON.stringify(coercions),
+          drift: JSON.stringify(drift),
           merged_at: sql`now()`,
           merge_ms: mergeMs,
         })
@@ -133,6 +138,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         unchanged: distinct - inserted - updated,
         rejected,
         coercions,
+        drift,
         mergeMs,
         alreadyMerged: false,
       };
@@ -380,6 +386,7 @@ async function recordedOutcome(trx: Kysely<Database>, staging: Staging): Promise
     unchanged,
     rejected: Number(run.rejected),
     coercions: run.coercions,
+    drift: run.drift,
     mergeMs: run.merge_ms ?? 0,
     alreadyMerged: true,
   };

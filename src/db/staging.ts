@@ -164,7 +164,7 @@ export async function stageRecords(
     else rejections.push(checked.rejection);
   });
   try {
-    return await writeBatch(db, staging, seq, good, rejections);
+    return await writeBatch(db, staging, seq, good, rejections, fieldCounts(good));
   } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
   }
@@ -192,6 +192,18 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, key: readonly st
     key,
     keyValues: record.value as Record<string, unknown>,
   };
+}
+
+/**
+ * The top-level field names of a batch's good records, with how many records had each: what schema drift is
+ * computed from (`drift.ts`). Only the keys of the already-parsed objects are iterated — no per-record SQL.
+ */
+function fieldCounts(records: readonly StagedRecord[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    for (const field of Object.keys(record.keyValues)) counts.set(field, (counts.get(field) ?? 0) + 1);
+  }
+  return Object.fromEntries(counts);
 }
 
 /**
@@ -287,6 +299,7 @@ async function writeBatch(
   seq: number,
   good: readonly StagedRecord[],
   rejections: readonly RecordRejection[],
+  fields: Readonly<Record<string, number>>,
 ): Promise<StageOutcome> {
   const { loadId, target } = staging;
   const bytes = good.reduce((sum, record) => sum + Buffer.byteLength(record.text), 0);
@@ -297,10 +310,12 @@ async function writeBatch(
     // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
     await sql`SET LOCAL synchronous_commit = off`.execute(trx);
     const registered = await sql<{ fresh: boolean }>`
-      INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes)
-      VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes})
+      INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes, fields)
+      VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes},
+              ${JSON.stringify(fields)}::jsonb)
       ON CONFLICT (load_id, resource, seq) DO UPDATE
-        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes, staged_at = now()
+        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes,
+            fields = excluded.fields, staged_at = now()
       RETURNING (xmax = 0) AS fresh`.execute(trx);
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {

@@ -23,6 +23,11 @@ export interface ResourceCounts {
   readonly deleted: number;
   readonly rejected: number;
   readonly pages: number;
+  /**
+   * Schema drift, present when there is some: top-level fields the resource's table does not know (kept in `data`
+   * only) → how many records had them.
+   */
+  readonly drift?: Readonly<Record<string, number>>;
 }
 
 export const zeroCounts: ResourceCounts = {
