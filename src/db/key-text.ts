@@ -33,7 +33,11 @@ export function primaryKeyTexts(
     if (typeof key === 'string') return { ok: true, text: key };
     if (typeof key === 'boolean') return { ok: true, text: key ? 'true' : 'false' };
     if (typeof key !== 'number') {
-      return { ok: false, code: 'invalid-primary-key', reason: `primary key field "${field}" is not a scalar` };
+      return {
+        ok: false,
+        code: 'invalid-primary-key',
+        reason: `primary key field "${field}" is not a scalar`,
+      };
     }
     tokens ??= topLevelNumberTokens(text, fields);
     const token = tokens.get(field);

@@ -418,7 +418,9 @@ function checkRecord(
   record: ExtractedRecord,
   ordinal: number,
   target: ResourceTable,
-): { readonly ok: true; readonly key: readonly string[] } | { readonly ok: false; readonly rejection: RecordRejection } {
+):
+  | { readonly ok: true; readonly key: readonly string[] }
+  | { readonly ok: false; readonly rejection: RecordRejection } {
   const reject = (code: string, reason: string) =>
     ({
       ok: false,

@@ -82,6 +82,8 @@ export interface BeginLoadInput {
   readonly workflowId: string;
   readonly runId: string;
   readonly resources: readonly string[];
+  /** Days the source's rejected records are kept (its file's `rejected_records.retention_days`; absent: 30). */
+  readonly rejectedRetentionDays?: number;
 }
 
 export interface BeginLoadResult {
