@@ -192,7 +192,7 @@ async function insertStagedRows(
   await sql`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
   const keyMatch = (alias: string, other: string) =>
     sql.join(
-      target.primaryKey.map((k, i) => sql`${sql.ref(`${alias}.${k.column}`)} = ${sql.ref(`${other}.k${i}`)}`),
+      target.primaryKey.map((k, i) => sql`${sql.id(alias, k.column)} = ${sql.id(other, `k${i}`)}`),
       sql` AND `,
     );
   const keysMatch = sql.join(
@@ -253,7 +253,7 @@ async function insertStagedRows(
     const result = await sql<Record<string, string>>`
       WITH written AS (
         UPDATE ${table} AS t SET ${sql.join([
-          ...columns.map((c) => sql`${sql.id(c.column)} = ${sql.ref(`x.${c.column}`)}`),
+          ...columns.map((c) => sql`${sql.id(c.column)} = ${sql.id('x', c.column)}`),
           sql`data = x.value, _content_hash = x.content_hash, _raw_hash = x.raw_hash`,
           sql`_load_id = ${loadId}::text, _changed_at = now(), _deleted_at = NULL`,
         ])}
@@ -276,8 +276,8 @@ async function insertStagedRows(
           sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
         ])})
         SELECT ${sql.join([
-          ...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)),
-          ...columns.map((c) => sql.ref(`x.${c.column}`)),
+          ...target.primaryKey.map((_, i) => sql.id('x', `k${i}`)),
+          ...columns.map((c) => sql.id('x', c.column)),
           sql`x.value, x.content_hash, x.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
         ])}
         FROM ${rows}
