@@ -216,8 +216,11 @@ async function insertStagedRows(
   const columns = target.columns;
   const rows = sql`(
     SELECT b.seq, e.ord, e.raw_hash, e.value,
-           ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
-           ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
+           ${sql.join([
+             ...target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`),
+             // An auto-created table has no typed columns: one list, so an empty part leaves no stray comma.
+             ...columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`),
+           ])},
            ${contentHashSql(value)} AS content_hash
     FROM ${stagingTable(staging)} AS b
     CROSS JOIN LATERAL ROWS FROM (
