@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mergeStaged, type MergeOutcome } from '../../src/db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
+import { numericText } from '../../src/db/key-text.ts';
 import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { extractAllRecords } from '../../src/http/extract/index.ts';
 import type { ExtractedRecord } from '../../src/http/extract/types.ts';
@@ -419,5 +420,57 @@ describe('hostile records', () => {
     await load([await batch()]);
     const again = await load([await batch()]);
     expect(again.outcome).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+  });
+
+  it('prints every number spelling as Postgres ->> does (2 000 random tokens)', async () => {
+    let state = 0x2545f491;
+    const random = (n: number) => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return state % n;
+    };
+    const digits = (min: number, max: number) => {
+      let out = '';
+      for (let i = min + random(max - min + 1); i > 0; i -= 1) out += String(random(10));
+      return out;
+    };
+    const tokens = Array.from({ length: 2_000 }, () => {
+      const whole = random(4) === 0 ? '0' : String(1 + random(9)) + digits(0, 25);
+      const fraction = random(2) === 0 ? '' : `.${digits(1, 12)}`;
+      const exponent =
+        random(3) === 0 ? `${random(2) === 0 ? 'e' : 'E'}${['', '+', '-'][random(3)]}${random(40)}` : '';
+      return `${random(3) === 0 ? '-' : ''}${whole}${fraction}${exponent}`;
+    });
+    const { rows } = await sql<{ token: string; read: string }>`
+      SELECT t AS token, ('{"k":' || t || '}')::jsonb ->> 'k' AS read
+      FROM unnest(${sql.val(tokens)}::text[]) AS t`.execute(database.db);
+    for (const row of rows) expect(numericText(row.token), row.token).toBe(row.read);
+  });
+});
+
+describe('schema drift', () => {
+  it('reports the top-level fields no typed column or key covers, with the records that had them', async () => {
+    await truncate();
+    const { loadId, outcome } = await load([
+      await extractedFrom([
+        record('"d1"', '"big":1,"a.b":{"x":1},"new.field":1'),
+        record('"d2"', '"new.field":2,"other":null'),
+      ]),
+      await extractedFrom([record('"d3"', '"other":3,"dbl":1')]),
+    ]);
+    expect(outcome.drift).toEqual({ 'new.field': 2, other: 2 });
+    const [run] = await database.db
+      .selectFrom('ingest.resource_runs')
+      .select('drift')
+      .where('load_id', '=', loadId)
+      .execute();
+    expect(run?.drift).toEqual({ 'new.field': 2, other: 2 });
+    // The unknown fields are kept in data.
+    expect(JSON.parse((await storedRows()).get('d1')!.data)).toMatchObject({ 'new.field': 1 });
+  });
+
+  it('is empty when every field is known', async () => {
+    await truncate();
+    const { outcome } = await load([await extractedFrom([record('"k1"', '"big":1,"flag":true')])]);
+    expect(outcome.drift).toEqual({});
   });
 });
