@@ -16,8 +16,8 @@ import type { ResolvedResource } from '../../src/config/plan.ts';
 import { ensureResourceTable } from '../../src/db/auto-tables.ts';
 import { readResourceRuns, startLoad } from '../../src/db/ledger.ts';
 import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { IngestError } from '../../src/errors.ts';
-import type { ResourceCounts } from '../../src/shared/ingest-types.ts';
+import type { IngestError } from '../../src/errors.ts';
+import type { BeginLoadInput, IngestResourceInput, ResourceCounts } from '../../src/shared/ingest-types.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { currentTxid, rowsWrittenSince } from './loader-fixtures.ts';
 
@@ -66,15 +66,13 @@ async function ingest(
   await startLoad(database.db, { loadId, source });
   const activities = createActivities({ db: database.db, env: {}, heartbeatIntervalMs: 60_000 });
   const environment = new MockActivityEnvironment({ attempt: 1 });
+  const input: IngestResourceInput = { loadId, source, baseUrl, planHash: 'h'.repeat(64), resource };
   const result = await environment
-    .run(activities.ingestResource, {
-      loadId,
-      source,
-      baseUrl,
-      planHash: 'h'.repeat(64),
-      resource,
-    })
-    .catch((error: unknown) => error as Error);
+    .run((i: IngestResourceInput) => activities.ingestResource(i), input)
+    .then(
+      (counts) => counts as ResourceCounts,
+      (error: unknown) => error as Error,
+    );
   return { loadId, result };
 }
 
@@ -315,7 +313,7 @@ describe('retention of rejected records', () => {
       env: {},
       runStatus: () => Promise.resolve('closed'),
     });
-    await new MockActivityEnvironment().run(activities.beginLoad, {
+    await new MockActivityEnvironment().run((input: BeginLoadInput) => activities.beginLoad(input), {
       source: sourceName,
       planHash: 'h'.repeat(64),
       workflowId: `wf-${runId}`,
