@@ -27,8 +27,8 @@ export function primaryKeyTexts(
   text: string,
   fields: readonly string[],
 ): readonly KeyText[] {
-  let tokens: ReadonlyMap<string, string> | undefined;
-  return fields.map((field): KeyText => {
+  let tokens: readonly (string | undefined)[] | undefined;
+  return fields.map((field, index): KeyText => {
     const key = value[field];
     if (typeof key === 'string') return { ok: true, text: key };
     if (typeof key === 'boolean') return { ok: true, text: key ? 'true' : 'false' };
@@ -40,7 +40,7 @@ export function primaryKeyTexts(
       };
     }
     tokens ??= topLevelNumberTokens(text, fields);
-    const token = tokens.get(field);
+    const token = tokens[index];
     const normalised = token === undefined ? undefined : numericText(token);
     if (normalised === undefined) {
       return {
@@ -58,6 +58,7 @@ export function primaryKeyTexts(
  * when it has more than {@link maxNumericKeyDigits} digits that way (or is not a JSON number).
  */
 export function numericText(token: string): string | undefined {
+  if (isPlainInteger(token)) return token;
   const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(token);
   if (match === null) return undefined;
   const [, sign = '', whole = '', fraction = '', exponentText] = match;
@@ -86,13 +87,30 @@ export function numericText(token: string): string | undefined {
   return `${zero ? '' : sign}${integerPart}${fractionPart === '' ? '' : `.${fractionPart}`}`;
 }
 
+/** An integer as Postgres prints it already (no sign of zero, no leading zero, no point or exponent): most keys. */
+function isPlainInteger(token: string): boolean {
+  const start = token.charCodeAt(0) === 0x2d ? 1 : 0;
+  const length = token.length;
+  if (length === start || length - start > maxNumericKeyDigits) return false;
+  const first = token.charCodeAt(start);
+  if (first === 0x30) return length === 1; // "0" (but not "-0", "01")
+  for (let i = start; i < length; i += 1) {
+    const c = token.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /**
  * The raw tokens of the top-level members `fields` of a JSON object text whose values are numbers. The text is
  * valid JSON (`JSON.parse` accepted it). A duplicated member counts by its last occurrence, as in jsonb.
  */
-export function topLevelNumberTokens(text: string, fields: readonly string[]): ReadonlyMap<string, string> {
-  const wanted = new Set(fields);
-  const found = new Map<string, string>();
+export function topLevelNumberTokens(
+  text: string,
+  fields: readonly string[],
+): readonly (string | undefined)[] {
+  const found: (string | undefined)[] = fields.map(() => undefined);
+  let seen = 0;
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== 0x7b /* { */) return found;
   i = skipSpace(text, i + 1);
@@ -103,16 +121,27 @@ export function topLevelNumberTokens(text: string, fields: readonly string[]): R
     i = skipSpace(text, keyEnd);
     i = skipSpace(text, i + 1); // the colon
     const valueEnd = valueEndAt(text, i);
-    if (wanted.has(name)) {
+    const index = fields.indexOf(name);
+    if (index !== -1) {
       const c = text.charCodeAt(i);
-      if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) found.set(name, text.slice(i, valueEnd));
-      else found.delete(name);
+      if (found[index] === undefined) seen += 1;
+      // A non-number value (a duplicate member spelled as a string, say) is recorded as '' (no token).
+      found[index] = c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39) ? text.slice(i, valueEnd) : '';
     }
     i = skipSpace(text, valueEnd);
     if (text.charCodeAt(i) !== 0x2c /* , */) break;
     i = skipSpace(text, i + 1);
+    // Every field found, and no later member can be one of them again (no literal spelling, no escape that could
+    // spell one): the rest of the record cannot change the answer. Native searches, so most records stop here.
+    if (seen === fields.length && cannotRecur(text, i, fields)) break;
   }
-  return found;
+  return found.map((token) => (token === '' ? undefined : token));
+}
+
+function cannotRecur(text: string, from: number, fields: readonly string[]): boolean {
+  if (text.indexOf('\\', from) !== -1) return false;
+  for (const field of fields) if (text.indexOf(`"${field}"`, from) !== -1) return false;
+  return true;
 }
 
 function skipSpace(text: string, at: number): number {
