@@ -373,8 +373,8 @@ async function writeBatch(
 /**
  * Stages the batch's keys in one statement, which also looks up each key's stored raw-text md5: a record whose raw
  * text is the one stored is `unchanged` and will not be sent at all — neither parsed, nor hashed, nor copied.
- * Returns the ordinals of those. (Only records whose key values are all strings are looked up: their text is
- * exactly what SQL reads.)
+ * Returns the ordinals of those. (Every record's key text is exactly what SQL reads — `key-text.ts` — so every
+ * record is looked up; a null `key` would skip the lookup.)
  */
 async function stageKeys(
   trx: Kysely<Database>,
