@@ -10,7 +10,7 @@ import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
-import { maxRecordDepth } from '../db/json-depth.ts';
+import { maxBodyDepth } from '../db/json-depth.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { allRecordsRejectedError } from '../db/rejected-records.ts';
 import { ensureResourceTable } from '../db/auto-tables.ts';
@@ -186,9 +186,9 @@ async function fetchPages(
   for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
     ...(saved === undefined ? {} : { resume: saved }),
     signal,
-    // Records as deep as the loader stages (below Postgres' jsonb limit); the extractor's default (256) would fail
-    // a whole response for one deep record.
-    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxRecordDepth },
+    // Deeper than the loader stages: a record nested too deep is rejected alone (`too-deep`) instead of failing the
+    // whole response, as the extractor's default (256) would.
+    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth },
   })) {
     if (event.type === 'records') {
       fetched += event.batch.records.length;

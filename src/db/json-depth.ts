@@ -3,11 +3,18 @@
  * no fixed jsonb depth limit: its parser stops at `max_stack_depth` (measured on PostgreSQL 17 with the default
  * 2 MB: 12 000 levels parse, 20 000 fail with 54001 "stack depth limit exceeded"). That error is not a soft input
  * error, so the merge's repair hook cannot sort it out record by record; the loader therefore refuses deeper records
- * before they reach Postgres. 10 000 is also the largest `maxDepth` the extractor accepts.
+ * before they reach Postgres.
  */
 
 /** Deepest nesting of arrays and objects in one record that the loader stages. */
 export const maxRecordDepth = 10_000;
+
+/**
+ * The extractor's `maxDepth` for a resource's responses: well beyond {@link maxRecordDepth}, so that a record nested
+ * too deep reaches staging and is rejected alone while the rest of the response lands. Only a body deeper than this
+ * (adversarial: 100 000 levels) fails as a whole. The scanner keeps one byte per level: 100 KB.
+ */
+export const maxBodyDepth = 100_000;
 
 /**
  * True when the JSON text nests arrays/objects deeper than `limit`. Free for texts too short to be that deep (each

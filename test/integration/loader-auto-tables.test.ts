@@ -265,6 +265,19 @@ describe('a resource whose records are all rejected', () => {
     expect(Number(rows[0]?.n)).toBe(4);
   });
 
+  it('one record nested deeper than Postgres takes is rejected alone; the rest of the response lands', async () => {
+    const deep = `${'['.repeat(30_000)}1${']'.repeat(30_000)}`;
+    bodies.set('/nested', `{"data":[{"id":"n1"},{"id":"deep","a":${deep}},{"id":"n2","b":[[[[1]]]]}]}`);
+    const { loadId, result } = await ingest(planned([{ name: 'nested', primary_key: 'id' }]).resources[0]!);
+    expect(result).toMatchObject({ fetched: 3, inserted: 2, rejected: 1 });
+    const rejected = await database.db
+      .selectFrom('ingest.rejected_records')
+      .select(['reason_code', 'record_key'])
+      .where('load_id', '=', loadId)
+      .execute();
+    expect(rejected).toEqual([{ reason_code: 'too-deep', record_key: '"deep"' }]);
+  });
+
   it('but zero records fetched is an empty result, not a failure', async () => {
     bodies.set('/empty', '{"data":[]}');
     const { result } = await ingest(planned([{ name: 'empty', primary_key: 'id' }]).resources[0]!);
