@@ -58,12 +58,16 @@ function planned(resources: readonly Record<string, unknown>[], extra: Record<st
 
 let loadCounter = 0;
 
-/** Runs `ingestResource` for one planned resource in a fresh load; returns the counts or the failure. */
+/**
+ * Runs `ingestResource` for one planned resource in a fresh load (or again in load `again`, as a retried attempt
+ * would); returns the counts or the failure.
+ */
 async function ingest(
   resource: ResolvedResource,
+  again?: string,
 ): Promise<{ loadId: string; result: ResourceCounts | Error }> {
-  const loadId = `auto-${++loadCounter}`;
-  await startLoad(database.db, { loadId, source });
+  const loadId = again ?? `auto-${++loadCounter}`;
+  if (again === undefined) await startLoad(database.db, { loadId, source });
   const activities = createActivities({ db: database.db, env: {}, heartbeatIntervalMs: 60_000 });
   const environment = new MockActivityEnvironment({ attempt: 1 });
   const input: IngestResourceInput = { loadId, source, baseUrl, planHash: 'h'.repeat(64), resource };
@@ -263,6 +267,10 @@ describe('a resource whose records are all rejected', () => {
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM ingest.rejected_records WHERE load_id = ${loadId}`.execute(database.db);
     expect(Number(rows[0]?.n)).toBe(4);
+    // An attempt that finds the merge done (the worker died after it) fails the same way, without a request.
+    bodies.delete('/secrets');
+    const retried = await ingest(planned([{ name: 'secrets', primary_key: 'id' }]).resources[0]!, loadId);
+    expect(retried.result).toMatchObject({ type: 'ALL_RECORDS_REJECTED', nonRetryable: true });
   });
 
   it('one record nested deeper than Postgres takes is rejected alone; the rest of the response lands', async () => {
