@@ -10,8 +10,10 @@ import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
+import { maxBodyDepth } from '../db/json-depth.ts';
 import { mergeStaged } from '../db/merge.ts';
-import { readResourceTable } from '../db/resource-tables.ts';
+import { allRecordsRejectedError } from '../db/rejected-records.ts';
+import { ensureResourceTable } from '../db/auto-tables.ts';
 import type { Database } from '../db/schema.ts';
 import { batchSeq, discardStagedFrom, prepareStaging, stageRecords, type Staging } from '../db/staging.ts';
 import { IngestError } from '../errors.ts';
@@ -106,6 +108,9 @@ async function loadResource(
   if (earlier?.mergedAt != null) {
     const checkpoint = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
     await deleteCheckpoint(db, loadId, resource.name);
+    if (earlier.fetched === 0 && earlier.rejected > 0) {
+      throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, earlier.rejected);
+    }
     await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
     return {
       fetched: earlier.fetched + earlier.rejected,
@@ -116,10 +121,17 @@ async function loadResource(
       rejected: earlier.rejected,
       // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
       pages: checkpoint?.pages ?? 0,
+      ...(Object.keys(earlier.drift).length === 0 ? {} : { drift: earlier.drift }),
     };
   }
 
-  const target = await readResourceTable(db, source, resource.name);
+  // A resource no migration registered gets the minimal table now (created_by = 'auto').
+  const target = await ensureResourceTable(db, {
+    source,
+    resource: resource.name,
+    tableName: resource.tableName,
+    primaryKey: resource.primaryKey,
+  });
   await startResourceRun(db, run);
   const staging = await prepareStaging(db, target, loadId);
 
@@ -131,6 +143,10 @@ async function loadResource(
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   const merged = await mergeStaged(db, staging);
   await deleteCheckpoint(db, loadId, resource.name);
+  // Records came and none could be loaded: that is a failure, not an empty result (which has rejected = 0 too).
+  if (merged.fetched === 0 && merged.rejected > 0) {
+    throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, merged.rejected);
+  }
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
   return countsOf(merged, pages);
 }
@@ -170,7 +186,9 @@ async function fetchPages(
   for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
     ...(saved === undefined ? {} : { resume: saved }),
     signal,
-    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024 },
+    // Deeper than the loader stages: a record nested too deep is rejected alone (`too-deep`) instead of failing the
+    // whole response, as the extractor's default (256) would.
+    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth },
   })) {
     if (event.type === 'records') {
       fetched += event.batch.records.length;

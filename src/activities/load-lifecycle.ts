@@ -5,10 +5,13 @@
  * source's running loads: one whose workflow run has ended (terminated, timed out, its worker killed for good) is
  * reconciled as `abandoned`; one whose run is still going means the source is busy, and this run fails fast with
  * `SOURCE_BUSY` naming the other run. Two runs that start at the same instant meet at the unique index instead.
- * `finishLoad` closes the load with the workflow's report, which releases the lease.
+ * `finishLoad` closes the load with the workflow's report, which releases the lease. Once the lease is taken,
+ * `beginLoad` also purges the source's rejected records older than its retention (`rejected_records.retention_days`,
+ * default 30 days).
  */
 import type { Kysely } from 'kysely';
 import { finishLoad as closeLoad, reconcileAbandonedLoads, startLoad } from '../db/ledger.ts';
+import { defaultRejectedRetentionDays, purgeRejectedRecords } from '../db/rejected-records.ts';
 import type { Database } from '../db/schema.ts';
 import { IngestError } from '../errors.ts';
 import type {
@@ -80,6 +83,12 @@ export async function beginLoad(input: BeginLoadInput, deps: LoadLifecycleDeps):
       winner?.started_at,
     );
   }
+  // Under the lease: rejected payloads (possibly personal data) older than the source's retention go.
+  await purgeRejectedRecords(
+    deps.db,
+    input.source,
+    input.rejectedRetentionDays ?? defaultRejectedRetentionDays,
+  );
   return { loadId };
 }
 

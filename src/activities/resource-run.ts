@@ -34,5 +34,6 @@ export function countsOf(merged: MergeOutcome, pages: number): ResourceCounts {
     deleted: 0,
     rejected: merged.rejected,
     pages,
+    ...(Object.keys(merged.drift).length === 0 ? {} : { drift: merged.drift }),
   };
 }

@@ -46,6 +46,7 @@ export const compatSites = {
   column: 'a column in `columns`',
   secret: 'a secret reference (where a credential or header value goes)',
   retry: '`retry`: the retry budget of every resource of the source (ours)',
+  rejected_records: '`rejected_records`: how long the payloads of rejected records are kept (ours)',
 } as const;
 
 export type CompatSite = keyof typeof compatSites;
@@ -109,6 +110,12 @@ export const compatibilityMatrix = [
     note: 'the retry budget of every resource (see `retry`); defaults apply to what is not set',
   },
   {
+    site: 'source',
+    key: 'rejected_records',
+    status: 'extension',
+    note: 'the retention of rejected records (see `rejected_records`)',
+  },
+  {
     site: 'retry',
     key: 'max_attempts',
     status: 'extension',
@@ -132,6 +139,12 @@ export const compatibilityMatrix = [
     key: 'retry_after_ceiling_seconds',
     status: 'extension',
     note: 'a `Retry-After` above this fails the resource instead of waiting (default 300)',
+  },
+  {
+    site: 'rejected_records',
+    key: 'retention_days',
+    status: 'extension',
+    note: 'days a rejected record (with its payload) is kept; older ones are deleted when a load of the source begins (default 30)',
   },
 
   // --- client ----------------------------------------------------------------------------------------------------

@@ -220,6 +220,8 @@ export interface ResolvedSource {
   readonly secretVariables: readonly string[];
   /** The retry budget the source file sets (absent: the defaults). */
   readonly retry?: ResolvedRetry;
+  /** Days rejected records are kept, when the source file sets it (absent: the default, 30). */
+  readonly rejectedRetentionDays?: number;
   /** Warnings (not part of the hash). */
   readonly warnings: readonly ConfigWarning[];
   /** sha256 of the canonical JSON of everything above except `warnings`. */

@@ -612,6 +612,9 @@ export function resolveSource(config: SourceConfig, options: ResolveOptions): Re
     resources,
     secretVariables: [...variables].sort(),
     ...(analysis.config.retry === undefined ? {} : { retry: resolveRetry(analysis.config.retry) }),
+    ...(analysis.config.rejected_records?.retention_days === undefined
+      ? {}
+      : { rejectedRetentionDays: analysis.config.rejected_records.retention_days }),
   };
   return { ...plan, warnings: analysis.warnings, hash: planHash(plan) };
 }

@@ -518,6 +518,11 @@ export const retrySchema = siteObject('retry', {
   retry_after_ceiling_seconds: z.number().positive('expected a number > 0').max(86_400).optional(),
 });
 
+/** `rejected_records`: how long rejected records are kept (ours). */
+export const rejectedRecordsSchema = siteObject('rejected_records', {
+  retention_days: z.number().positive('expected a number of days > 0').max(36_500).optional(),
+});
+
 /** Source names: they prefix environment variables and name the Postgres schema. */
 export const sourceNamePattern = /^[a-z][a-z0-9_]*$/;
 
@@ -540,6 +545,7 @@ export const sourceConfigSchema = siteObject('source', {
     )
     .optional(),
   retry: retrySchema.optional(),
+  rejected_records: rejectedRecordsSchema.optional(),
   client: clientSchema,
   resource_defaults: resourceDefaultsSchema.optional(),
   resources: z

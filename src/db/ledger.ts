@@ -154,6 +154,8 @@ export interface ResourceRunRecord {
   readonly deleted: number;
   readonly rejected: number;
   readonly coercions: Readonly<Record<string, number>>;
+  /** Schema drift: top-level fields the table does not know (kept in `data` only) → records that had them. */
+  readonly drift: Readonly<Record<string, number>>;
   readonly error: string | null;
   readonly skipReason: string | null;
   readonly startedAt: Date;
@@ -186,6 +188,7 @@ export async function readResourceRuns(
     deleted: Number(r.deleted),
     rejected: Number(r.rejected),
     coercions: r.coercions,
+    drift: r.drift,
     error: r.error,
     skipReason: r.skip_reason,
     startedAt: r.started_at,

@@ -15,6 +15,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
+import { readStagedDrift, type SchemaDrift } from './drift.ts';
 import type { Database } from './schema.ts';
 import { contentHashSql, keyArray, stagedKeys, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
@@ -34,6 +35,8 @@ export interface MergeOutcome {
   readonly rejected: number;
   /** Per typed column: staged records whose value did not fit the column (NULL there, raw value in `data`). */
   readonly coercions: Readonly<Record<string, number>>;
+  /** Schema drift: top-level fields the table does not know (kept in `data` only) → records that had them. */
+  readonly drift: SchemaDrift;
   readonly mergeMs: number;
   /** True when this staging had been merged by an earlier attempt: the counts are the ones it recorded. */
   readonly alreadyMerged: boolean;
@@ -62,7 +65,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       await sql`SET LOCAL work_mem = '64MB'`.execute(trx);
 
       const stage = stagingTable(staging);
-      const keyList = sql.join(target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
+      const keyList = sql.join(target.primaryKey.map((k) => sql.id('k', k.column)));
       const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
         SELECT coalesce(sum(n), 0) AS rows, count(*) AS keys, count(*) FILTER (WHERE n > 1) AS duplicated
         FROM (SELECT count(*) AS n FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList}) AS per_key`.execute(
@@ -102,6 +105,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         .where('resource', '=', target.resource)
         .executeTakeFirst();
       const rejected = Number(perBatch?.rejected ?? 0);
+      const drift = await readStagedDrift(trx, staging);
 
       await sql`DROP TABLE ${stage}`.execute(trx);
       await trx
@@ -119,6 +123,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
           unchanged: distinct - inserted - updated,
           rejected,
           coercions: JSON.stringify(coercions),
+          drift: JSON.stringify(drift),
           merged_at: sql`now()`,
           merge_ms: mergeMs,
         })
@@ -133,6 +138,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         unchanged: distinct - inserted - updated,
         rejected,
         coercions,
+        drift,
         mergeMs,
         alreadyMerged: false,
       };
@@ -154,7 +160,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
  */
 async function markSuperseded(trx: Kysely<Database>, staging: Staging): Promise<void> {
   const stage = stagingTable(staging);
-  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.ref(`k.${k.column}`)));
+  const keyList = sql.join(staging.target.primaryKey.map((k) => sql.id('k', k.column)));
   await sql`UPDATE ${stage} SET superseded = '{}' WHERE cardinality(superseded) > 0`.execute(trx);
   await sql`
     UPDATE ${stage} AS b SET superseded = d.ords
@@ -195,7 +201,7 @@ async function insertStagedRows(
   await sql`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
   const keyMatch = (alias: string, other: string) =>
     sql.join(
-      target.primaryKey.map((k, i) => sql`${sql.ref(`${alias}.${k.column}`)} = ${sql.ref(`${other}.k${i}`)}`),
+      target.primaryKey.map((k, i) => sql`${sql.id(alias, k.column)} = ${sql.id(other, `k${i}`)}`),
       sql` AND `,
     );
   const keysMatch = sql.join(
@@ -219,8 +225,11 @@ async function insertStagedRows(
   const columns = target.columns;
   const rows = sql`(
     SELECT b.seq, e.ord, e.raw_hash, e.value,
-           ${sql.join(target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`))},
-           ${sql.join(columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`))},
+           ${sql.join([
+             ...target.primaryKey.map((k, i) => sql`${value} ->> ${k.field} AS ${sql.id(`k${i}`)}`),
+             // An auto-created table has no typed columns: one list, so an empty part leaves no stray comma.
+             ...columns.map((c) => sql`${typedValueSql(value, c)} AS ${sql.id(c.column)}`),
+           ])},
            ${contentHashSql(value)} AS content_hash
     FROM ${stagingTable(staging)} AS b
     CROSS JOIN LATERAL ROWS FROM (
@@ -253,7 +262,7 @@ async function insertStagedRows(
     const result = await sql<Record<string, string>>`
       WITH written AS (
         UPDATE ${table} AS t SET ${sql.join([
-          ...columns.map((c) => sql`${sql.id(c.column)} = ${sql.ref(`x.${c.column}`)}`),
+          ...columns.map((c) => sql`${sql.id(c.column)} = ${sql.id('x', c.column)}`),
           sql`data = x.value, _content_hash = x.content_hash, _raw_hash = x.raw_hash`,
           sql`_load_id = ${loadId}::text, _changed_at = now(), _deleted_at = NULL`,
         ])}
@@ -276,8 +285,8 @@ async function insertStagedRows(
           sql`data, _content_hash, _raw_hash, _load_id, _first_loaded_at, _changed_at, _deleted_at`,
         ])})
         SELECT ${sql.join([
-          ...target.primaryKey.map((_, i) => sql.ref(`x.k${i}`)),
-          ...columns.map((c) => sql.ref(`x.${c.column}`)),
+          ...target.primaryKey.map((_, i) => sql.id('x', `k${i}`)),
+          ...columns.map((c) => sql.id('x', c.column)),
           sql`x.value, x.content_hash, x.raw_hash, ${loadId}::text, now(), now(), NULL::timestamptz`,
         ])}
         FROM ${rows}
@@ -411,6 +420,7 @@ async function recordedOutcome(trx: Kysely<Database>, staging: Staging): Promise
     unchanged,
     rejected: Number(run.rejected),
     coercions: run.coercions,
+    drift: run.drift,
     mergeMs: run.merge_ms ?? 0,
     alreadyMerged: true,
   };

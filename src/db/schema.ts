@@ -57,6 +57,8 @@ export interface ResourceRunsTable {
   deleted: GeneratedInt8;
   rejected: GeneratedInt8;
   coercions: GeneratedJsonb<Record<string, number>>;
+  /** Schema drift: top-level fields the table does not know (kept in `data` only) → records that had them. */
+  drift: GeneratedJsonb<Record<string, number>>;
   error: string | null;
   skip_reason: string | null;
   started_at: GeneratedTimestamp;
@@ -146,6 +148,8 @@ export interface StagedBatchesTable {
   records: number;
   rejected: number;
   bytes: Int8;
+  /** Top-level field names of the batch's good records → how many records had each. */
+  fields: GeneratedJsonb<Record<string, number>>;
   staged_at: GeneratedTimestamp;
 }
 

@@ -15,6 +15,8 @@ import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { IngestError, describeError } from '../errors.ts';
+import { maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
+import { primaryKeyTexts } from './key-text.ts';
 import type { ResourceTable } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
@@ -36,7 +38,7 @@ export interface Staging {
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
 export interface RecordRejection {
   readonly ordinal: number;
-  /** Stable code: an extractor issue (`nul-char`, `lone-surrogate`, `raw-control-char`), `missing-primary-key`, `invalid-primary-key`, `not-an-object` or `invalid-json`. */
+  /** Stable code: an extractor issue (`nul-char`, `lone-surrogate`, `raw-control-char`), `missing-primary-key`, `invalid-primary-key`, `not-an-object`, `too-deep` or `invalid-json`. */
   readonly code: string;
   readonly reason: string;
   readonly recordKey: string | null;
@@ -152,38 +154,51 @@ export async function stageRecords(
   const rejections: RecordRejection[] = [];
   const good: StagedRecord[] = [];
   records.forEach((record, ordinal) => {
-    const rejection = checkRecord(record, ordinal, staging.target);
-    if (rejection === undefined) good.push(stagedRecord(record, ordinal, staging.target));
-    else rejections.push(rejection);
+    const checked = checkRecord(record, ordinal, staging.target);
+    if (checked.ok) good.push(stagedRecord(record, ordinal, checked.key));
+    else rejections.push(checked.rejection);
   });
   try {
-    return await writeBatch(db, staging, seq, good, rejections);
+    return await writeBatch(db, staging, seq, good, rejections, fieldCounts(good));
   } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
   }
 }
 
-/** A record that passed the checks: its raw text, position, md5 of the raw text and (when all strings) its key. */
+/** A record that passed the checks: its raw text, position, md5 of the raw text and its key. */
 interface StagedRecord {
   readonly ordinal: number;
   readonly text: string;
   readonly rawHash: string;
-  /** The key values when they are all strings (only those are probed: their text is exactly what SQL reads). */
-  readonly key: readonly string[] | null;
-  /** The record's key fields, as parsed (numbers and booleans are staged as their JSON text). */
+  /**
+   * The key's text, exactly what the merge's `value ->> field` reads (see `key-text.ts`: a number is taken from the
+   * raw text and printed as Postgres prints it), so staged keys and written keys always agree.
+   */
+  readonly key: readonly string[];
+  /** The record as parsed (unused while `key` is set). */
   readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
-function stagedRecord(record: ExtractedRecord, ordinal: number, target: ResourceTable): StagedRecord {
-  const value = record.value as Record<string, unknown>;
-  const key = target.primaryKey.map(({ field }) => value[field]);
+function stagedRecord(record: ExtractedRecord, ordinal: number, key: readonly string[]): StagedRecord {
   return {
     ordinal,
     text: record.text,
     rawHash: hash('md5', record.text, 'hex'),
-    key: key.every((k): k is string => typeof k === 'string') ? key : null,
-    keyValues: value,
+    key,
+    keyValues: record.value as Record<string, unknown>,
   };
+}
+
+/**
+ * The top-level field names of a batch's good records, with how many records had each: what schema drift is
+ * computed from (`drift.ts`). Only the keys of the already-parsed objects are iterated — no per-record SQL.
+ */
+function fieldCounts(records: readonly StagedRecord[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    for (const field of Object.keys(record.keyValues)) counts.set(field, (counts.get(field) ?? 0) + 1);
+  }
+  return Object.fromEntries(counts);
 }
 
 /**
@@ -282,6 +297,7 @@ async function writeBatch(
   seq: number,
   good: readonly StagedRecord[],
   rejections: readonly RecordRejection[],
+  fields: Readonly<Record<string, number>>,
 ): Promise<StageOutcome> {
   const { loadId, target } = staging;
   const bytes = good.reduce((sum, record) => sum + Buffer.byteLength(record.text), 0);
@@ -292,10 +308,12 @@ async function writeBatch(
     // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
     await sql`SET LOCAL synchronous_commit = off`.execute(trx);
     const registered = await sql<{ fresh: boolean }>`
-      INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes)
-      VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes})
+      INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes, fields)
+      VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes},
+              ${JSON.stringify(fields)}::jsonb)
       ON CONFLICT (load_id, resource, seq) DO UPDATE
-        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes, staged_at = now()
+        SET records = excluded.records, rejected = excluded.rejected, bytes = excluded.bytes,
+            fields = excluded.fields, staged_at = now()
       RETURNING (xmax = 0) AS fresh`.execute(trx);
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {
@@ -337,7 +355,7 @@ async function writeBatch(
     if (good.length > 0) {
       const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
-      const keys = good.map(keyTextsOf(target));
+      const keys = good.map((r) => r.key);
       await sql`
         INSERT INTO ${stagingTable(staging)}
           (seq, records, ords, raw_hashes, byte_lengths, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
@@ -371,7 +389,7 @@ async function writeBatch(
 /**
  * Looks up the stored raw-text md5 of each record's key in one statement: a record whose raw text is the one stored
  * is unchanged and will not be sent at all — neither parsed, nor hashed, nor copied. Returns the ordinals of those.
- * (Only records whose key values are all strings are looked up: their text is exactly what SQL reads.)
+ * (Every record's key text is exactly what SQL reads — `key-text.ts` — so every record is looked up.)
  */
 async function findUnchanged(
   trx: Kysely<Database>,
@@ -379,7 +397,7 @@ async function findUnchanged(
   records: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
   const { target } = staging;
-  const probed = records.filter((r) => r.key !== null);
+  const probed = records;
   if (probed.length === 0) return new Set();
   const keyColumns = target.primaryKey.map((_, i) => sql.id(`k${i}`));
   const { rows } = await sql<{ ords: number[] | null }>`
@@ -391,7 +409,7 @@ async function findUnchanged(
       probed.map((r) => r.rawHash),
       'uuid',
     )},
-                ${sql.join(target.primaryKey.map((_, i) => textListOf(probed.map((r) => r.key?.[i] ?? ''))))})
+                ${sql.join(target.primaryKey.map((_, i) => textListOf(probed.map((r) => r.key[i] ?? ''))))})
       AS u(ord, raw_hash, ${sql.join(keyColumns)})
     WHERE EXISTS (
       SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
@@ -417,29 +435,30 @@ function textListOf(values: readonly string[]): RawBuilder<unknown> {
   return sql`ARRAY(SELECT t FROM json_array_elements_text(${JSON.stringify(values)}::json) WITH ORDINALITY AS e(t, n) ORDER BY n)`;
 }
 
-/** The key of a staged record as the texts staged for it (numbers and booleans as their JSON text). */
-function keyTextsOf(target: ResourceTable): (record: StagedRecord) => readonly string[] {
-  return (record) => record.key ?? target.primaryKey.map(({ field }) => String(record.keyValues[field]));
-}
-
 /** The staged array of the `index`-th key column's values. */
 export function keyArray(index: number): RawBuilder<unknown> {
   return sql.id(`key_${index}`);
 }
 
-/** Why a record cannot be staged, or undefined when it can. */
+/** Why a record cannot be staged, or its key text when it can. */
 function checkRecord(
   record: ExtractedRecord,
   ordinal: number,
   target: ResourceTable,
-): RecordRejection | undefined {
-  const reject = (code: string, reason: string): RecordRejection => ({
-    ordinal,
-    code,
-    reason,
-    recordKey: keyText(record.value, target),
-    payload: storablePayload(record.text),
-  });
+):
+  | { readonly ok: true; readonly key: readonly string[] }
+  | { readonly ok: false; readonly rejection: RecordRejection } {
+  const reject = (code: string, reason: string) =>
+    ({
+      ok: false,
+      rejection: {
+        ordinal,
+        code,
+        reason,
+        recordKey: keyText(record.value, target),
+        payload: storablePayload(record.text),
+      },
+    }) as const;
   const [issue] = record.issues;
   if (issue !== undefined) {
     const reasons: Record<string, string> = {
@@ -462,7 +481,23 @@ function checkRecord(
       return reject('invalid-primary-key', `primary key field "${field}" is not a scalar`);
     }
   }
-  return undefined;
+  if (nestsDeeperThan(record.text, maxRecordDepth)) {
+    return reject(
+      'too-deep',
+      `the record nests arrays and objects deeper than ${maxRecordDepth} levels, which Postgres jsonb may refuse`,
+    );
+  }
+  const texts = primaryKeyTexts(
+    value as Record<string, unknown>,
+    record.text,
+    target.primaryKey.map((k) => k.field),
+  );
+  const key: string[] = [];
+  for (const text of texts) {
+    if (!text.ok) return reject(text.code, text.reason);
+    key.push(text.text);
+  }
+  return { ok: true, key };
 }
 
 function keyText(value: unknown, target: ResourceTable): string | null {

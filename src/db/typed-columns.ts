@@ -54,6 +54,6 @@ export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn):
  * `row` is the alias of the written row (its `data` and the typed column), e.g. in a RETURNING list.
  */
 export function coercedSql(row: string, column: TypedColumn): RawBuilder<boolean> {
-  const value = valueAt(sql.ref(`${row}.data`), column.path);
-  return sql<boolean>`(${sql.ref(`${row}.${column.column}`)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
+  const value = valueAt(sql.id(row, 'data'), column.path);
+  return sql<boolean>`(${sql.id(row, column.column)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
 }

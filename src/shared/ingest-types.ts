@@ -23,6 +23,11 @@ export interface ResourceCounts {
   readonly deleted: number;
   readonly rejected: number;
   readonly pages: number;
+  /**
+   * Schema drift, present when there is some: top-level fields the resource's table does not know (kept in `data`
+   * only) → how many records had them.
+   */
+  readonly drift?: Readonly<Record<string, number>>;
 }
 
 export const zeroCounts: ResourceCounts = {
@@ -77,6 +82,8 @@ export interface BeginLoadInput {
   readonly workflowId: string;
   readonly runId: string;
   readonly resources: readonly string[];
+  /** Days the source's rejected records are kept (its file's `rejected_records.retention_days`; absent: 30). */
+  readonly rejectedRetentionDays?: number;
 }
 
 export interface BeginLoadResult {

@@ -92,6 +92,10 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       workflowId: info.workflowId,
       runId: info.runId,
       resources: plan.resources.map((resource) => resource.name),
+      // Only when the file sets it: the activity input of every other plan stays as it was (replayed histories).
+      ...(plan.rejectedRetentionDays === undefined
+        ? {}
+        : { rejectedRetentionDays: plan.rejectedRetentionDays }),
     }),
   ));
   const openLoadId = loadId;

@@ -30,7 +30,8 @@ export interface ResolvedExtractOptions {
 // V8 strings hold at most 2^29 - 24 UTF-16 units: a larger record could not be kept as text.
 const limits = {
   maxRecordBytes: [1, 512 * 1024 * 1024 - 64],
-  maxDepth: [1, 10_000],
+  // The scanner keeps one byte per open level (no recursion): a million levels cost 1 MB.
+  maxDepth: [1, 1_000_000],
   batchRecords: [1, 10_000_000],
   batchBytes: [1, 2 ** 31 - 1],
 } as const;

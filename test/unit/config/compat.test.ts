@@ -154,6 +154,14 @@ function place(
         source: withAuth({ token: { $env: 'DEMO_TOKEN', [key]: value } }),
         path: `client.auth.token.${key}`,
       };
+    case 'rejected_records':
+      return {
+        source: {
+          ...sourceWith([{ name: 'a', endpoint: { path: '/a', paginator: 'single_page' } }]),
+          rejected_records: { [key]: value },
+        },
+        path: `rejected_records.${key}`,
+      };
     case 'retry':
       return {
         source: {

@@ -590,3 +590,28 @@ describe('the retry block (ours)', () => {
     ).toMatch(/retry\.max_attempts/);
   });
 });
+
+describe('the rejected_records block (ours)', () => {
+  const withRetention = (block: Record<string, unknown>) =>
+    ({
+      ...sourceWith([{ name: 'a', endpoint: { path: '/a', ...single } }]),
+      rejected_records: block,
+    }) as SourceConfig;
+
+  it('reaches the plan as days; absent when the file does not set it (the default, 30, applies)', () => {
+    expect(resolveSource(withRetention({ retention_days: 7 }), { env: {} }).rejectedRetentionDays).toBe(7);
+    const plain = resolveSource(sourceWith([{ name: 'a', endpoint: { path: '/a', ...single } }]), {
+      env: {},
+    });
+    expect(plain.rejectedRetentionDays).toBeUndefined();
+    expect(resolveSource(withRetention({}), { env: {} }).hash).toBe(plain.hash);
+  });
+
+  it('refuses a retention that is not a positive number of days, and an unknown key, with the path', () => {
+    for (const block of [{ retention_days: 0 }, { retention_days: 'a week' }, { keep: 3 }]) {
+      expect(
+        problemLines(errorOf(() => resolveSource(withRetention(block), { env: {} }))).join('\n'),
+      ).toMatch(/rejected_records\./);
+    }
+  });
+});

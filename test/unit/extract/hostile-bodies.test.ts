@@ -184,6 +184,16 @@ describe('limits', () => {
     await expectFailure('{"data":{"a":{}}}', 'NESTING_TOO_DEEP', { selector: 'data', maxDepth: 2 });
   });
 
+  it('streams a record 30 000 levels deep with its neighbours when maxDepth allows (the loader rejects it alone)', async () => {
+    const deep = `${'['.repeat(30_000)}1${']'.repeat(30_000)}`;
+    const body = `{"data":[{"id":"a"},{"id":"deep","a":${deep}},{"id":"b"}]}`;
+    for (const chunking of [Infinity, 4096]) {
+      const { records } = await extract(body, { selector: 'data', maxDepth: 100_000 }, chunking);
+      expect(records.map((r) => r.text.length)).toEqual([10, 60_019, 10]);
+      expect(records[1]?.issues).toEqual([]);
+    }
+  });
+
   it('refuses a record larger than maxRecordBytes, naming its index', async () => {
     const body = `{"data":[1,2,"${'x'.repeat(5000)}",4]}`;
     for (const chunking of [Infinity, 100]) {

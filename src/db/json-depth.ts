@@ -1,0 +1,55 @@
+/**
+ * How deep a record may nest before the loader rejects it (`too-deep`) instead of letting Postgres try. Postgres has
+ * no fixed jsonb depth limit: its parser stops at `max_stack_depth` (measured on PostgreSQL 17 with the default
+ * 2 MB: 12 000 levels parse, 20 000 fail with 54001 "stack depth limit exceeded"). That error is not a soft input
+ * error, so the merge's repair hook cannot sort it out record by record; the loader therefore refuses deeper records
+ * before they reach Postgres.
+ */
+
+/** Deepest nesting of arrays and objects in one record that the loader stages. */
+export const maxRecordDepth = 10_000;
+
+/**
+ * The extractor's `maxDepth` for a resource's responses: well beyond {@link maxRecordDepth}, so that a record nested
+ * too deep reaches staging and is rejected alone while the rest of the response lands. Only a body deeper than this
+ * (adversarial: 100 000 levels) fails as a whole. The scanner keeps one byte per level: 100 KB.
+ */
+export const maxBodyDepth = 100_000;
+
+/**
+ * True when the JSON text nests arrays/objects deeper than `limit`. Free for texts too short to be that deep (each
+ * level takes two characters), which is nearly every record; otherwise one pass that skips strings natively.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  if (text.length < 2 * (limit + 1)) return false;
+  let depth = 0;
+  let i = 0;
+  const length = text.length;
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i = afterString(text, i);
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+    }
+    i += 1;
+  }
+  return false;
+}
+
+function afterString(text: string, at: number): number {
+  let i = at + 1;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    if (quote === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes += 1;
+    if ((backslashes & 1) === 0) return quote + 1;
+    i = quote + 1;
+  }
+}
