@@ -10,6 +10,7 @@ import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
+import { assertDispositionFits, type MergeMode } from '../db/dispositions.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
@@ -120,6 +121,12 @@ async function loadResource(
   }
 
   const target = await readResourceTable(db, source, resource.name);
+  // The disposition travels from the plan to the merge; a table that cannot hold it fails here, before a request.
+  const mode: MergeMode = {
+    disposition: resource.writeDisposition,
+    deletionDetection: resource.deletionDetection,
+  };
+  assertDispositionFits(target, mode);
   await startResourceRun(db, run);
   const staging = await prepareStaging(db, target, loadId);
 
@@ -129,7 +136,9 @@ async function loadResource(
   const { fetched, rejected, pages } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
-  const merged = await mergeStaged(db, staging);
+  // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
+  // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged.
+  const merged = await mergeStaged(db, staging, mode);
   await deleteCheckpoint(db, loadId, resource.name);
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
   return countsOf(merged, pages);
