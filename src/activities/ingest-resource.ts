@@ -126,8 +126,8 @@ async function loadResource(
     disposition: resource.writeDisposition,
     deletionDetection: resource.deletionDetection,
   };
+  await startResourceRun(db, run); // first, so that a refusal is recorded as the run's failure
   assertDispositionFits(target, mode);
-  await startResourceRun(db, run);
   const staging = await prepareStaging(db, target, loadId);
 
   const fetchedInto = resource.repeatable
