@@ -7,8 +7,8 @@
 import { IngestError } from '../errors.ts';
 import type { ResourceTable } from './resource-tables.ts';
 
-export const writeDispositions = ['merge', 'replace', 'append'] as const;
-export type WriteDisposition = (typeof writeDispositions)[number];
+/** As the plan says it (`ResolvedResource.writeDisposition`). */
+export type WriteDisposition = 'merge' | 'replace' | 'append';
 
 /** How one merge treats the table. */
 export interface MergeMode {
