@@ -65,9 +65,17 @@ export async function ingestResource(
   beat();
   const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
   try {
-    return await loadResource(input, deps, context.cancellationSignal, (next) => {
-      progress = next;
-    });
+    return await loadResource(
+      input,
+      deps,
+      context.cancellationSignal,
+      (next) => {
+        progress = next;
+      },
+      (message, meta) => {
+        context.log.warn(message, meta);
+      },
+    );
   } catch (error) {
     const failure = asIngestError(error);
     const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
@@ -86,6 +94,7 @@ async function loadResource(
   deps: IngestResourceDeps,
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
+  warn: (message: string, meta: Record<string, unknown>) => void,
 ): Promise<ResourceCounts> {
   const { db } = deps;
   const { loadId, source, resource } = input;
@@ -139,6 +148,9 @@ async function loadResource(
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
   // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged.
   const merged = await mergeStaged(db, staging, mode);
+  if (merged.deletionsSkipped !== null) {
+    warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
+  }
   await deleteCheckpoint(db, loadId, resource.name);
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
   return countsOf(merged, pages);

@@ -10,6 +10,7 @@
  * `_deleted_at`: an appended row is never changed or deleted by a load.
  */
 import { sql, type Kysely } from 'kysely';
+import { IngestError } from '../errors.ts';
 import type { KeyColumn, ResourceTable, TypedColumn } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { contentHashSql, stagingTable, type Staging } from './staging.ts';
@@ -51,6 +52,15 @@ export interface AppendTableSpec {
  * an existing table or registration is left as it is. For a resource with no migration whose disposition is append.
  */
 export async function createAppendTable(db: Kysely<Database>, spec: AppendTableSpec): Promise<void> {
+  if (spec.primaryKey.length === 0) {
+    // Staging keeps a key per record (dedupe, counts, rejections): an append without a primary key is not supported.
+    throw new IngestError(
+      'config',
+      'APPEND_WITHOUT_KEY',
+      `${spec.source}.${spec.resource}: an append table needs the record's primary key (set primary_key)`,
+      { retryable: false, details: { source: spec.source, resource: spec.resource } },
+    );
+  }
   const table = sql.id(spec.schema, spec.table);
   const columns = spec.columns ?? [];
   await db.transaction().execute(async (trx) => {
@@ -73,10 +83,8 @@ export async function createAppendTable(db: Kysely<Database>, spec: AppendTableS
         _loaded_at     timestamptz NOT NULL,
         PRIMARY KEY (${sql.join(positionKeyColumns.map((c) => sql.id(c)))})
       )`.execute(trx);
-    if (spec.primaryKey.length > 0) {
-      await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${spec.table}_record_key`)}
-        ON ${table} (${sql.join(spec.primaryKey.map((k) => sql.id(k.column)))})`.execute(trx);
-    }
+    await sql`CREATE INDEX IF NOT EXISTS ${sql.id(`${spec.table}_record_key`)}
+      ON ${table} (${sql.join(spec.primaryKey.map((k) => sql.id(k.column)))})`.execute(trx);
     const registered = await trx
       .insertInto('ingest.resource_tables')
       .values({

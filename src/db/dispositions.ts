@@ -51,7 +51,8 @@ export function assertDispositionFits(target: ResourceTable, mode: MergeMode): v
         `${table} is keyed by load position (an append table). Use append for this resource.`,
     );
   }
-  if (mode.disposition !== 'append' && target.primaryKey.length === 0) {
+  if (target.primaryKey.length === 0) {
+    // Merge and replace match rows by it; staging keys every record (dedupe, counts), so append needs one too.
     refuse(
       `${name}: write_disposition ${mode.disposition} needs a primary key, and ${table} has none registered.`,
     );

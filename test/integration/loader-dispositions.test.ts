@@ -222,6 +222,12 @@ describe('append', () => {
     expect(registered.created_by).toBe('auto');
   });
 
+  it('needs the record key (staging keys every record): a keyless append table is refused', async () => {
+    await expect(
+      createAppendTable(database.db, { ...events, resource: 'keyless', table: 'keyless', primaryKey: [] }),
+    ).rejects.toMatchObject({ code: 'APPEND_WITHOUT_KEY', category: 'config' });
+  });
+
   it('keeps every record of every run: two runs of the same snapshot are two copies, duplicates included', async () => {
     await appendTable();
     await sql`TRUNCATE events_api.events`.execute(database.db);
