@@ -1,9 +1,10 @@
 /**
- * Deletion detection end to end (real dev server, worker, Postgres, the sandbox over HTTP), with a source that opts
- * in on a paginated and a single-page resource. A row the API no longer has is marked deleted only after THAT
- * resource's own complete fetch: never when its fetch fails half-way (the other resource's complete fetch still
- * marks its own), and a fetch that failed transiently and resumed from its checkpoint counts as complete — its
- * earlier pages are still staged, so no row it saw is marked.
+ * Deletion detection and replace end to end (real dev server, worker, Postgres, the sandbox over HTTP), with a source
+ * that opts in on a paginated and a single-page resource. A row the API no longer has is marked deleted (or, with
+ * replace, deleted) only after THAT resource's own complete fetch: never when its fetch fails half-way (the other
+ * resource's complete fetch still removes its own), and a fetch that failed transiently and resumed from its
+ * checkpoint counts as complete — its earlier pages are still staged, so no row it saw is removed. Append into a
+ * migrated table is refused before any request.
  */
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -113,12 +114,17 @@ async function insertVanishedRow(
   );
 }
 
-async function deletedIds(table: 'user_call_records' | 'forwarding_numbers'): Promise<string[]> {
-  const { rows } = await sql<{ id: string }>`
-    SELECT id FROM ${sql.id('communications', table)} WHERE _deleted_at IS NOT NULL ORDER BY id`.execute(
+/** What became of a row: still live, marked deleted (deletion detection), or gone (replace). */
+async function rowState(
+  table: 'user_call_records' | 'forwarding_numbers',
+  id: string,
+): Promise<'live' | 'marked' | 'gone'> {
+  const { rows } = await sql<{ deleted: boolean }>`
+    SELECT _deleted_at IS NOT NULL AS deleted FROM ${sql.id('communications', table)} WHERE id = ${id}`.execute(
     database.db,
   );
-  return rows.map((r) => r.id);
+  const row = rows[0];
+  return row === undefined ? 'gone' : row.deleted ? 'marked' : 'live';
 }
 
 async function liveCount(table: 'user_call_records' | 'forwarding_numbers'): Promise<number> {
@@ -129,67 +135,92 @@ async function liveCount(table: 'user_call_records' | 'forwarding_numbers'): Pro
   return Number(rows[0]?.n ?? 0);
 }
 
+/** The fixture as it is (deletion detection on both resources), or with replace instead. */
+const dispositions = {
+  'deletion detection': { edit: (config: SourceConfig) => config, removed: 'marked', recorded: 'merge' },
+  replace: {
+    edit: (config: SourceConfig): SourceConfig => ({
+      ...config,
+      resource_defaults: {
+        ...config.resource_defaults,
+        write_disposition: 'replace',
+        deletion_detection: false,
+      },
+    }),
+    removed: 'gone',
+    recorded: 'replace',
+  },
+} as const;
+
 const countsOf = (report: LoadReport, resource: string) =>
   report.resources.find((r) => r.resource === resource)?.counts;
 
-describe('deletion detection, end to end', () => {
-  it('marks nothing after a failed fetch, and only the vanished rows after a complete (resumed) one', async () => {
-    const first = await ingestOnce();
-    expect(first.report.outcome).toBe('ok');
-    expect(await liveCount('user_call_records')).toBe(callRecords);
-    expect(countsOf(first.report, 'user_call_records')?.deleted).toBe(0);
+describe('deletion detection and replace, end to end', () => {
+  it.each(Object.keys(dispositions) as (keyof typeof dispositions)[])(
+    '%s: removes nothing after a failed fetch, and only the vanished rows after a complete (resumed) one',
+    async (name) => {
+      const { edit, removed, recorded } = dispositions[name];
+      await sql`TRUNCATE communications.user_call_records, communications.forwarding_numbers`.execute(
+        database.db,
+      );
+      const first = await ingestOnce(edit);
+      expect(first.report.outcome).toBe('ok');
+      expect(await liveCount('user_call_records')).toBe(callRecords);
+      expect(countsOf(first.report, 'user_call_records')?.deleted).toBe(0);
 
-    await insertVanishedRow('user_call_records', 'vanished-call');
-    await insertVanishedRow('forwarding_numbers', 'vanished-number');
+      await insertVanishedRow('user_call_records', 'vanished-call');
+      await insertVanishedRow('forwarding_numbers', 'vanished-number');
 
-    // Page 2 of user_call_records fails for good (401): that resource fails after staging page 1; the other one
-    // completes and marks its own vanished row.
-    sandbox.faults.add({
-      path: '/v1/user_call_records',
-      fault: { type: 'status', status: 401 },
-      requests: { from: 2 },
-    });
-    const failed = await ingestOnce();
-    expect(failed.failure?.type).toBe('INGEST_PARTIAL_FAILURE');
-    expect(failed.report.resources.find((r) => r.resource === 'user_call_records')?.status).toBe('failed');
-    expect(await deletedIds('user_call_records')).toEqual([]);
-    expect(await liveCount('user_call_records')).toBe(callRecords + 1);
-    expect(await deletedIds('forwarding_numbers')).toEqual(['vanished-number']);
-    expect(countsOf(failed.report, 'forwarding_numbers')).toMatchObject({
-      deleted: 1,
-      unchanged: forwardingNumbers,
-    });
-    sandbox.faults.clear();
-    sandbox.log.clear();
+      // Page 2 of user_call_records fails for good (401): that resource fails after staging page 1; the other one
+      // completes and removes its own vanished row.
+      sandbox.faults.add({
+        path: '/v1/user_call_records',
+        fault: { type: 'status', status: 401 },
+        requests: { from: 2 },
+      });
+      const failed = await ingestOnce(edit);
+      expect(failed.failure?.type).toBe('INGEST_PARTIAL_FAILURE');
+      expect(failed.report.resources.find((r) => r.resource === 'user_call_records')?.status).toBe('failed');
+      expect(await rowState('user_call_records', 'vanished-call')).toBe('live');
+      expect(await liveCount('user_call_records')).toBe(callRecords + 1);
+      expect(await rowState('forwarding_numbers', 'vanished-number')).toBe(removed);
+      expect(await liveCount('forwarding_numbers')).toBe(forwardingNumbers);
+      expect(countsOf(failed.report, 'forwarding_numbers')).toMatchObject({
+        deleted: 1,
+        unchanged: forwardingNumbers,
+      });
+      sandbox.faults.clear();
+      sandbox.log.clear();
 
-    // Page 2 fails once (503): the attempt fails after staging page 1, the retry resumes after its checkpoint —
-    // the fetch is complete across the two attempts, so only the vanished row is marked.
-    sandbox.faults.add({
-      path: '/v1/user_call_records',
-      fault: { type: 'status', status: 503 },
-      requests: { from: 2, to: 2 },
-    });
-    const resumed = await ingestOnce();
-    expect(resumed.report.outcome).toBe('ok');
-    const pageRequests = sandbox.log
-      .entries()
-      .filter((entry) => entry.path.startsWith('/v1/user_call_records'))
-      .map((entry) => new URLSearchParams(entry.path.split('?')[1]).get('page'));
-    expect(pageRequests).toEqual(['1', '2', '2', '3']);
-    expect(await deletedIds('user_call_records')).toEqual(['vanished-call']);
-    expect(await liveCount('user_call_records')).toBe(callRecords);
-    expect(countsOf(resumed.report, 'user_call_records')).toMatchObject({
-      deleted: 1,
-      unchanged: callRecords,
-    });
-    const run = await database.db
-      .selectFrom('ingest.resource_runs')
-      .select(['deleted', 'write_disposition'])
-      .where('load_id', '=', resumed.report.loadId)
-      .where('resource', '=', 'user_call_records')
-      .executeTakeFirstOrThrow();
-    expect(run).toEqual({ deleted: '1', write_disposition: 'merge' });
-  });
+      // Page 2 fails once (503): the attempt fails after staging page 1, the retry resumes after its checkpoint —
+      // the fetch is complete across the two attempts, so only the vanished row is removed.
+      sandbox.faults.add({
+        path: '/v1/user_call_records',
+        fault: { type: 'status', status: 503 },
+        requests: { from: 2, to: 2 },
+      });
+      const resumed = await ingestOnce(edit);
+      expect(resumed.report.outcome).toBe('ok');
+      const pageRequests = sandbox.log
+        .entries()
+        .filter((entry) => entry.path.startsWith('/v1/user_call_records'))
+        .map((entry) => new URLSearchParams(entry.path.split('?')[1]).get('page'));
+      expect(pageRequests).toEqual(['1', '2', '2', '3']);
+      expect(await rowState('user_call_records', 'vanished-call')).toBe(removed);
+      expect(await liveCount('user_call_records')).toBe(callRecords);
+      expect(countsOf(resumed.report, 'user_call_records')).toMatchObject({
+        deleted: 1,
+        unchanged: callRecords,
+      });
+      const run = await database.db
+        .selectFrom('ingest.resource_runs')
+        .select(['deleted', 'write_disposition'])
+        .where('load_id', '=', resumed.report.loadId)
+        .where('resource', '=', 'user_call_records')
+        .executeTakeFirstOrThrow();
+      expect(run).toEqual({ deleted: '1', write_disposition: recorded });
+    },
+  );
 
   it('refuses append into a migrated table keyed by the record before any request, naming the resource', async () => {
     const before = await liveCount('forwarding_numbers');
