@@ -11,6 +11,8 @@ import { sql, type Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
 import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
 import { maxBodyDepth } from '../db/json-depth.ts';
+import { assertDispositionFits, type MergeMode } from '../db/dispositions.ts';
+import { ensureAppendTable } from '../db/append-table.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { allRecordsRejectedError } from '../db/rejected-records.ts';
 import { ensureResourceTable } from '../db/auto-tables.ts';
@@ -66,9 +68,17 @@ export async function ingestResource(
   beat();
   const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
   try {
-    return await loadResource(input, deps, context.cancellationSignal, (next) => {
-      progress = next;
-    });
+    return await loadResource(
+      input,
+      deps,
+      context.cancellationSignal,
+      (next) => {
+        progress = next;
+      },
+      (message, meta) => {
+        context.log.warn(message, meta);
+      },
+    );
   } catch (error) {
     const failure = asIngestError(error);
     const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
@@ -87,6 +97,7 @@ async function loadResource(
   deps: IngestResourceDeps,
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
+  warn: (message: string, meta: Record<string, unknown>) => void,
 ): Promise<ResourceCounts> {
   const { db } = deps;
   const { loadId, source, resource } = input;
@@ -125,14 +136,25 @@ async function loadResource(
     };
   }
 
-  // A resource no migration registered gets the minimal table now (created_by = 'auto').
-  const target = await ensureResourceTable(db, {
+  // The disposition travels from the plan to the merge; a table that cannot hold it fails here, before a request.
+  const mode: MergeMode = {
+    disposition: resource.writeDisposition,
+    deletionDetection: resource.deletionDetection,
+  };
+  // A resource no migration registered gets its table now (created_by = 'auto'): the minimal keyed shape, or the
+  // append shape (keyed by load position) for an append resource.
+  const tableSpec = {
     source,
     resource: resource.name,
     tableName: resource.tableName,
     primaryKey: resource.primaryKey,
-  });
-  await startResourceRun(db, run);
+  };
+  const target =
+    mode.disposition === 'append'
+      ? await ensureAppendTable(db, tableSpec)
+      : await ensureResourceTable(db, tableSpec);
+  await startResourceRun(db, run); // first, so that a refusal is recorded as the run's failure
+  assertDispositionFits(target, mode);
   const staging = await prepareStaging(db, target, loadId);
 
   const fetchedInto = resource.repeatable
@@ -141,7 +163,12 @@ async function loadResource(
   const { fetched, rejected, pages } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
-  const merged = await mergeStaged(db, staging);
+  // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
+  // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged.
+  const merged = await mergeStaged(db, staging, mode);
+  if (merged.deletionsSkipped !== null) {
+    warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
+  }
   await deleteCheckpoint(db, loadId, resource.name);
   // Records came and none could be loaded: that is a failure, not an empty result (which has rejected = 0 too).
   if (merged.fetched === 0 && merged.rejected > 0) {

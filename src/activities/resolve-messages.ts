@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ResolvedResource } from '../config/plan.ts';
 import { finishResourceRun, startResourceRun } from '../db/ledger.ts';
+import { mergeMode } from '../db/dispositions.ts';
 import { mergeStaged } from '../db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
@@ -38,6 +39,7 @@ export interface ResolveDeps {
 
 /** Opens the resource run of the dependent resource in the ledger (idempotent). */
 export async function beginResolve(input: BeginResolveInput, deps: ResolveDeps): Promise<void> {
+  refuseNonMerge(input.source, input.resource);
   await startResourceRun(deps.db, {
     loadId: input.loadId,
     source: input.source,
@@ -130,7 +132,9 @@ export async function fetchMessageBatch(
 export async function mergeMessagePass(input: MergePassInput, deps: ResolveDeps): Promise<ResourceCounts> {
   const target = await readResourceTable(deps.db, input.source, input.resource.name);
   const staging = await prepareStaging(deps.db, target, input.loadId);
-  const merged = await mergeStaged(deps.db, staging);
+  // Each pass merges the keys it resolved only: replace or deletion detection would take that for the whole table
+  // (the config refuses both for parent-dependent resources), so a pass always merges.
+  const merged = await mergeStaged(deps.db, staging, mergeMode);
   return countsOf(merged, 0);
 }
 
@@ -197,4 +201,23 @@ async function tablesOf(db: Kysely<Database>, source: string, resource: Resolved
 
 function noKey(table: ResourceTable): IngestError {
   return new IngestError('config', 'NO_PRIMARY_KEY', `${table.source}.${table.resource} has no primary key`);
+}
+
+/**
+ * A dependent resource is resolved in passes (only the keys that are not final yet), each merged on its own:
+ * `replace` would empty the table of every earlier pass and `append` would copy a record once per poll. So only
+ * `merge` runs; the config accepts the others (dlt's default is append), the run refuses them here, before any
+ * request.
+ */
+function refuseNonMerge(source: string, resource: ResolvedResource): void {
+  if (resource.writeDisposition === 'merge') return;
+  throw new IngestError(
+    'config',
+    'DISPOSITION_NOT_SUPPORTED',
+    `${source}.${resource.name}: write_disposition ${resource.writeDisposition} is not supported for a resource ` +
+      `whose requests depend on a parent resource (${resource.dependency?.parent ?? 'its parent'}): it is resolved ` +
+      'in passes, each merged on its own, so no load holds its whole table. Set write_disposition: merge (append ' +
+      'is the default when it is not set).',
+    { retryable: false, details: { source, resource: resource.name } },
+  );
 }

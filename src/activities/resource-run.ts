@@ -31,7 +31,7 @@ export function countsOf(merged: MergeOutcome, pages: number): ResourceCounts {
     inserted: merged.inserted,
     updated: merged.updated,
     unchanged: merged.unchanged,
-    deleted: 0,
+    deleted: merged.deleted,
     rejected: merged.rejected,
     pages,
     ...(Object.keys(merged.drift).length === 0 ? {} : { drift: merged.drift }),

@@ -10,18 +10,27 @@
  * 3. With the table locked against other writers (readers go on): `UPDATE` the existing rows whose canonical
  *    hash differs or that were deleted, then `INSERT` the new keys — each only when the key table says it has
  *    work; the batches are parsed by the statement that writes them. Counts are the statements' row counts.
+ *    The disposition (`MergeMode`, issue 7): `append` writes every staged record as a new row instead
+ *    (`append-table.ts`); `replace` and deletion detection then delete / mark the rows this load did not stage
+ *    (`deletions.ts`) — still in the same transaction.
  * 4. The counts go to `ingest.resource_runs` in the same transaction, so a retried activity finds them instead of
  *    counting again; the staging table and its registry rows are dropped.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import { readStagedDrift, type SchemaDrift } from './drift.ts';
+import { appendStagedRows } from './append-table.ts';
+import { applyDeletions } from './deletions.ts';
+import { assertDispositionFits, mergeMode, type MergeMode } from './dispositions.ts';
 import type { Database } from './schema.ts';
 import { contentHashSql, keyArray, stagedKeys, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
-/** What a merge did. `fetched` = `distinct` + duplicates; `distinct` = `inserted` + `updated` + `unchanged`. */
+/**
+ * What a merge did. `fetched` = `distinct` + duplicates; `distinct` = `inserted` + `updated` + `unchanged`. For
+ * `append`, every record is a row of its own: `distinct` = `inserted` = `fetched`.
+ */
 export interface MergeOutcome {
   /** Records staged (duplicates included, rejected records excluded). */
   readonly fetched: number;
@@ -37,6 +46,10 @@ export interface MergeOutcome {
   readonly coercions: Readonly<Record<string, number>>;
   /** Schema drift: top-level fields the table does not know (kept in `data` only) → records that had them. */
   readonly drift: SchemaDrift;
+  /** Rows deleted (`replace`) or marked deleted (deletion detection) because this load did not have their key. */
+  readonly deleted: number;
+  /** Why `replace` / deletion detection deleted nothing this time (see `deletions.ts`), else null. */
+  readonly deletionsSkipped: string | null;
   readonly mergeMs: number;
   /** True when this staging had been merged by an earlier attempt: the counts are the ones it recorded. */
   readonly alreadyMerged: boolean;
@@ -45,12 +58,21 @@ export interface MergeOutcome {
 /**
  * Merges the staging of (load, resource) into its table in one transaction and drops the staging. Idempotent: once
  * merged, calling it again returns the recorded counts (from the resource run) with `alreadyMerged: true`.
- * Give it the pool, not a transaction (it opens its own, unless it is given one).
+ * Give it the pool, not a transaction (it opens its own, unless it is given one). `mode` is the resource's write
+ * disposition and deletion detection (default: plain merge); a table that cannot hold it is refused (`config`).
+ * Call it only after the resource's fetch is complete: `replace` and deletion detection take whatever is staged
+ * as the whole table.
  */
-export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promise<MergeOutcome> {
+export async function mergeStaged(
+  db: Kysely<Database>,
+  staging: Staging,
+  mode: MergeMode = mergeMode,
+): Promise<MergeOutcome> {
   const started = performance.now();
   const { loadId, target } = staging;
+  const appends = mode.disposition === 'append';
   try {
+    assertDispositionFits(target, mode);
     return await inTransaction(db, async (trx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
       const registered = await trx
@@ -74,30 +96,38 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
       let fetched = Number(totals.rows[0]?.rows ?? 0);
       let distinct = Number(totals.rows[0]?.keys ?? 0);
       const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
-      if (duplicated) await markSuperseded(trx, staging);
+      // Append keeps every record: no winners to decide.
+      if (duplicated && !appends) await markSuperseded(trx, staging);
+      const writeRows = async (): Promise<WriteCounts> =>
+        appends
+          ? { ...(await appendStagedRows(trx, staging)), updated: 0 }
+          : insertStagedRows(trx, staging, duplicated);
 
       // Savepoint: a record Postgres refuses as jsonb (not flagged by the extractor) aborts the statement; then
       // the refused records are moved to rejected_records and the merge runs again without them.
       await sql`SAVEPOINT merge_rows`.execute(trx);
       let counts: WriteCounts;
       try {
-        counts = await insertStagedRows(trx, staging, duplicated);
+        counts = await writeRows();
       } catch (error) {
         if (!isDataError(error)) throw error;
         await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
         const repaired = await rejectRefusedRecords(trx, staging);
         if (repaired === 0) throw error;
         // A refused record may have been the last write of its key: decide the winners again.
-        if (duplicated) await markSuperseded(trx, staging);
+        if (duplicated && !appends) await markSuperseded(trx, staging);
         const after = await sql<{ rows: string; keys: string }>`
           SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stagedKeys(staging)} AS k`.execute(
           trx,
         );
         fetched = Number(after.rows[0]?.rows ?? 0);
         distinct = Number(after.rows[0]?.keys ?? 0);
-        counts = await insertStagedRows(trx, staging, duplicated);
+        counts = await writeRows();
       }
+      if (appends) distinct = fetched;
       const { inserted, updated, coercions } = counts;
+      // Issue 7 — the one place deletions happen: after the rows are written, before the staging is dropped.
+      const { deleted, skipped: deletionsSkipped } = await applyDeletions(trx, staging, mode);
       const perBatch = await trx
         .selectFrom('ingest.staged_batches')
         .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('rejected'), sql<string>`0`).as('rejected'))
@@ -121,6 +151,7 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
           inserted,
           updated,
           unchanged: distinct - inserted - updated,
+          deleted,
           rejected,
           coercions: JSON.stringify(coercions),
           drift: JSON.stringify(drift),
@@ -139,6 +170,8 @@ export async function mergeStaged(db: Kysely<Database>, staging: Staging): Promi
         rejected,
         coercions,
         drift,
+        deleted,
+        deletionsSkipped,
         mergeMs,
         alreadyMerged: false,
       };
@@ -421,6 +454,8 @@ async function recordedOutcome(trx: Kysely<Database>, staging: Staging): Promise
     rejected: Number(run.rejected),
     coercions: run.coercions,
     drift: run.drift,
+    deleted: Number(run.deleted),
+    deletionsSkipped: null,
     mergeMs: run.merge_ms ?? 0,
     alreadyMerged: true,
   };

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { IngestError } from '../errors.ts';
+import { readRowKey, type RowKey } from './append-table.ts';
 import type { Database } from './schema.ts';
 
 export const typedColumnTypes = [
@@ -43,6 +44,12 @@ export interface ResourceTable {
   readonly primaryKey: readonly KeyColumn[];
   /** The typed columns other than the primary key's, in table order. */
   readonly columns: readonly TypedColumn[];
+  /**
+   * What the table's PRIMARY KEY is: `record` — the record's primary key (merge and replace; every migrated seed
+   * table); `position` — the load position `(_load_id, _batch_seq, _ord)` of an append table
+   * (`src/db/append-table.ts`), the record's key then being ordinary columns.
+   */
+  readonly rowKey: RowKey;
 }
 
 /** Reads the registered table of a resource; throws a non-retryable `database` error when there is none. */
@@ -86,6 +93,7 @@ export async function readResourceTable(
     columns: columns
       .filter((c) => !keyColumns.has(c.column_name))
       .map((c) => ({ column: c.column_name, path: c.field_path, type: asColumnType(c.data_type) })),
+    rowKey: await readRowKey(db, table.table_schema, table.table_name),
   };
 }
 

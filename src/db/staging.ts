@@ -88,10 +88,15 @@ export async function prepareStaging(
   target: ResourceTable,
   loadId: string,
 ): Promise<Staging> {
-  const { rows } = await sql<{ empty: boolean }>`
+  // An append table (issue 7) takes every record as a new row: no record is ever "unchanged" there, so staging
+  // treats it like an empty target and never probes it (it has no _deleted_at either).
+  const { rows } =
+    target.rowKey === 'position'
+      ? { rows: [{ empty: true }] }
+      : await sql<{ empty: boolean }>`
     SELECT NOT EXISTS (SELECT 1 FROM ${sql.id(target.schema, target.table)} WHERE _deleted_at IS NULL) AS empty`.execute(
-    db,
-  );
+          db,
+        );
   const staging: Staging = {
     loadId,
     target,

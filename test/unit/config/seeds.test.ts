@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import { knownFields } from '../../../src/sources/fields.ts';
 import { listSources, loadSource, sourceNames } from '../../../src/sources/index.ts';
-import { asyncErrorOf, problemLines } from './helpers.ts';
+import { validateSourceConfig } from '../../../src/config/analyse.ts';
+import { asyncErrorOf, errorOf, problemLines } from './helpers.ts';
 
 /** The seed dicts, copied from the seed files with `dlt.secrets["api_key"]` kept as a marker string. */
 const seed = (name: string): Record<string, unknown> =>
@@ -105,6 +106,41 @@ describe('the shipped sources resolve', () => {
 function knownResourceNames(source: keyof typeof knownFields): string[] {
   return Object.keys(knownFields[source]);
 }
+
+describe('deletion detection on the shipped sources', () => {
+  it('is refused for sms (its request uses config values) and messages (resolved from sms), by name', async () => {
+    const { config } = await loadSource('messaging');
+    const error = errorOf(() =>
+      validateSourceConfig({
+        ...config,
+        resource_defaults: { ...config.resource_defaults, deletion_detection: true },
+      }),
+    );
+    expect(problemLines(error)).toEqual([
+      'resource_defaults.deletion_detection: deletion detection is refused for "sms": its request depends on config values (to, from, message), so a fetch does not see the whole table (set in resource_defaults; set it to false on this resource)',
+      'resource_defaults.deletion_detection: deletion detection is refused for "messages": its requests depend on the parent resource "sms", so no fetch sees the whole table (set in resource_defaults; set it to false on this resource)',
+    ]);
+  });
+
+  it('is accepted on every communications resource, and for replace refused as needing merge', async () => {
+    const { config } = await loadSource('communications');
+    const detecting = {
+      ...config,
+      resource_defaults: { ...config.resource_defaults, deletion_detection: true },
+    };
+    const plan = resolveSource(validateSourceConfig(detecting).config, { env: {} });
+    expect(plan.resources.every((resource) => resource.deletionDetection)).toBe(true);
+    const replacing = {
+      ...detecting,
+      resource_defaults: { ...detecting.resource_defaults, write_disposition: 'replace' as const },
+    };
+    const problems = problemLines(errorOf(() => validateSourceConfig(replacing)));
+    expect(problems).toHaveLength(9);
+    expect(problems).toContain(
+      'resource_defaults.deletion_detection: deletion detection needs write_disposition merge ("user_call_records" uses replace) (set in resource_defaults; set it to false on this resource)',
+    );
+  });
+});
 
 describe('the source registry', () => {
   it('lists the shipped sources and knows the fields of each of their resources', async () => {
