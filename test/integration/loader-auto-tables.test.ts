@@ -106,6 +106,7 @@ describe('ensureResourceTable', () => {
       table: 'widgets',
       primaryKey: [{ field: 'id', column: 'id' }],
       columns: [],
+      rowKey: 'record',
     });
     const migrated = (await columnsOf('communications', 'user_business_hours')).filter(
       (c) => c.name === 'id' || c.name === 'data' || c.name.startsWith('_'),
@@ -236,8 +237,31 @@ describe('a resource added to the config without a migration', () => {
     // The merge disposition without a key is refused by the config already; an append resource reaches the loader.
     const { result } = await ingest(planned([{ name: 'logs', write_disposition: 'append' }]).resources[0]!);
     expect(result).toBeInstanceOf(ApplicationFailure);
-    expect(result).toMatchObject({ type: 'AUTO_TABLE_NEEDS_PRIMARY_KEY', nonRetryable: true });
+    expect(result).toMatchObject({ type: 'APPEND_WITHOUT_KEY', nonRetryable: true });
     expect((result as Error).message).toContain('autosrc.logs');
+  });
+
+  it('with the append disposition, gets the append table and appends a full copy on every run', async () => {
+    bodies.set(
+      '/events',
+      '{"data":[{"id":"e1","kind":"open"},{"id":"e2","kind":"close"},{"id":"e1","kind":"again"}]}',
+    );
+    const plan = planned([{ name: 'events', primary_key: 'id', write_disposition: 'append' }]);
+    const first = await ingest(plan.resources[0]!);
+    expect(first.result).toMatchObject({ fetched: 3, inserted: 3, rejected: 0 });
+    const second = await ingest(plan.resources[0]!);
+    expect(second.result).toMatchObject({ fetched: 3, inserted: 3 });
+    const registered = await readResourceTable(database.db, 'autosrc', 'events');
+    expect(registered).toMatchObject({ rowKey: 'position', primaryKey: [{ field: 'id', column: 'id' }] });
+    const { rows } = await sql<{ id: string; kind: string; loads: string }>`
+      SELECT id, data ->> 'kind' AS kind, count(DISTINCT _load_id) AS loads
+      FROM autosrc.events GROUP BY 1, 2 ORDER BY 1, 2`.execute(database.db);
+    // Duplicates within a load are kept too: it is append.
+    expect(rows).toEqual([
+      { id: 'e1', kind: 'again', loads: '2' },
+      { id: 'e1', kind: 'open', loads: '2' },
+      { id: 'e2', kind: 'close', loads: '2' },
+    ]);
   });
 });
 
