@@ -162,7 +162,7 @@ export async function appendStagedRows(trx: Kysely<Database>, staging: Staging):
       ])}
       FROM ${stagingTable(staging)} AS b
       CROSS JOIN LATERAL ROWS FROM (
-        jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
+        jsonb_array_elements(b.records), unnest(b.ords), unnest(b.raw_hashes)
       ) AS e(value, ord, raw_hash)
       RETURNING ${returning}
     )

@@ -16,14 +16,14 @@
  * 4. The counts go to `ingest.resource_runs` in the same transaction, so a retried activity finds them instead of
  *    counting again; the staging table and its registry rows are dropped.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { IngestError, describeError } from '../errors.ts';
 import { readStagedDrift, type SchemaDrift } from './drift.ts';
 import { appendStagedRows } from './append-table.ts';
 import { applyDeletions } from './deletions.ts';
 import { assertDispositionFits, mergeMode, type MergeMode } from './dispositions.ts';
 import type { Database } from './schema.ts';
-import { contentHashSql, keyArray, stagedKeys, stagingTable, type Staging } from './staging.ts';
+import { contentHashSql, stagedKeys, stagingTable, type Staging } from './staging.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
 
@@ -93,7 +93,7 @@ export async function mergeStaged(
         FROM (SELECT count(*) AS n FROM ${stagedKeys(staging)} AS k GROUP BY ${keyList}) AS per_key`.execute(
         trx,
       );
-      let fetched = Number(totals.rows[0]?.rows ?? 0);
+      const fetched = Number(totals.rows[0]?.rows ?? 0);
       let distinct = Number(totals.rows[0]?.keys ?? 0);
       const duplicated = Number(totals.rows[0]?.duplicated ?? 0) > 0;
       // Append keeps every record: no winners to decide.
@@ -103,27 +103,9 @@ export async function mergeStaged(
           ? { ...(await appendStagedRows(trx, staging)), updated: 0 }
           : insertStagedRows(trx, staging, duplicated);
 
-      // Savepoint: a record Postgres refuses as jsonb (not flagged by the extractor) aborts the statement; then
-      // the refused records are moved to rejected_records and the merge runs again without them.
-      await sql`SAVEPOINT merge_rows`.execute(trx);
-      let counts: WriteCounts;
-      try {
-        counts = await writeRows();
-      } catch (error) {
-        if (!isDataError(error)) throw error;
-        await sql`ROLLBACK TO SAVEPOINT merge_rows`.execute(trx);
-        const repaired = await rejectRefusedRecords(trx, staging);
-        if (repaired === 0) throw error;
-        // A refused record may have been the last write of its key: decide the winners again.
-        if (duplicated && !appends) await markSuperseded(trx, staging);
-        const after = await sql<{ rows: string; keys: string }>`
-          SELECT count(*) AS rows, count(DISTINCT (${keyList})) AS keys FROM ${stagedKeys(staging)} AS k`.execute(
-          trx,
-        );
-        fetched = Number(after.rows[0]?.rows ?? 0);
-        distinct = Number(after.rows[0]?.keys ?? 0);
-        counts = await writeRows();
-      }
+      // The staged batches are jsonb already (staging refused what Postgres would not store), and typed columns
+      // are guarded casts: writing cannot fail on a value.
+      const counts = await writeRows();
       if (appends) distinct = fetched;
       const { inserted, updated, coercions } = counts;
       // Issue 7 — the one place deletions happen: after the rows are written, before the staging is dropped.
@@ -189,7 +171,7 @@ export async function mergeStaged(
 
 /**
  * Last write wins: records, per batch, the ordinals that a later record (higher seq, then ord) of the same key
- * overrides (`superseded`). Decides afresh each time (a repair may have removed a record).
+ * overrides (`superseded`). Decides afresh each time.
  */
 async function markSuperseded(trx: Kysely<Database>, staging: Staging): Promise<void> {
   const stage = stagingTable(staging);
@@ -266,7 +248,7 @@ async function insertStagedRows(
            ${contentHashSql(value)} AS content_hash
     FROM ${stagingTable(staging)} AS b
     CROSS JOIN LATERAL ROWS FROM (
-      jsonb_array_elements(b.records::jsonb), unnest(b.ords), unnest(b.raw_hashes)
+      jsonb_array_elements(b.records), unnest(b.ords), unnest(b.raw_hashes)
     ) AS e(value, ord, raw_hash)
     ${duplicated ? sql`WHERE NOT (cardinality(b.superseded) > 0 AND e.ord = ANY (b.superseded))` : sql``}
     OFFSET 0
@@ -330,99 +312,6 @@ async function insertStagedRows(
     inserted = tally(result.rows[0]);
   }
   return { inserted, updated, coercions };
-}
-
-/**
- * The repair hook for records Postgres refuses as jsonb although the extractor did not flag them (issue 7 widens
- * the hostile cases): the batches that do not parse are split as `json` (which keeps each element's text as sent),
- * every element that is not valid jsonb goes to rejected_records, and the batch is rewritten without it.
- * Returns how many records were rejected.
- */
-async function rejectRefusedRecords(trx: Kysely<Database>, staging: Staging): Promise<number> {
-  const { target, loadId } = staging;
-  const stage = stagingTable(staging);
-  const firstKey = (target.primaryKey[0]?.field ?? 'id').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
-  const keyPattern = `"${firstKey}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`;
-  // Each element's text, cut out of the batch by its UTF-8 offsets (the batch cannot be parsed as a whole).
-  const elements = sql`
-    SELECT b.seq, e.ord, e.raw_hash, e.len, e.n,
-           convert_from(substring(b.bytes FROM (1 + sum(e.len + 1) OVER w - e.len)::int FOR e.len), 'UTF8') AS text
-    FROM (
-      SELECT seq, convert_to(records, 'UTF8') AS bytes, ords, raw_hashes, byte_lengths
-      FROM ${stage} WHERE NOT ingest.input_is_valid(records, 'jsonb')
-    ) AS b
-    CROSS JOIN LATERAL ROWS FROM (unnest(b.ords), unnest(b.raw_hashes), unnest(b.byte_lengths))
-      WITH ORDINALITY AS e(ord, raw_hash, len, n)
-    WINDOW w AS (PARTITION BY b.seq ORDER BY e.n)`;
-  await sql`CREATE TEMP TABLE merge_repair ON COMMIT DROP AS
-    SELECT *, ingest.input_is_valid(text, 'jsonb') AS valid FROM (${elements}) AS x`.execute(trx);
-  const { rows } = await sql<{ n: string }>`
-    WITH rejected AS (
-      INSERT INTO ingest.rejected_records
-        (load_id, source, resource, batch_seq, ordinal, reason_code, reason, record_key, payload)
-      SELECT ${loadId}, ${target.source}, ${target.resource}, seq, ord, 'invalid-json',
-             'Postgres refused the record as jsonb', '"' || substring(text FROM ${keyPattern}) || '"', text
-      FROM merge_repair WHERE NOT valid
-      ON CONFLICT (load_id, resource, batch_seq, ordinal) DO NOTHING
-      RETURNING 1
-    )
-    SELECT count(*) AS n FROM rejected`.execute(trx);
-  const refused = Number(rows[0]?.n ?? 0);
-  if (refused === 0) return 0;
-  // Rewrite each affected batch without its refused elements, drop their keys, fix the batch counts.
-  await sql`
-    UPDATE ${stage} AS b
-    SET records = coalesce(k.records, '[]'), ords = coalesce(k.ords, '{}'),
-        raw_hashes = coalesce(k.raw_hashes, '{}'), byte_lengths = coalesce(k.byte_lengths, '{}')
-    FROM (
-      SELECT seq, '[' || string_agg(text, ',' ORDER BY n) FILTER (WHERE valid) || ']' AS records,
-             array_agg(ord ORDER BY n) FILTER (WHERE valid) AS ords,
-             array_agg(raw_hash ORDER BY n) FILTER (WHERE valid) AS raw_hashes,
-             array_agg(len ORDER BY n) FILTER (WHERE valid) AS byte_lengths
-      FROM merge_repair GROUP BY seq
-    ) AS k
-    WHERE b.seq = k.seq`.execute(trx);
-  // …and the refused records' keys (the key arrays are parallel to key_ords).
-  const keyArrays = target.primaryKey.map((_, i) => keyArray(i));
-  const kept = (column: RawBuilder<unknown>) =>
-    sql`coalesce(array_agg(u.${column} ORDER BY u.n) FILTER (WHERE u.n IS NOT NULL), '{}')`;
-  await sql`
-    UPDATE ${stage} AS b
-    SET ${sql.join(
-      [sql`key_ords`, sql`key_unchanged`, ...keyArrays].map(
-        (column, i) => sql`${column} = k.${sql.id(`a${i}`)}`,
-      ),
-    )}
-    FROM (
-      SELECT b.seq, ${sql.join(
-        [sql`ord`, sql`unchanged`, ...keyArrays].map(
-          (column, i) => sql`${kept(column)} AS ${sql.id(`a${i}`)}`,
-        ),
-      )}
-      FROM ${stage} AS b
-      LEFT JOIN LATERAL (
-        SELECT *
-        FROM unnest(b.key_ords, b.key_unchanged, ${sql.join(keyArrays.map((a) => sql`b.${a}`))})
-          WITH ORDINALITY AS u(ord, unchanged, ${sql.join(keyArrays)}, n)
-        WHERE NOT EXISTS (SELECT 1 FROM merge_repair AS r WHERE NOT r.valid AND r.seq = b.seq AND r.ord = u.ord)
-      ) AS u ON true
-      WHERE b.seq IN (SELECT seq FROM merge_repair WHERE NOT valid)
-      GROUP BY b.seq
-    ) AS k
-    WHERE b.seq = k.seq`.execute(trx);
-  await sql`
-    UPDATE ingest.staged_batches AS s
-    SET rejected = s.rejected + r.n, records = s.records - r.n
-    FROM (SELECT seq, count(*)::int AS n FROM merge_repair WHERE NOT valid GROUP BY seq) AS r
-    WHERE s.load_id = ${loadId} AND s.resource = ${target.resource} AND s.seq = r.seq`.execute(trx);
-  await sql`DROP TABLE merge_repair`.execute(trx);
-  return refused;
-}
-
-/** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 /** The counts an earlier attempt recorded, or a non-retryable error when nothing was staged or merged. */

@@ -1,5 +1,5 @@
 /**
- * What happens around `ingest.rejected_records` beyond writing them (staging and the merge's repair hook do that):
+ * What happens around `ingest.rejected_records` beyond writing them (staging does that):
  * the failure of a resource whose every record was rejected, and the retention of rejected payloads, which may hold
  * personal data — purged by age at the start of each load of the source, under its lease (`beginLoad`).
  */

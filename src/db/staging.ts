@@ -4,12 +4,13 @@
  * survive an activity retry, so a resumed fetch appends; each batch carries a sequence number, and re-sending a
  * sequence number replaces that batch instead of duplicating it (`ingest.staged_batches`).
  *
- * A batch is kept as sent: ONE text parameter, the JSON array of the records' raw texts, which the merge expands
- * with `jsonb_array_elements` straight into the target — Postgres parses each record once, and the jsonb is built
- * from the raw text, so big integers and long decimals stay exact. A narrow key row per record serves dedupe and
- * counts; a record whose raw text (md5) is the one stored is not sent at all. Records Postgres cannot store
- * (U+0000, lone surrogates: flagged by the extractor) or without their primary key go to `ingest.rejected_records`
- * with the reason; the rest still land.
+ * A batch is ONE text parameter, the JSON array of the records' raw texts, which Postgres parses into one jsonb
+ * value as it stages it (on the staging connections, while the fetch goes on); the merge expands it with
+ * `jsonb_array_elements` straight into the target. The jsonb is built from the raw text, so big integers and long
+ * decimals stay exact. Each good record's key, position and "unchanged" flag are arrays in the batch row (dedupe,
+ * counts, deletions); a record whose raw text (md5) is the one stored is not sent at all. Records Postgres cannot
+ * store (U+0000, lone surrogates: flagged by the extractor; anything else Postgres refuses as jsonb) or without
+ * their primary key go to `ingest.rejected_records` with the reason; the rest still land.
  */
 import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
@@ -121,8 +122,9 @@ export async function prepareStaging(
     // the DDL — `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the tables even when there is nothing to do,
     // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
     if (registered === undefined) return;
-    // ONE table, one row per batch: the JSON array text of the records to write (parsed by the merge, once,
-    // straight into the target), their ordinals and raw-text md5s; and, for EVERY good record of the batch (the
+    // ONE table, one row per batch: the records to write as ONE jsonb array, parsed by Postgres from their raw texts
+    // while the fetch goes on (on the staging connections, so the merge — one transaction on one core, holding the
+    // table's lock — only expands it), their ordinals and raw-text md5s; and, for EVERY good record of the batch (the
     // unchanged ones too), its ordinal, key and whether its raw text is the one already stored — as arrays, not a row
     // per record (a narrow row and index entry per record cost about as much as the batch text itself). Dedupe,
     // counts and deletion detection read them through `stagedKeys`. `superseded`: ordinals a later record of the
@@ -130,11 +132,9 @@ export async function prepareStaging(
     await sql`
       CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingTable(staging)} (
         seq           bigint PRIMARY KEY,
-        records       text NOT NULL,
+        records       jsonb NOT NULL,
         ords          integer[] NOT NULL,
         raw_hashes    uuid[] NOT NULL,
-        -- UTF-8 length of each record's text: lets a repair cut the batch apart without parsing it.
-        byte_lengths  integer[] NOT NULL,
         key_ords      integer[] NOT NULL,
         key_unchanged boolean[] NOT NULL,
         ${sql.join(keyColumns)},
@@ -158,16 +158,55 @@ export async function stageRecords(
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`stageRecords: bad sequence number ${seq}`);
   const rejections: RecordRejection[] = [];
   const good: StagedRecord[] = [];
-  records.forEach((record, ordinal) => {
+  for (let ordinal = 0; ordinal < records.length; ordinal++) {
+    const record = records[ordinal] as ExtractedRecord;
     const checked = checkRecord(record, ordinal, staging.target);
     if (checked.ok) good.push(stagedRecord(record, ordinal, checked.key));
     else rejections.push(checked.rejection);
-  });
+  }
   try {
-    return await writeBatch(db, staging, seq, good, rejections, fieldCounts(good));
+    try {
+      return await writeBatch(db, staging, seq, good, rejections, fieldCounts(good));
+    } catch (error) {
+      // Postgres refused a record the checks let through (a number beyond numeric's range, say): the batch's
+      // transaction rolled back whole. Find the refused records, reject them, and stage the batch without them.
+      if (!isDataError(error)) throw error;
+      const refused = await refusedAsJsonb(db, good);
+      if (refused.size === 0) throw error;
+      const kept = good.filter((r) => !refused.has(r.ordinal));
+      const more = good
+        .filter((r) => refused.has(r.ordinal))
+        .map((r) => ({
+          ordinal: r.ordinal,
+          code: 'invalid-json',
+          reason: 'Postgres refused the record as jsonb',
+          recordKey: keyText(r.keyValues, staging.target),
+          payload: storablePayload(r.text),
+        }));
+      const all = [...rejections, ...more].sort((a, b) => a.ordinal - b.ordinal);
+      return await writeBatch(db, staging, seq, kept, all, fieldCounts(kept));
+    }
   } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
   }
+}
+
+/** The ordinals of the records whose text Postgres does not accept as jsonb (one statement, soft errors only). */
+async function refusedAsJsonb(
+  db: Kysely<Database>,
+  records: readonly StagedRecord[],
+): Promise<ReadonlySet<number>> {
+  const { rows } = await sql<{ i: number }>`
+    SELECT (e.n - 1)::int AS i
+    FROM json_array_elements_text(${JSON.stringify(records.map((r) => r.text))}::json) WITH ORDINALITY AS e(t, n)
+    WHERE NOT ingest.input_is_valid(e.t, 'jsonb')`.execute(db);
+  return new Set(rows.map((row) => records[row.i]?.ordinal ?? -1));
+}
+
+/** Errors caused by a value (class 22: data exception; 54001: too deeply nested), not by the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 /** A record that passed the checks: its raw text, position, md5 of the raw text and its key. */
@@ -363,18 +402,14 @@ async function writeBatch(
       const keys = good.map((r) => r.key);
       await sql`
         INSERT INTO ${stagingTable(staging)}
-          (seq, records, ords, raw_hashes, byte_lengths, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
-        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`},
+          (seq, records, ords, raw_hashes, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
+        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`}::jsonb,
                 ${listOf(
                   shipped.map((r) => r.ordinal),
                   'int',
                 )}, ${listOf(
                   shipped.map((r) => r.rawHash),
                   'uuid',
-                )},
-                ${listOf(
-                  shipped.map((r) => Buffer.byteLength(r.text)),
-                  'int',
                 )},
                 ${listOf(
                   good.map((r) => r.ordinal),
