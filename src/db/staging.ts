@@ -158,9 +158,10 @@ export async function stageRecords(
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`stageRecords: bad sequence number ${seq}`);
   const rejections: RecordRejection[] = [];
   const good: StagedRecord[] = [];
+  const fields = staging.target.primaryKey.map((k) => k.field);
   for (let ordinal = 0; ordinal < records.length; ordinal++) {
     const record = records[ordinal] as ExtractedRecord;
-    const checked = checkRecord(record, ordinal, staging.target);
+    const checked = checkRecord(record, ordinal, staging.target, fields);
     if (checked.ok) good.push(stagedRecord(record, ordinal, checked.key));
     else rejections.push(checked.rejection);
   }
@@ -213,7 +214,8 @@ function isDataError(error: unknown): boolean {
 interface StagedRecord {
   readonly ordinal: number;
   readonly text: string;
-  readonly rawHash: string;
+  /** md5 of the raw text, computed when first asked for ({@link rawHashOf}). */
+  rawHash: string | undefined;
   /**
    * The key's text, exactly what the merge's `value ->> field` reads (see `key-text.ts`: a number is taken from the
    * raw text and printed as Postgres prints it), so staged keys and written keys always agree.
@@ -227,10 +229,16 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, key: readonly st
   return {
     ordinal,
     text: record.text,
-    rawHash: hash('md5', record.text, 'hex'),
+    rawHash: undefined,
     key,
     keyValues: record.value as Record<string, unknown>,
   };
+}
+
+/** The md5 of a staged record's raw text (the `_raw_hash` that lets the next load skip it unchanged). */
+function rawHashOf(record: StagedRecord): string {
+  record.rawHash ??= hash('md5', record.text, 'hex');
+  return record.rawHash;
 }
 
 /**
@@ -400,27 +408,33 @@ async function writeBatch(
       const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
       const keys = good.map((r) => r.key);
+      // The raw-text md5s: Node's when it computed them to find unchanged records; on a first load (nothing to
+      // compare with) Postgres computes them from each element's exact text (json_array_elements slices the batch
+      // text as sent), on the staging connection — Node's one thread is the scarcer resource while staging.
+      const rawHashes = staging.targetWasEmpty
+        ? sql`(SELECT coalesce(array_agg(md5(e.t::text)::uuid ORDER BY e.n), '{}')
+               FROM json_array_elements(b.t::json) WITH ORDINALITY AS e(t, n))`
+        : listOf(
+            shipped.map((r) => rawHashOf(r)),
+            'uuid',
+          );
       await sql`
         INSERT INTO ${stagingTable(staging)}
           (seq, records, ords, raw_hashes, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
-        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`}::jsonb,
-                ${listOf(
-                  shipped.map((r) => r.ordinal),
-                  'int',
-                )}, ${listOf(
-                  shipped.map((r) => r.rawHash),
-                  'uuid',
-                )},
-                ${listOf(
-                  good.map((r) => r.ordinal),
-                  'int',
-                )}, ${listOf(
-                  good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
-                  'boolean',
-                )},
-                ${sql.join(target.primaryKey.map((_, i) => textListOf(keys.map((k) => k[i] ?? ''))))})`.execute(
-        trx,
-      );
+        SELECT ${seq}, b.t::jsonb,
+               ${listOf(
+                 shipped.map((r) => r.ordinal),
+                 'int',
+               )}, ${rawHashes},
+               ${listOf(
+                 good.map((r) => r.ordinal),
+                 'int',
+               )}, ${listOf(
+                 good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
+                 'boolean',
+               )},
+               ${sql.join(target.primaryKey.map((_, i) => textListOf(keys.map((k) => k[i] ?? ''))))}
+        FROM (SELECT ${`[${shipped.map((r) => r.text).join(',')}]`}::text AS t) AS b`.execute(trx);
     }
     return { staged: good.length, rejected: rejections.length, replaced };
   });
@@ -446,7 +460,7 @@ async function findUnchanged(
       probed.map((r) => r.ordinal),
       'int',
     )}, ${listOf(
-      probed.map((r) => r.rawHash),
+      probed.map((r) => rawHashOf(r)),
       'uuid',
     )},
                 ${sql.join(target.primaryKey.map((_, i) => textListOf(probed.map((r) => r.key[i] ?? ''))))})
@@ -485,59 +499,87 @@ function checkRecord(
   record: ExtractedRecord,
   ordinal: number,
   target: ResourceTable,
+  fields: readonly string[],
 ):
   | { readonly ok: true; readonly key: readonly string[] }
   | { readonly ok: false; readonly rejection: RecordRejection } {
-  const reject = (code: string, reason: string) =>
-    ({
-      ok: false,
-      rejection: {
-        ordinal,
-        code,
-        reason,
-        recordKey: keyText(record.value, target),
-        payload: storablePayload(record.text),
-      },
-    }) as const;
+  // Called for every record: no closure or array is made on the way of a good record with string keys.
   const [issue] = record.issues;
-  if (issue !== undefined) {
-    const reasons: Record<string, string> = {
-      'nul-char': 'a string holds U+0000, which Postgres text and jsonb cannot store',
-      'lone-surrogate': 'a string holds a lone UTF-16 surrogate escape, which Postgres jsonb refuses',
-      'raw-control-char': 'a string holds a raw control character, which strict JSON forbids',
-    };
-    return reject(issue, reasons[issue] ?? issue);
-  }
+  if (issue !== undefined) return reject(record, ordinal, target, issue, issueReasons[issue] ?? issue);
   const value = record.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return reject('not-an-object', 'the record is not a JSON object');
+    return reject(record, ordinal, target, 'not-an-object', 'the record is not a JSON object');
   }
-  for (const { field } of target.primaryKey) {
+  let allStrings = true;
+  for (const field of fields) {
     const key = (value as Record<string, unknown>)[field];
     if (key === undefined || key === null) {
-      return reject('missing-primary-key', `primary key field "${field}" is missing or null`);
+      return reject(
+        record,
+        ordinal,
+        target,
+        'missing-primary-key',
+        `primary key field "${field}" is missing or null`,
+      );
     }
-    if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'boolean') {
-      return reject('invalid-primary-key', `primary key field "${field}" is not a scalar`);
+    if (typeof key !== 'string') {
+      allStrings = false;
+      if (typeof key !== 'number' && typeof key !== 'boolean') {
+        return reject(
+          record,
+          ordinal,
+          target,
+          'invalid-primary-key',
+          `primary key field "${field}" is not a scalar`,
+        );
+      }
     }
   }
   if (nestsDeeperThan(record.text, maxRecordDepth)) {
     return reject(
+      record,
+      ordinal,
+      target,
       'too-deep',
       `the record nests arrays and objects deeper than ${maxRecordDepth} levels, which Postgres jsonb may refuse`,
     );
   }
-  const texts = primaryKeyTexts(
-    value as Record<string, unknown>,
-    record.text,
-    target.primaryKey.map((k) => k.field),
-  );
+  // A string key is its own text; numbers (and booleans) are read from the raw text (key-text.ts).
+  if (allStrings && fields.length === 1) {
+    return { ok: true, key: [(value as Record<string, string>)[fields[0] as string] as string] };
+  }
+  const texts = primaryKeyTexts(value as Record<string, unknown>, record.text, fields);
   const key: string[] = [];
   for (const text of texts) {
-    if (!text.ok) return reject(text.code, text.reason);
+    if (!text.ok) return reject(record, ordinal, target, text.code, text.reason);
     key.push(text.text);
   }
   return { ok: true, key };
+}
+
+const issueReasons: Readonly<Record<string, string>> = {
+  'nul-char': 'a string holds U+0000, which Postgres text and jsonb cannot store',
+  'lone-surrogate': 'a string holds a lone UTF-16 surrogate escape, which Postgres jsonb refuses',
+  'raw-control-char': 'a string holds a raw control character, which strict JSON forbids',
+};
+
+function reject(
+  record: ExtractedRecord,
+  ordinal: number,
+  target: ResourceTable,
+  code: string,
+  reason: string,
+): { readonly ok: false; readonly rejection: RecordRejection } {
+  return {
+    ok: false,
+    rejection: {
+      ordinal,
+      code,
+      reason,
+      recordKey: keyText(record.value, target),
+      payload: storablePayload(record.text),
+    },
+  };
 }
 
 function keyText(value: unknown, target: ResourceTable): string | null {
