@@ -408,16 +408,10 @@ async function writeBatch(
       const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
       const keys = good.map((r) => r.key);
-      // The raw-text md5s: Node's when it computed them to find unchanged records; on a first load (nothing to
-      // compare with) Postgres computes them from each element's exact text (json_array_elements slices the batch
-      // text as sent), on the staging connection — Node's one thread is the scarcer resource while staging.
-      const rawHashes = staging.targetWasEmpty
-        ? sql`(SELECT coalesce(array_agg(md5(e.t::text)::uuid ORDER BY e.n), '{}')
-               FROM json_array_elements(b.t::json) WITH ORDINALITY AS e(t, n))`
-        : listOf(
-            shipped.map((r) => rawHashOf(r)),
-            'uuid',
-          );
+      const rawHashes = listOf(
+        shipped.map((r) => rawHashOf(r)),
+        'uuid',
+      );
       await sql`
         INSERT INTO ${stagingTable(staging)}
           (seq, records, ords, raw_hashes, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
