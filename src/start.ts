@@ -152,11 +152,19 @@ async function followRun(
       say(`  ${source}.${report.resource}: ${describeReport(report)}`);
     }
   };
+  // One progress query at a time, and the last one awaited before returning: the worker (which answers queries)
+  // and the connection are shut down after this returns, and a query still in flight then — waiting in the gRPC
+  // client's retry back-off — would throw "Channel has been shut down" from its timer and crash the process.
+  let inflight: Promise<void> | undefined;
   const poll = setInterval(() => {
-    handle
+    if (inflight !== undefined) return;
+    inflight = handle
       .query<IngestProgress>('progress')
       .then((progress) => printNew(progress.resources))
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        inflight = undefined;
+      });
   }, 500);
   try {
     const report = await handle.result();
@@ -173,6 +181,7 @@ async function followRun(
     throw error;
   } finally {
     clearInterval(poll);
+    await inflight;
   }
 }
 
