@@ -5,6 +5,7 @@
  * error, so staging's jsonb check cannot sort it out record by record; the loader therefore refuses deeper records
  * before they reach Postgres.
  */
+import { stringEnd } from './key-text.ts';
 
 /** Deepest nesting of arrays and objects in one record that the loader stages. */
 export const maxRecordDepth = 10_000;
@@ -28,7 +29,7 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
   while (i < length) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      i = afterString(text, i);
+      i = stringEnd(text, i);
       continue;
     }
     if (c === 0x7b || c === 0x5b) {
@@ -40,16 +41,4 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
     i += 1;
   }
   return false;
-}
-
-function afterString(text: string, at: number): number {
-  let i = at + 1;
-  for (;;) {
-    const quote = text.indexOf('"', i);
-    if (quote === -1) return text.length;
-    let backslashes = 0;
-    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes += 1;
-    if ((backslashes & 1) === 0) return quote + 1;
-    i = quote + 1;
-  }
 }

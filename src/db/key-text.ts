@@ -153,8 +153,8 @@ function skipSpace(text: string, at: number): number {
   }
 }
 
-/** The index after the closing quote of the string starting at `at`. */
-function stringEnd(text: string, at: number): number {
+/** The index after the closing quote of the JSON string starting at `at` (its opening quote). */
+export function stringEnd(text: string, at: number): number {
   let i = at + 1;
   for (;;) {
     const quote = text.indexOf('"', i);

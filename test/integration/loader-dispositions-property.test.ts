@@ -12,15 +12,9 @@ import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable } from '../../src/db/resource-tables.ts';
 import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
-import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
+import { currentTxid, recordOf, rowsWrittenSince, startRun, type ModelRecord } from './loader-fixtures.ts';
 
 const database = withDatabase();
-
-interface ModelRecord {
-  readonly key: string;
-  readonly value: number;
-  readonly reordered: boolean;
-}
 
 type Mode = 'merge' | 'replace' | 'detect';
 
@@ -59,12 +53,6 @@ const load: fc.Arbitrary<LoadScenario> = fc
       ),
     }),
   );
-
-function recordOf(r: ModelRecord) {
-  const value = callRecord(r.key, { duration: r.value });
-  const text = JSON.stringify(r.reordered ? Object.fromEntries(Object.entries(value).reverse()) : value);
-  return extracted(JSON.parse(text), text);
-}
 
 let run = 0;
 

@@ -55,3 +55,17 @@ export async function currentTxid(db: Kysely<Database>): Promise<bigint> {
   const { rows } = await sql<{ id: string }>`SELECT txid_current()::text AS id`.execute(db);
   return BigInt(rows[0]?.id ?? '0');
 }
+
+/** A record of the property tests' models: a call record whose `duration` is the value, maybe with its keys reversed. */
+export interface ModelRecord {
+  readonly key: string;
+  readonly value: number;
+  readonly reordered: boolean;
+}
+
+/** The extracted record of a {@link ModelRecord} (another key order, same content, when `reordered`). */
+export function recordOf(r: ModelRecord): ExtractedRecord {
+  const value = callRecord(r.key, { duration: r.value });
+  const text = JSON.stringify(r.reordered ? Object.fromEntries(Object.entries(value).reverse()) : value);
+  return extracted(JSON.parse(text), text);
+}

@@ -5,17 +5,11 @@ import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable } from '../../src/db/resource-tables.ts';
 import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
-import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
+import { currentTxid, recordOf, rowsWrittenSince, startRun, type ModelRecord } from './loader-fixtures.ts';
 
 const database = withDatabase();
 
 /** A record of the model: which key, which content, and whether its JSON text lists the keys in another order. */
-interface ModelRecord {
-  readonly key: string;
-  readonly value: number;
-  readonly reordered: boolean;
-}
-
 interface LoadScenario {
   readonly batches: readonly (readonly ModelRecord[])[];
   /** After staging this many batches the activity "dies"; the retry re-sends from `resendFrom` (≤ it) on. */
@@ -55,12 +49,6 @@ const scenario = fc
       replayPrevious && index > 0 ? { ...loads[index - 1]![0] } : l,
     ),
   );
-
-function recordOf(r: ModelRecord) {
-  const value = callRecord(r.key, { duration: r.value });
-  const text = JSON.stringify(r.reordered ? Object.fromEntries(Object.entries(value).reverse()) : value);
-  return extracted(JSON.parse(text), text);
-}
 
 let run = 0;
 
