@@ -123,17 +123,8 @@ async function loadResource(
       throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, earlier.rejected);
     }
     await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
-    return {
-      fetched: earlier.fetched + earlier.rejected,
-      inserted: earlier.inserted,
-      updated: earlier.updated,
-      unchanged: earlier.unchanged,
-      deleted: earlier.deleted,
-      rejected: earlier.rejected,
-      // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
-      pages: checkpoint?.pages ?? 0,
-      ...(Object.keys(earlier.drift).length === 0 ? {} : { drift: earlier.drift }),
-    };
+    // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
+    return countsOf(earlier, checkpoint?.pages ?? 0);
   }
 
   // The disposition travels from the plan to the merge; a table that cannot hold it fails here, before a request.

@@ -24,8 +24,17 @@ export function singleResourcePlan(input: {
   };
 }
 
-/** A merge's outcome as the report counts it: fetched includes the records rejected while staging. */
-export function countsOf(merged: MergeOutcome, pages: number): ResourceCounts {
+/**
+ * A merge's outcome (or the counts it recorded in the ledger) as the report counts it: fetched includes the
+ * records rejected while staging.
+ */
+export function countsOf(
+  merged: Pick<
+    MergeOutcome,
+    'fetched' | 'inserted' | 'updated' | 'unchanged' | 'deleted' | 'rejected' | 'drift'
+  >,
+  pages: number,
+): ResourceCounts {
   return {
     fetched: merged.fetched + merged.rejected,
     inserted: merged.inserted,

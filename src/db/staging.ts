@@ -214,14 +214,13 @@ function isDataError(error: unknown): boolean {
 interface StagedRecord {
   readonly ordinal: number;
   readonly text: string;
-  /** md5 of the raw text, computed when first asked for ({@link rawHashOf}). */
-  rawHash: string | undefined;
+  readonly rawHash: string;
   /**
    * The key's text, exactly what the merge's `value ->> field` reads (see `key-text.ts`: a number is taken from the
    * raw text and printed as Postgres prints it), so staged keys and written keys always agree.
    */
   readonly key: readonly string[];
-  /** The record as parsed (unused while `key` is set). */
+  /** The record as parsed (its field names count for schema drift; its key fields name a rejected record). */
   readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
@@ -229,16 +228,10 @@ function stagedRecord(record: ExtractedRecord, ordinal: number, key: readonly st
   return {
     ordinal,
     text: record.text,
-    rawHash: undefined,
+    rawHash: hash('md5', record.text, 'hex'),
     key,
     keyValues: record.value as Record<string, unknown>,
   };
-}
-
-/** The md5 of a staged record's raw text (the `_raw_hash` that lets the next load skip it unchanged). */
-function rawHashOf(record: StagedRecord): string {
-  record.rawHash ??= hash('md5', record.text, 'hex');
-  return record.rawHash;
 }
 
 /**
@@ -409,13 +402,13 @@ async function writeBatch(
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
       const keys = good.map((r) => r.key);
       const rawHashes = listOf(
-        shipped.map((r) => rawHashOf(r)),
+        shipped.map((r) => r.rawHash),
         'uuid',
       );
       await sql`
         INSERT INTO ${stagingTable(staging)}
           (seq, records, ords, raw_hashes, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
-        SELECT ${seq}, b.t::jsonb,
+        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`}::jsonb,
                ${listOf(
                  shipped.map((r) => r.ordinal),
                  'int',
@@ -427,8 +420,9 @@ async function writeBatch(
                  good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
                  'boolean',
                )},
-               ${sql.join(target.primaryKey.map((_, i) => textListOf(keys.map((k) => k[i] ?? ''))))}
-        FROM (SELECT ${`[${shipped.map((r) => r.text).join(',')}]`}::text AS t) AS b`.execute(trx);
+               ${sql.join(target.primaryKey.map((_, i) => textListOf(keys.map((k) => k[i] ?? ''))))})`.execute(
+        trx,
+      );
     }
     return { staged: good.length, rejected: rejections.length, replaced };
   });
@@ -445,19 +439,18 @@ async function findUnchanged(
   records: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
   const { target } = staging;
-  const probed = records;
-  if (probed.length === 0) return new Set();
+  if (records.length === 0) return new Set();
   const keyColumns = target.primaryKey.map((_, i) => sql.id(`k${i}`));
   const { rows } = await sql<{ ords: number[] | null }>`
     SELECT array_agg(u.ord) AS ords
     FROM unnest(${listOf(
-      probed.map((r) => r.ordinal),
+      records.map((r) => r.ordinal),
       'int',
     )}, ${listOf(
-      probed.map((r) => rawHashOf(r)),
+      records.map((r) => r.rawHash),
       'uuid',
     )},
-                ${sql.join(target.primaryKey.map((_, i) => textListOf(probed.map((r) => r.key[i] ?? ''))))})
+                ${sql.join(target.primaryKey.map((_, i) => textListOf(records.map((r) => r.key[i] ?? ''))))})
       AS u(ord, raw_hash, ${sql.join(keyColumns)})
     WHERE EXISTS (
       SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
