@@ -19,8 +19,8 @@ import {
   type TypedColumn,
 } from './resource-tables.ts';
 import type { Database } from './schema.ts';
-import { contentHashSql, stagingTable, type Staging } from './staging.ts';
-import { coercedSql, isGuarded, typedValueSql } from './typed-columns.ts';
+import { stagedKeyColumn, stagedRows, type Staging } from './staging.ts';
+import { coercedSql, isGuarded } from './typed-columns.ts';
 
 export type RowKey = 'record' | 'position';
 
@@ -131,15 +131,15 @@ export interface AppendCounts {
 
 /**
  * Appends every staged record (duplicates of a key included: it is append) as a new row keyed by its load
- * position. Each record's text is parsed once, by this statement, as the merge does. Called by `mergeStaged`
+ * position, copied from the rows staging shaped (as the merge does). Called by `mergeStaged`
  * inside its transaction; a retried merge finds the staging gone and returns the recorded counts, so a load's rows
  * are appended once.
  */
 export async function appendStagedRows(trx: Kysely<Database>, staging: Staging): Promise<AppendCounts> {
   const { target, loadId } = staging;
   const table = sql.id(target.schema, target.table);
-  const value = sql`e.value`;
   const columns = target.columns;
+  const staged = await stagedRows(trx, staging, { withoutSuperseded: false });
   const guarded = columns.filter(isGuarded);
   const returning = sql.join(
     guarded.length === 0
@@ -155,15 +155,12 @@ export async function appendStagedRows(trx: Kysely<Database>, staging: Staging):
         sql`data, _content_hash, _raw_hash, _loaded_at`,
       ])})
       SELECT ${sql.join([
-        sql`${loadId}::text, b.seq, e.ord`,
-        ...target.primaryKey.map((k) => sql`${value} ->> ${k.field}`),
-        ...columns.map((c) => typedValueSql(value, c)),
-        sql`${value}, ${contentHashSql(value)}, e.raw_hash, now()`,
+        sql`${loadId}::text, x._seq, x._ord`,
+        ...target.primaryKey.map((_, i) => sql`x.${stagedKeyColumn(i)}`),
+        ...columns.map((c) => staged.column(c)),
+        sql`x._data, x._content_hash, x._raw_hash, now()`,
       ])}
-      FROM ${stagingTable(staging)} AS b
-      CROSS JOIN LATERAL ROWS FROM (
-        jsonb_array_elements(b.records), unnest(b.ords), unnest(b.raw_hashes)
-      ) AS e(value, ord, raw_hash)
+      FROM ${staged.relation} AS x
       RETURNING ${returning}
     )
     SELECT ${sql.join([

@@ -4,11 +4,13 @@
  * survive an activity retry, so a resumed fetch appends; each batch carries a sequence number, and re-sending a
  * sequence number replaces that batch instead of duplicating it (`ingest.staged_batches`).
  *
- * A batch is ONE text parameter, the JSON array of the records' raw texts, which Postgres parses into one jsonb
- * value as it stages it (on the staging connections, while the fetch goes on); the merge expands it with
- * `jsonb_array_elements` straight into the target. The jsonb is built from the raw text, so big integers and long
- * decimals stay exact. Each good record's key, position and "unchanged" flag are arrays in the batch row (dedupe,
- * counts, deletions); a record whose raw text (md5) is the one stored is not sent at all. Records Postgres cannot
+ * A batch is ONE text parameter, the JSON array of the records' raw texts, which Postgres parses, expands and shapes
+ * as it stages it — on the staging connections, while the fetch goes on: each record becomes a row of the target's
+ * shape (key, typed columns, the jsonb, its canonical hash) in an UNLOGGED `…_rows` table, so the merge — one
+ * transaction on one core, holding the table's lock — only copies rows, in key order. The jsonb is built from the
+ * raw text, so big integers and long decimals stay exact. Each good record's key, position and "unchanged" flag are
+ * arrays in the batch row (dedupe, counts, deletions); a record whose raw text (md5) is the one stored is not sent
+ * at all. Records Postgres cannot
  * store (U+0000, lone surrogates: flagged by the extractor; anything else Postgres refuses as jsonb) or without
  * their primary key go to `ingest.rejected_records` with the reason; the rest still land.
  */
@@ -18,9 +20,10 @@ import type { ExtractedRecord } from '../http/extract/types.ts';
 import { IngestError, describeError } from '../errors.ts';
 import { maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
 import { primaryKeyTexts } from './key-text.ts';
-import type { ResourceTable } from './resource-tables.ts';
+import type { ResourceTable, TypedColumn } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
+import { typedValueSql } from './typed-columns.ts';
 
 /** The staging of one resource in one load. */
 export interface Staging {
@@ -105,6 +108,12 @@ export async function prepareStaging(
     targetWasEmpty: rows[0]?.empty === true,
   };
   const keyColumns = target.primaryKey.map((_, i) => sql`${keyArray(i)} text[] NOT NULL`);
+  const rowColumns = [
+    sql`_seq bigint NOT NULL, _ord integer NOT NULL`,
+    ...target.primaryKey.map((_, i) => sql`${stagedKeyColumn(i)} text NOT NULL`),
+    ...target.columns.map((c) => sql`${sql.id(c.column)} ${sql.raw(c.type)}`),
+    sql`_data jsonb NOT NULL, _content_hash bigint NOT NULL, _raw_hash uuid NOT NULL`,
+  ];
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
     const registered = await trx
@@ -121,26 +130,31 @@ export async function prepareStaging(
     // Registered before: the tables exist (they are created in the same transaction as the registry row). Skip
     // the DDL — `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the tables even when there is nothing to do,
     // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
-    if (registered === undefined) return;
-    // ONE table, one row per batch: the records to write as ONE jsonb array, parsed by Postgres from their raw texts
-    // while the fetch goes on (on the staging connections, so the merge — one transaction on one core, holding the
-    // table's lock — only expands it), their ordinals and raw-text md5s; and, for EVERY good record of the batch (the
-    // unchanged ones too), its ordinal, key and whether its raw text is the one already stored — as arrays, not a row
-    // per record (a narrow row and index entry per record cost about as much as the batch text itself). Dedupe,
-    // counts and deletion detection read them through `stagedKeys`. `superseded`: ordinals a later record of the
-    // same key overrides, decided by the merge.
+    if (registered === undefined) {
+      await assertCurrentFormat(trx, staging);
+      return;
+    }
+    // Two tables. The batch table, one row per batch: for EVERY good record of the batch (the unchanged ones too),
+    // its ordinal, key and whether its raw text is the one already stored — as arrays, not a row per record (a
+    // narrow row and index entry per record cost about as much as the record itself). Dedupe, counts and deletion
+    // detection read them through `stagedKeys`. `superseded`: ordinals a later record of the same key overrides,
+    // decided by the merge.
     await sql`
       CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingTable(staging)} (
         seq           bigint PRIMARY KEY,
-        records       jsonb NOT NULL,
-        ords          integer[] NOT NULL,
-        raw_hashes    uuid[] NOT NULL,
         key_ords      integer[] NOT NULL,
         key_unchanged boolean[] NOT NULL,
         ${sql.join(keyColumns)},
         superseded    integer[] NOT NULL DEFAULT '{}'
       ) WITH (autovacuum_enabled = false)`.execute(trx);
-    await sql`ALTER TABLE ${stagingTable(staging)} ALTER COLUMN records SET STORAGE EXTERNAL`.execute(trx);
+    // The rows table, one row per record to write (`stagedRows`), in the target's shape: computing the typed
+    // columns and the hash here, on the staging connections, takes them off the merge's single core (measured in
+    // docs/loading.md). No index: the merge reads it whole, and replacing a batch (a retry) is rare. The jsonb is
+    // stored uncompressed (the target compresses what it keeps; compressing twice costs CPU for nothing).
+    await sql`
+      CREATE UNLOGGED TABLE IF NOT EXISTS ${stagedRowsTable(staging)} (${sql.join(rowColumns)})
+      WITH (autovacuum_enabled = false)`.execute(trx);
+    await sql`ALTER TABLE ${stagedRowsTable(staging)} ALTER COLUMN _data SET STORAGE EXTERNAL`.execute(trx);
   });
   return staging;
 }
@@ -253,6 +267,7 @@ function fieldCounts(records: readonly StagedRecord[]): Record<string, number> {
 export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, seq: number): Promise<void> {
   await inTransaction(db, async (trx) => {
     await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${seq}`.execute(trx);
+    await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq >= ${seq}`.execute(trx);
     await trx
       .deleteFrom('ingest.staged_batches')
       .where('load_id', '=', staging.loadId)
@@ -293,9 +308,8 @@ export async function readStagingState(db: Kysely<Database>, staging: Staging): 
 export async function dropStaging(db: Kysely<Database>, loadId: string, resource: string): Promise<void> {
   const tableName = stagingTableName(loadId, resource);
   // `…_keys`: the per-record key table of staging before the keys moved into the batch rows.
-  await sql`DROP TABLE IF EXISTS ${sql.table(`ingest.${tableName}`)}, ${sql.table(`ingest.${tableName}_keys`)}`.execute(
-    db,
-  );
+  await sql`DROP TABLE IF EXISTS ${sql.table(`ingest.${tableName}`)}, ${sql.table(`ingest.${tableName}_rows`)},
+    ${sql.table(`ingest.${tableName}_keys`)}`.execute(db);
   await db
     .deleteFrom('ingest.staging_tables')
     .where('load_id', '=', loadId)
@@ -306,6 +320,83 @@ export async function dropStaging(db: Kysely<Database>, loadId: string, resource
 /** The staging table of batches as an SQL identifier. */
 export function stagingTable(staging: Staging): RawBuilder<unknown> {
   return sql`${sql.id('ingest', staging.tableName)}`;
+}
+
+/** The staging table of shaped rows (one per record to write) as an SQL identifier. */
+export function stagedRowsTable(staging: Staging): RawBuilder<unknown> {
+  return sql`${sql.id('ingest', `${staging.tableName}_rows`)}`;
+}
+
+/** The column of a staged row holding the `index`-th key field's text (what `value ->> field` reads). */
+export function stagedKeyColumn(index: number): RawBuilder<unknown> {
+  return sql.id(`_key_${index}`);
+}
+
+/**
+ * The staged rows to write, as a relation to select from, and how to read each target column from it. A row has
+ * `_seq`, `_ord`, the key texts ({@link stagedKeyColumn}), the typed columns, `_data` (the record's jsonb),
+ * `_content_hash` ({@link contentHashSql}) and `_raw_hash`. `withoutSuperseded` leaves out the records a later one
+ * of the same key overrides (valid once the merge has decided them). A typed column the staging does not have with
+ * the same type (the table was migrated between staging and merge) is computed from `_data` instead.
+ * Give the relation the alias `x`.
+ */
+export async function stagedRows(
+  db: Kysely<Database>,
+  staging: Staging,
+  { withoutSuperseded }: { readonly withoutSuperseded: boolean },
+): Promise<{
+  readonly relation: RawBuilder<unknown>;
+  readonly column: (column: TypedColumn) => RawBuilder<unknown>;
+}> {
+  const { rows } = await sql<{ name: string; type: string }>`
+    SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+    WHERE attrelid = ${`ingest.${staging.tableName}_rows`}::regclass AND attnum > 0 AND NOT attisdropped`.execute(
+    db,
+  );
+  const staged = new Map(rows.map((row) => [row.name, row.type]));
+  const filter = withoutSuperseded
+    ? sql`WHERE NOT EXISTS (
+        SELECT 1 FROM ${stagingTable(staging)} AS b
+        WHERE b.seq = r._seq AND cardinality(b.superseded) > 0 AND r._ord = ANY (b.superseded))`
+    : sql``;
+  return {
+    relation: sql`(SELECT r.* FROM ${stagedRowsTable(staging)} AS r ${filter})`,
+    column: (c) =>
+      staged.get(c.column) === formatTypes[c.type]
+        ? sql.id('x', c.column)
+        : typedValueSql(sql.id('x', '_data'), c),
+  };
+}
+
+/** How `format_type` prints each typed column type. */
+const formatTypes: Readonly<Record<TypedColumn['type'], string>> = {
+  text: 'text',
+  bigint: 'bigint',
+  integer: 'integer',
+  numeric: 'numeric',
+  'double precision': 'double precision',
+  boolean: 'boolean',
+  timestamptz: 'timestamp with time zone',
+  date: 'date',
+  jsonb: 'jsonb',
+};
+
+/**
+ * A staging registered by an earlier version of the loader keeps its records in the batch rows, which this one does
+ * not read: refuse it clearly (its records would otherwise be missed) instead of merging half a load.
+ */
+async function assertCurrentFormat(db: Kysely<Database>, staging: Staging): Promise<void> {
+  const { rows } = await sql<{ present: boolean }>`
+    SELECT to_regclass(${`ingest.${staging.tableName}_rows`}) IS NOT NULL AS present`.execute(db);
+  if (rows[0]?.present === true) return;
+  throw new IngestError(
+    'database',
+    'STAGING_FORMAT_CHANGED',
+    `The staging of ${staging.target.source}.${staging.target.resource} in load ${staging.loadId} was written by an ` +
+      'earlier version of durable-ingest, which stored records differently. Start a new load of the source (the ' +
+      'next run reconciles this one and drops its staging).',
+    { retryable: false, details: { source: staging.target.source, resource: staging.target.resource } },
+  );
 }
 
 /**
@@ -352,6 +443,8 @@ async function writeBatch(
     // per batch is measurable (843 batches for 1 M records). Asynchronous commit never breaks consistency: a crash
     // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
     await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+    // Typed columns read timestamps without a zone as UTC, whatever the session says (as the merge did before).
+    await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
     const registered = await sql<{ fresh: boolean }>`
       INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes, fields)
       VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes},
@@ -363,6 +456,7 @@ async function writeBatch(
     const replaced = registered.rows[0]?.fresh === false;
     if (replaced) {
       await sql`DELETE FROM ${stagingTable(staging)} WHERE seq = ${seq}`.execute(trx);
+      await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq = ${seq}`.execute(trx);
       await trx
         .deleteFrom('ingest.rejected_records')
         .where('load_id', '=', loadId)
@@ -401,31 +495,63 @@ async function writeBatch(
       const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
       const keys = good.map((r) => r.key);
-      const rawHashes = listOf(
-        shipped.map((r) => r.rawHash),
-        'uuid',
-      );
       await sql`
         INSERT INTO ${stagingTable(staging)}
-          (seq, records, ords, raw_hashes, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
-        VALUES (${seq}, ${`[${shipped.map((r) => r.text).join(',')}]`}::jsonb,
-               ${listOf(
-                 shipped.map((r) => r.ordinal),
-                 'int',
-               )}, ${rawHashes},
-               ${listOf(
-                 good.map((r) => r.ordinal),
-                 'int',
-               )}, ${listOf(
-                 good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
-                 'boolean',
-               )},
+          (seq, key_ords, key_unchanged, ${sql.join(target.primaryKey.map((_, i) => keyArray(i)))})
+        VALUES (${seq}, ${listOf(
+          good.map((r) => r.ordinal),
+          'int',
+        )}, ${listOf(
+          good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
+          'boolean',
+        )},
                ${sql.join(target.primaryKey.map((_, i) => textListOf(keys.map((k) => k[i] ?? ''))))})`.execute(
         trx,
       );
+      if (shipped.length > 0) await insertRows(trx, staging, seq, shipped);
     }
     return { staged: good.length, rejected: rejections.length, replaced };
   });
+}
+
+/**
+ * Writes the shipped records of a batch as rows of the target's shape: ONE statement parses the batch's JSON array
+ * into jsonb (from the raw texts: numbers stay exact), expands it and computes each row's key texts (`->>`, exactly
+ * what the merge compares), typed columns (guarded casts: a value that does not fit is NULL, never an error) and
+ * canonical hash. Only a record Postgres refuses as jsonb fails it (see `stageRecords`).
+ */
+async function insertRows(
+  trx: Kysely<Database>,
+  staging: Staging,
+  seq: number,
+  shipped: readonly StagedRecord[],
+): Promise<void> {
+  const { target } = staging;
+  const value = sql`e.value`;
+  await sql`
+    INSERT INTO ${stagedRowsTable(staging)} (${sql.join([
+      sql`_seq, _ord`,
+      ...target.primaryKey.map((_, i) => stagedKeyColumn(i)),
+      ...target.columns.map((c) => sql.id(c.column)),
+      sql`_data, _content_hash, _raw_hash`,
+    ])})
+    SELECT ${sql.join([
+      sql`${seq}::bigint, e.ord`,
+      ...target.primaryKey.map((k) => sql`${value} ->> ${k.field}`),
+      ...target.columns.map((c) => typedValueSql(value, c)),
+      sql`${value}, ${contentHashSql(value)}, e.raw_hash`,
+    ])}
+    FROM ROWS FROM (
+      jsonb_array_elements(${`[${shipped.map((r) => r.text).join(',')}]`}::jsonb),
+      unnest(${listOf(
+        shipped.map((r) => r.ordinal),
+        'int',
+      )}),
+      unnest(${listOf(
+        shipped.map((r) => r.rawHash),
+        'uuid',
+      )})
+    ) AS e(value, ord, raw_hash)`.execute(trx);
 }
 
 /**

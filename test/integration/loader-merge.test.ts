@@ -5,6 +5,7 @@ import { readResourceTable, type ResourceTable } from '../../src/db/resource-tab
 import {
   discardStagedFrom,
   prepareStaging,
+  stagedRowsTable,
   readStagingState,
   stageRecords,
   stagingTableName,
@@ -113,10 +114,67 @@ describe('stage and merge', () => {
       { id: 'a', unchanged: true },
       { id: 'b', unchanged: false },
     ]);
-    const batches = await sql<{ ords: number[] }>`
-      SELECT ords FROM ${sql.table(`ingest.${staging.tableName}`)}`.execute(database.db);
-    expect(batches.rows).toEqual([{ ords: [1] }]);
+    const shipped = await sql<{ ord: number; key: string }>`
+      SELECT _ord AS ord, _key_0 AS key FROM ${stagedRowsTable(staging)}`.execute(database.db);
+    expect(shipped.rows).toEqual([{ ord: 1, key: 'b' }]);
     expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+  });
+
+  it('shapes each record at staging: key text, typed columns, jsonb and hash are in the staged row', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'shaped', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'shaped');
+    await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('s1', { duration: 'long', startTime: '2024-07-19T10:21:02' })),
+    ]);
+    const { rows } = await sql<Record<string, unknown>>`
+      SELECT _key_0, duration, start_time, from__name, _data, _content_hash = jsonb_hash_extended(_data, 0) AS hashed
+      FROM ${stagedRowsTable(staging)}`.execute(database.db);
+    expect(rows).toEqual([
+      {
+        _key_0: 's1',
+        duration: null,
+        // a timestamp without a zone is read as UTC, whatever the session's TimeZone
+        start_time: new Date('2024-07-19T10:21:02.000Z'),
+        from__name: 'Ada',
+        _data: callRecord('s1', { duration: 'long', startTime: '2024-07-19T10:21:02' }),
+        hashed: true,
+      },
+    ]);
+    const outcome = await mergeStaged(database.db, staging);
+    expect(outcome).toMatchObject({ inserted: 1, coercions: { duration: 1 } });
+  });
+
+  it('computes from the jsonb a typed column the staging lacks (a table migrated between staging and merge)', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'migrated', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'migrated');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('m1', { duration: 'n/a' }))]);
+    // As if staged by a version that did not know these columns yet.
+    await sql`ALTER TABLE ${stagedRowsTable(staging)} DROP COLUMN from__name, DROP COLUMN duration`.execute(
+      database.db,
+    );
+    expect(await mergeStaged(database.db, staging)).toMatchObject({
+      inserted: 1,
+      coercions: { duration: 1 },
+    });
+    const written = await rows();
+    expect(written[0]).toMatchObject({
+      id: 'm1',
+      from__name: 'Ada',
+      duration: null,
+      uri: callRecord('m1')['uri'],
+    });
+  });
+
+  it('refuses a staging an earlier version wrote (records in the batch rows) instead of merging without them', async () => {
+    await startRun(database.db, 'old-format', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'old-format');
+    await sql`DROP TABLE ${stagedRowsTable(staging)}`.execute(database.db);
+    await expect(prepareStaging(database.db, await callRecordsTable(), 'old-format')).rejects.toMatchObject({
+      code: 'STAGING_FORMAT_CHANGED',
+      retryable: false,
+    });
   });
 
   it('forgets the batches from a sequence number on when a fetch restarts earlier', async () => {
