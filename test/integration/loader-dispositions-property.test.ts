@@ -10,9 +10,17 @@ import { describe, expect, it } from 'vitest';
 import type { MergeMode } from '../../src/db/dispositions.ts';
 import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
-import { currentTxid, recordOf, rowsWrittenSince, startRun, type ModelRecord } from './loader-fixtures.ts';
+import {
+  currentTxid,
+  modelRecords,
+  rowsWrittenSince,
+  stageWithRetry,
+  stagingRetries,
+  startRun,
+  type ModelRecord,
+  type StagingRetry,
+} from './loader-fixtures.ts';
 
 const database = withDatabase();
 
@@ -21,8 +29,7 @@ type Mode = 'merge' | 'replace' | 'detect';
 interface LoadScenario {
   readonly mode: Mode;
   readonly batches: readonly (readonly ModelRecord[])[];
-  /** After staging this many batches the activity "dies"; the retry re-sends from `resendFrom` (≤ it) on. */
-  readonly retry: { readonly after: number; readonly resendFrom: number } | null;
+  readonly retry: StagingRetry | null;
 }
 
 const modes: Readonly<Record<Mode, MergeMode>> = {
@@ -31,11 +38,7 @@ const modes: Readonly<Record<Mode, MergeMode>> = {
   detect: { disposition: 'merge', deletionDetection: true },
 };
 
-const record: fc.Arbitrary<ModelRecord> = fc.record({
-  key: fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5'),
-  value: fc.integer({ min: 0, max: 2 }),
-  reordered: fc.boolean(),
-});
+const record = modelRecords(2);
 
 const load: fc.Arbitrary<LoadScenario> = fc
   .array(fc.array(record, { maxLength: 5 }), { maxLength: 3 })
@@ -43,14 +46,7 @@ const load: fc.Arbitrary<LoadScenario> = fc
     fc.record({
       mode: fc.constantFrom<Mode>('merge', 'replace', 'detect'),
       batches: fc.constant(batches),
-      retry: fc.option(
-        fc
-          .integer({ min: 0, max: batches.length })
-          .chain((after) =>
-            fc.record({ after: fc.constant(after), resendFrom: fc.integer({ min: 0, max: after }) }),
-          ),
-        { nil: null },
-      ),
+      retry: stagingRetries(batches.length),
     }),
   );
 
@@ -68,18 +64,8 @@ describe('dispositions, property-based', () => {
           const loadId = `dprop-${run}-${index}`;
           await startRun(database.db, loadId, 'communications', 'user_call_records');
           const before = await currentTxid(database.db);
-          let staging = await prepareStaging(database.db, table, loadId);
           const { batches, retry, mode } = scenarioLoad;
-          const firstAttempt = retry === null ? batches.length : retry.after;
-          for (let seq = 0; seq < firstAttempt; seq += 1) {
-            await stageRecords(database.db, staging, seq, (batches[seq] ?? []).map(recordOf));
-          }
-          if (retry !== null) {
-            staging = await prepareStaging(database.db, table, loadId);
-            for (let seq = retry.resendFrom; seq < batches.length; seq += 1) {
-              await stageRecords(database.db, staging, seq, (batches[seq] ?? []).map(recordOf));
-            }
-          }
+          const staging = await stageWithRetry(database.db, table, loadId, batches, retry);
           const outcome = await mergeStaged(database.db, staging, modes[mode]);
 
           const latest = new Map<string, number>();

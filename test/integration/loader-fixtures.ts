@@ -1,8 +1,11 @@
 /** Small builders shared by the loader tests: extracted records, a started load, row versions. */
+import fc from 'fast-check';
 import { sql, type Kysely } from 'kysely';
 import type { ExtractedRecord, RecordIssue } from '../../src/http/extract/types.ts';
 import { startLoad, startResourceRun } from '../../src/db/ledger.ts';
+import type { ResourceTable } from '../../src/db/resource-tables.ts';
 import type { Database } from '../../src/db/schema.ts';
+import { prepareStaging, stageRecords, type Staging } from '../../src/db/staging.ts';
 
 /** A record as the extractor yields it; `text` defaults to `JSON.stringify(value)`. */
 export function extracted(
@@ -68,4 +71,56 @@ export function recordOf(r: ModelRecord): ExtractedRecord {
   const value = callRecord(r.key, { duration: r.value });
   const text = JSON.stringify(r.reordered ? Object.fromEntries(Object.entries(value).reverse()) : value);
   return extracted(JSON.parse(text), text);
+}
+
+/** The property tests' model records: one of six keys, a value in `0..maxValue`, maybe with reordered keys. */
+export function modelRecords(maxValue: number): fc.Arbitrary<ModelRecord> {
+  return fc.record({
+    key: fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5'),
+    value: fc.integer({ min: 0, max: maxValue }),
+    reordered: fc.boolean(),
+  });
+}
+
+/** After staging `after` batches the activity "dies"; the retry re-sends from `resendFrom` (≤ it) on. */
+export interface StagingRetry {
+  readonly after: number;
+  readonly resendFrom: number;
+}
+
+/** No retry, or a retry after any number of a load's `batchCount` batches. */
+export function stagingRetries(batchCount: number): fc.Arbitrary<StagingRetry | null> {
+  return fc.option(
+    fc
+      .integer({ min: 0, max: batchCount })
+      .chain((after) =>
+        fc.record({ after: fc.constant(after), resendFrom: fc.integer({ min: 0, max: after }) }),
+      ),
+    { nil: null },
+  );
+}
+
+/**
+ * Stages the batches of one load (seq = index) as an activity would, dying after `retry.after` batches and
+ * re-sending from `retry.resendFrom` after preparing the staging again. Returns the staging to merge.
+ */
+export async function stageWithRetry(
+  db: Kysely<Database>,
+  table: ResourceTable,
+  loadId: string,
+  batches: readonly (readonly ModelRecord[])[],
+  retry: StagingRetry | null,
+): Promise<Staging> {
+  let staging = await prepareStaging(db, table, loadId);
+  const firstAttempt = retry === null ? batches.length : retry.after;
+  for (let seq = 0; seq < firstAttempt; seq += 1) {
+    await stageRecords(db, staging, seq, (batches[seq] ?? []).map(recordOf));
+  }
+  if (retry !== null) {
+    staging = await prepareStaging(db, table, loadId);
+    for (let seq = retry.resendFrom; seq < batches.length; seq += 1) {
+      await stageRecords(db, staging, seq, (batches[seq] ?? []).map(recordOf));
+    }
+  }
+  return staging;
 }

@@ -3,40 +3,36 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { withDatabase } from '../helpers/database.ts';
-import { currentTxid, recordOf, rowsWrittenSince, startRun, type ModelRecord } from './loader-fixtures.ts';
+import {
+  currentTxid,
+  modelRecords,
+  rowsWrittenSince,
+  stageWithRetry,
+  stagingRetries,
+  startRun,
+  type ModelRecord,
+  type StagingRetry,
+} from './loader-fixtures.ts';
 
 const database = withDatabase();
 
 /** A record of the model: which key, which content, and whether its JSON text lists the keys in another order. */
 interface LoadScenario {
   readonly batches: readonly (readonly ModelRecord[])[];
-  /** After staging this many batches the activity "dies"; the retry re-sends from `resendFrom` (≤ it) on. */
-  readonly retry: { readonly after: number; readonly resendFrom: number } | null;
+  readonly retry: StagingRetry | null;
   /** Merge a second time, as a retried activity would after a commit it did not hear about. */
   readonly mergeTwice: boolean;
 }
 
-const record: fc.Arbitrary<ModelRecord> = fc.record({
-  key: fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5'),
-  value: fc.integer({ min: 0, max: 3 }),
-  reordered: fc.boolean(),
-});
+const record = modelRecords(3);
 
 const load: fc.Arbitrary<LoadScenario> = fc
   .array(fc.array(record, { maxLength: 6 }), { minLength: 1, maxLength: 4 })
   .chain((batches) =>
     fc.record({
       batches: fc.constant(batches),
-      retry: fc.option(
-        fc
-          .integer({ min: 0, max: batches.length })
-          .chain((after) =>
-            fc.record({ after: fc.constant(after), resendFrom: fc.integer({ min: 0, max: after }) }),
-          ),
-        { nil: null },
-      ),
+      retry: stagingRetries(batches.length),
       mergeTwice: fc.boolean(),
     }),
   );
@@ -64,18 +60,8 @@ describe('stage + merge, property-based', () => {
           const loadId = `prop-${run}-${index}`;
           await startRun(database.db, loadId, 'communications', 'user_call_records');
           const before = await currentTxid(database.db);
-          let staging = await prepareStaging(database.db, table, loadId);
           const { batches, retry } = scenarioLoad;
-          const firstAttempt = retry === null ? batches.length : retry.after;
-          for (let seq = 0; seq < firstAttempt; seq += 1) {
-            await stageRecords(database.db, staging, seq, (batches[seq] ?? []).map(recordOf));
-          }
-          if (retry !== null) {
-            staging = await prepareStaging(database.db, table, loadId);
-            for (let seq = retry.resendFrom; seq < batches.length; seq += 1) {
-              await stageRecords(database.db, staging, seq, (batches[seq] ?? []).map(recordOf));
-            }
-          }
+          const staging = await stageWithRetry(database.db, table, loadId, batches, retry);
           const outcome = await mergeStaged(database.db, staging);
 
           // The model: last write wins by (batch, position); content is compared whatever the key order.
