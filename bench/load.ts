@@ -3,7 +3,7 @@
  * 1 M `user_call_records` from the sandbox generator (raw JSON generated into a file before any timing, then
  * streamed batch by batch, so the benchmark's own memory stays small).
  *
- *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2]
+ *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2] [--merge-memory 1024]
  *
  * `--records 100000` is the quick variant for iteration (the targets are stated for 1 M).
  *
@@ -25,7 +25,7 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createDatabase } from '../src/db/database.ts';
 import { startLoad, startResourceRun } from '../src/db/ledger.ts';
-import { mergeStaged, type MergeOutcome } from '../src/db/merge.ts';
+import { defaultMergeMemoryMb, mergeStaged, type MergeOutcome } from '../src/db/merge.ts';
 import { migrateToLatest } from '../src/db/migrations.ts';
 import { readResourceTable, type ResourceTable } from '../src/db/resource-tables.ts';
 import type { Database } from '../src/db/schema.ts';
@@ -44,11 +44,13 @@ const { values } = parseArgs({
     records: { type: 'string', default: '1000000' },
     'batch-bytes': { type: 'string', default: String(512 * 1024) },
     connections: { type: 'string', default: '2' },
+    'merge-memory': { type: 'string', default: String(defaultMergeMemoryMb) },
   },
 });
 const records = Number(values.records);
 const batchBytes = Number(values['batch-bytes']);
 const connections = Number(values.connections);
+const mergeMemoryMb = Number(values['merge-memory']);
 
 interface Phase {
   readonly label: string;
@@ -234,7 +236,7 @@ async function runLoad(
   const stagedCpu = process.cpuUsage(cpuBefore);
   const pgCpuStaged = await serverCpuMs(db, { settle: false });
   const staged = performance.now();
-  const outcome = await mergeStaged(db, staging);
+  const outcome = await mergeStaged(db, staging, undefined, { memoryMb: mergeMemoryMb });
   const finished = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
   const pgCpuAfter = await serverCpuMs(db);
@@ -414,7 +416,10 @@ async function printSettings(db: Kysely<Database>): Promise<void> {
     WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'wal_level', 'max_wal_size')`.execute(
     db,
   );
-  console.log(`PostgreSQL ${rows[0]?.version} (${rows[0]?.settings}); ${connections} staging connection(s)`);
+  console.log(
+    `PostgreSQL ${rows[0]?.version} (${rows[0]?.settings}); ${connections} staging connection(s); ` +
+      `merge memory ≤ ${mergeMemoryMb} MB`,
+  );
 }
 
 /** DATABASE_URL → a scratch database beside it; otherwise an embedded Postgres of our own. */

@@ -9,6 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { planSource } from './activities/plan-source.ts';
 import { createDatabase } from './db/database.ts';
+import { defaultMergeMemoryMb } from './db/merge.ts';
 import { assertSchemaCurrent } from './db/migrations.ts';
 import { IngestError, describeError } from './errors.ts';
 import { createHttpClient } from './http/client.ts';
@@ -36,12 +37,19 @@ const program = new Command('npm run worker --')
       return n;
     },
   )
+  .option(
+    '--merge-memory <MB>',
+    `the most memory one merge's sort may use on the Postgres server (work_mem, sized to what was staged)`,
+    positive,
+    defaultMergeMemoryMb,
+  )
   .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
   .parse();
 const options = program.opts<{
   sandbox: boolean;
   concurrency: number;
   rateLimit?: number;
+  mergeMemory: number;
   workflowBundle?: string;
 }>();
 
@@ -91,9 +99,12 @@ try {
         ...(options.workflowBundle === undefined
           ? {}
           : { workflowBundle: { codePath: options.workflowBundle } }),
-        ...(options.rateLimit === undefined
-          ? {}
-          : { activities: { http: createHttpClient({ requestsPerSecond: options.rateLimit }) } }),
+        activities: {
+          mergeMemoryMb: options.mergeMemory,
+          ...(options.rateLimit === undefined
+            ? {}
+            : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),
+        },
       });
       // Signal handlers are in place once runUntilSignal is called: only then say so.
       const running = runUntilSignal(worker);

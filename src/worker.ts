@@ -47,8 +47,8 @@ export interface IngestWorkerOptions {
   readonly baseUrls?: Readonly<Record<string, string>>;
   /** True when the sources point at the sandbox API (recorded on each load). */
   readonly sandbox?: boolean;
-  /** Other activity settings (retry budget, heartbeat period). */
-  readonly activities?: Pick<ActivityDeps, 'retryBudget' | 'heartbeatIntervalMs' | 'http'>;
+  /** Other activity settings (retry budget, heartbeat period, merge memory). */
+  readonly activities?: Pick<ActivityDeps, 'retryBudget' | 'heartbeatIntervalMs' | 'http' | 'mergeMemoryMb'>;
 }
 
 /** Creates (but does not run) a worker with our workflows and activities. */

@@ -50,6 +50,8 @@ export interface ActivityDeps {
   readonly retryBudget?: RetryBudget;
   /** Heartbeat period of `ingestResource` (tests shorten it). */
   readonly heartbeatIntervalMs?: number;
+  /** The most memory one sort of a merge may use, in MB (default `defaultMergeMemoryMb`, 1 GB). */
+  readonly mergeMemoryMb?: number;
 }
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
@@ -66,6 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     env,
     ...(deps.retryBudget === undefined ? {} : { retryBudget: deps.retryBudget }),
     ...(deps.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
+    ...(deps.mergeMemoryMb === undefined ? {} : { mergeMemoryMb: deps.mergeMemoryMb }),
   };
   return {
     /** Reports the Postgres server version and database the worker writes to. */

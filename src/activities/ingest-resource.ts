@@ -13,7 +13,7 @@ import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun 
 import { maxBodyDepth } from '../db/json-depth.ts';
 import { assertDispositionFits, type MergeMode } from '../db/dispositions.ts';
 import { ensureAppendTable } from '../db/append-table.ts';
-import { mergeStaged } from '../db/merge.ts';
+import { mergeOptions, mergeStaged } from '../db/merge.ts';
 import { allRecordsRejectedError } from '../db/rejected-records.ts';
 import { ensureResourceTable } from '../db/auto-tables.ts';
 import type { Database } from '../db/schema.ts';
@@ -39,6 +39,8 @@ export interface IngestResourceDeps {
   readonly heartbeatIntervalMs?: number;
   /** Size of one staged batch of raw JSON (default 1 MiB: PERF-NOTES' sweet spot). */
   readonly batchBytes?: number;
+  /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
+  readonly mergeMemoryMb?: number;
 }
 
 /** What the heartbeat says: for a person (the UI's pending activity) and for the next attempt. */
@@ -156,7 +158,7 @@ async function loadResource(
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
   // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged.
-  const merged = await mergeStaged(db, staging, mode);
+  const merged = await mergeStaged(db, staging, mode, mergeOptions(deps));
   if (merged.deletionsSkipped !== null) {
     warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
   }

@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ResolvedResource } from '../config/plan.ts';
 import { finishResourceRun, startResourceRun } from '../db/ledger.ts';
 import { mergeMode } from '../db/dispositions.ts';
-import { mergeStaged } from '../db/merge.ts';
+import { mergeOptions, mergeStaged } from '../db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
 import { batchSeq, prepareStaging, stageRecords } from '../db/staging.ts';
@@ -35,6 +35,8 @@ export interface ResolveDeps {
   readonly db: Kysely<Database>;
   readonly client: HttpClient;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
+  readonly mergeMemoryMb?: number;
 }
 
 /** Opens the resource run of the dependent resource in the ledger (idempotent). */
@@ -134,7 +136,7 @@ export async function mergeMessagePass(input: MergePassInput, deps: ResolveDeps)
   const staging = await prepareStaging(deps.db, target, input.loadId);
   // Each pass merges the keys it resolved only: replace or deletion detection would take that for the whole table
   // (the config refuses both for parent-dependent resources), so a pass always merges.
-  const merged = await mergeStaged(deps.db, staging, mergeMode);
+  const merged = await mergeStaged(deps.db, staging, mergeMode, mergeOptions(deps));
   return countsOf(merged, 0);
 }
 

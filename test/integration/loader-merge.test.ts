@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { ensureResourceTable } from '../../src/db/auto-tables.ts';
 import { mergeStaged } from '../../src/db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
 import {
@@ -8,6 +9,7 @@ import {
   stagedRowsTable,
   readStagingState,
   stageRecords,
+  stagingTable,
   stagingTableName,
   stagedKeys,
 } from '../../src/db/staging.ts';
@@ -173,6 +175,85 @@ describe('stage and merge', () => {
     await sql`DROP TABLE ${stagedRowsTable(staging)}`.execute(database.db);
     await expect(prepareStaging(database.db, await callRecordsTable(), 'old-format')).rejects.toMatchObject({
       code: 'STAGING_FORMAT_CHANGED',
+      retryable: false,
+    });
+  });
+
+  it("stores each staged key's 64-bit hash, from which the merge finds a repeated key", async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'hashed', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'hashed');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('h1')), extracted(callRecord('h2'))]);
+    await stageRecords(database.db, staging, 1, [extracted(callRecord('h1', { duration: 5 }))]);
+    const { rows: batches } = await sql<{ seq: string; hashes: string[]; expected: string[] }>`
+      SELECT seq, key_hashes AS hashes,
+             ARRAY(SELECT hashtextextended(k, 0)::text FROM unnest(key_0) WITH ORDINALITY AS u(k, n) ORDER BY n) AS expected
+      FROM ${stagingTable(staging)} ORDER BY seq`.execute(database.db);
+    expect(batches.map((r) => r.hashes.length)).toEqual([2, 1]);
+    for (const batch of batches) expect(batch.hashes.map(String)).toEqual(batch.expected);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 3, distinct: 2, inserted: 2 });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['h1', '5'],
+      ['h2', '61'],
+    ]);
+  });
+
+  it('merges a staging written before key hashes were stored (an upgrade during a load), duplicates included', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await startRun(database.db, 'unhashed', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'unhashed');
+    await stageRecords(database.db, staging, 0, [extracted(callRecord('u1')), extracted(callRecord('u2'))]);
+    await stageRecords(database.db, staging, 1, [extracted(callRecord('u2', { duration: 7 }))]);
+    await sql`ALTER TABLE ${stagingTable(staging)} DROP COLUMN key_hashes`.execute(database.db);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 3, distinct: 2, inserted: 2 });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['u1', '61'],
+      ['u2', '7'],
+    ]);
+  });
+
+  it('counts composite keys exactly: parts that concatenate alike are different keys', async () => {
+    const table = await ensureResourceTable(database.db, {
+      source: 'composite',
+      resource: 'pairs',
+      tableName: 'pairs',
+      primaryKey: ['a', 'b'],
+    });
+    await startRun(database.db, 'pairs-1', 'composite', 'pairs');
+    const staging = await prepareStaging(database.db, table, 'pairs-1');
+    await stageRecords(database.db, staging, 0, [
+      extracted({ a: 'x', b: 'yz', v: 1 }),
+      extracted({ a: 'xy', b: 'z', v: 2 }),
+    ]);
+    await stageRecords(database.db, staging, 1, [extracted({ a: 'x', b: 'yz', v: 3 })]);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 3, distinct: 2, inserted: 2 });
+    const { rows } = await sql<{ a: string; b: string; v: number }>`
+      SELECT a, b, (data ->> 'v')::int AS v FROM composite.pairs ORDER BY a, b`.execute(database.db);
+    expect(rows).toEqual([
+      { a: 'x', b: 'yz', v: 3 },
+      { a: 'xy', b: 'z', v: 2 },
+    ]);
+  });
+
+  it("sizes the merge's work_mem to what was staged, within the memory it is given", async () => {
+    const workMemAfterMerge = async (loadId: string, memoryMb?: number) => {
+      await startRun(database.db, loadId, 'communications', 'user_call_records');
+      const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+      await stageRecords(database.db, staging, 0, [extracted(callRecord(`${loadId}-1`))]);
+      return database.db.transaction().execute(async (trx) => {
+        await mergeStaged(trx, staging, undefined, memoryMb === undefined ? {} : { memoryMb });
+        const { rows } = await sql<{ mem: string }>`SELECT current_setting('work_mem') AS mem`.execute(trx);
+        return rows[0]?.mem;
+      });
+    };
+    // One record needs little: the floor. A cap below the floor wins.
+    expect(await workMemAfterMerge('mem-default')).toBe('64MB');
+    expect(await workMemAfterMerge('mem-capped', 16)).toBe('16MB');
+    await startRun(database.db, 'mem-bad', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'mem-bad');
+    await expect(mergeStaged(database.db, staging, undefined, { memoryMb: 0 })).rejects.toMatchObject({
+      code: 'MERGE_MEMORY_INVALID',
+      category: 'config',
       retryable: false,
     });
   });
