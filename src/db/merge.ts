@@ -329,6 +329,8 @@ async function insertStagedRows(
       FROM ${stagedKeys(staging)} AS k WHERE NOT k.unchanged AND NOT k.superseded`.execute(trx);
     shipped = Number(plan.rows[0]?.shipped ?? 0);
     existing = Number(plan.rows[0]?.existing ?? 0);
+  } else {
+    await refuseStaleMarkers(trx, staging);
   }
 
   const columns = target.columns;
@@ -407,6 +409,28 @@ async function insertStagedRows(
     inserted = tally(result.rows[0]);
   }
   return { inserted, updated, coercions };
+}
+
+/**
+ * A record staged as unchanged (its raw text was the stored one) was not sent: its row in the table is its copy.
+ * When the table has no row at merge time — emptied by someone else while this load staged — such records would
+ * vanish while counted as unchanged. Refuse instead: the load must start again (a cheap test per batch row; a first
+ * load has no such record).
+ */
+async function refuseStaleMarkers(trx: Kysely<Database>, staging: Staging): Promise<void> {
+  const { rows } = await sql<{ stale: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM ${stagingTable(staging)} WHERE true = ANY (key_unchanged)) AS stale`.execute(
+    trx,
+  );
+  if (rows[0]?.stale !== true) return;
+  const { target, loadId } = staging;
+  throw new IngestError(
+    'database',
+    'STAGING_STALE',
+    `${target.source}.${target.resource} was emptied while load ${loadId} staged it: records staged as unchanged ` +
+      'have no stored copy any more. Start a new load of the source (the next run reconciles this one).',
+    { retryable: false, details: { source: target.source, resource: target.resource } },
+  );
 }
 
 /** The counts an earlier attempt recorded, or a non-retryable error when nothing was staged or merged. */

@@ -293,6 +293,26 @@ describe('stage and merge', () => {
     });
   });
 
+  it('refuses to merge records staged as unchanged once the table was emptied meanwhile, instead of losing them', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('kept-1'), callRecord('kept-2')]]);
+    await startRun(database.db, 'emptied', 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), 'emptied');
+    await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('kept-1')),
+      extracted(callRecord('new-3')),
+    ]);
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await expect(mergeStaged(database.db, staging)).rejects.toMatchObject({
+      code: 'STAGING_STALE',
+      category: 'database',
+      retryable: false,
+    });
+    // Nothing was half-written, and the staging is still there for the next run to reconcile.
+    expect(await rows()).toEqual([]);
+    expect(await readStagingState(database.db, staging)).toMatchObject({ batches: 1, records: 2 });
+  });
+
   it('forgets the batches from a sequence number on when a fetch restarts earlier', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);
     await startRun(database.db, 'discard', 'communications', 'user_call_records');
