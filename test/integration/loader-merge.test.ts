@@ -40,6 +40,19 @@ async function load(batches: readonly (readonly Record<string, unknown>[])[]) {
   return { loadId, outcome: await mergeStaged(database.db, staging) };
 }
 
+/** An emptied user_call_records and the prepared staging of a new load `loadId` into it, with a duplicate key. */
+async function stagedWithDuplicate(loadId: string, prefix: string, duration: number) {
+  await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+  await startRun(database.db, loadId, 'communications', 'user_call_records');
+  const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+  await stageRecords(database.db, staging, 0, [
+    extracted(callRecord(`${prefix}1`)),
+    extracted(callRecord(`${prefix}2`)),
+  ]);
+  await stageRecords(database.db, staging, 1, [extracted(callRecord(`${prefix}1`, { duration }))]);
+  return staging;
+}
+
 async function rows() {
   const { rows } = await sql<Record<string, unknown>>`
     SELECT * FROM communications.user_call_records ORDER BY id`.execute(database.db);
@@ -215,11 +228,7 @@ describe('stage and merge', () => {
   });
 
   it("stores each staged key's 64-bit hash, from which the merge finds a repeated key", async () => {
-    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-    await startRun(database.db, 'hashed', 'communications', 'user_call_records');
-    const staging = await prepareStaging(database.db, await callRecordsTable(), 'hashed');
-    await stageRecords(database.db, staging, 0, [extracted(callRecord('h1')), extracted(callRecord('h2'))]);
-    await stageRecords(database.db, staging, 1, [extracted(callRecord('h1', { duration: 5 }))]);
+    const staging = await stagedWithDuplicate('hashed', 'h', 5);
     const { rows: batches } = await sql<{ seq: string; hashes: string[]; expected: string[] }>`
       SELECT seq, key_hashes AS hashes,
              ARRAY(SELECT hashtextextended(k, 0)::text FROM unnest(key_0) WITH ORDINALITY AS u(k, n) ORDER BY n) AS expected
@@ -234,16 +243,12 @@ describe('stage and merge', () => {
   });
 
   it('merges a staging written before key hashes were stored (an upgrade during a load), duplicates included', async () => {
-    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-    await startRun(database.db, 'unhashed', 'communications', 'user_call_records');
-    const staging = await prepareStaging(database.db, await callRecordsTable(), 'unhashed');
-    await stageRecords(database.db, staging, 0, [extracted(callRecord('u1')), extracted(callRecord('u2'))]);
-    await stageRecords(database.db, staging, 1, [extracted(callRecord('u2', { duration: 7 }))]);
+    const staging = await stagedWithDuplicate('unhashed', 'u', 7);
     await sql`ALTER TABLE ${stagingTable(staging)} DROP COLUMN key_hashes`.execute(database.db);
     expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 3, distinct: 2, inserted: 2 });
     expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
-      ['u1', '61'],
-      ['u2', '7'],
+      ['u1', '7'],
+      ['u2', '61'],
     ]);
   });
 
