@@ -4,8 +4,8 @@
  * survive an activity retry, so a resumed fetch appends; each batch carries a sequence number, and re-sending a
  * sequence number replaces that batch instead of duplicating it (`ingest.staged_batches`).
  *
- * A batch is ONE parameter, the JSON array of the records' raw texts (as jsonb's binary input: their UTF-8 bytes,
- * written once in Node, each record's md5 taken from them), which Postgres parses, expands and shapes
+ * A batch is ONE parameter, the records' raw texts (a binary `text[]`: their UTF-8 bytes, written once in Node,
+ * each record's md5 taken from them), which Postgres parses and shapes
  * as it stages it — on the staging connections, while the fetch goes on: each record becomes a row of the target's
  * shape (key, typed columns, the jsonb, its canonical hash) in an UNLOGGED `…_rows` table, so the merge — one
  * transaction on one core, holding the table's lock — only copies rows, in key order. The jsonb is built from the
@@ -193,10 +193,10 @@ export async function stageRecords(
     if (checked.ok) accepted.push({ record, ordinal, key: checked.key });
     else rejections.push(checked.rejection);
   }
-  const { records: good, json } = encodeRecords(accepted);
+  const { records: good, texts } = encodeRecords(accepted);
   try {
     try {
-      return await writeBatch(db, staging, seq, good, json, rejections, fieldCounts(good));
+      return await writeBatch(db, staging, seq, good, texts, rejections, fieldCounts(good));
     } catch (error) {
       // Postgres refused a record the checks let through (a number beyond numeric's range, say): the batch's
       // transaction rolled back whole. Find the refused records, reject them, and stage the batch without them.
@@ -214,7 +214,7 @@ export async function stageRecords(
           payload: storablePayload(r.text),
         }));
       const all = [...rejections, ...more].sort((a, b) => a.ordinal - b.ordinal);
-      return await writeBatch(db, staging, seq, kept, jsonArrayOf(kept), all, fieldCounts(kept));
+      return await writeBatch(db, staging, seq, kept, textArrayOf(kept), all, fieldCounts(kept));
     }
   } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
@@ -263,32 +263,42 @@ interface StagedRecord {
   readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
-/** jsonb's binary input format: a version byte (1), then the JSON text. */
-const jsonbVersion = 1;
-const [openBracket, comma, closeBracket] = [0x5b, 0x2c, 0x5d];
+/** Postgres's binary array format: ndim, has-null flag, element type (text), then per dimension length and lower bound. */
+const textOid = 25;
+const arrayHeaderBytes = 20;
+
+/** Writes the header of a one-dimensional `text[]` of `count` elements at the start of `buffer`. */
+function writeTextArrayHeader(buffer: Buffer, count: number): void {
+  buffer.writeInt32BE(1, 0);
+  buffer.writeInt32BE(0, 4);
+  buffer.writeInt32BE(textOid, 8);
+  buffer.writeInt32BE(count, 12);
+  buffer.writeInt32BE(1, 16);
+}
 
 /**
- * The accepted records as staging sends them: their raw texts written ONCE into one buffer, `\x01[t1,t2,…]` — the
- * jsonb binary input (version 1, then the JSON text), sent as a binary parameter — with each record's md5 taken from
- * its bytes there. Measured on 200 k call records: 2.9 µs a record, against 5.8 µs for the md5 of each string plus
- * joining the texts into one string that node-postgres encodes again.
+ * The accepted records as staging sends them: their raw texts written ONCE into one buffer as UTF-8, a `text[]` in
+ * Postgres's binary array format (each element its length, then its bytes), sent as a binary parameter — with each
+ * record's md5 taken from its bytes there. Measured on 200 k call records: 2.9 µs a record, against 5.8 µs for the
+ * md5 of each string plus joining the texts into one string that node-postgres encodes again. Postgres parses each
+ * element alone (docs/loading.md: ≈ 11 % cheaper than parsing the batch as one jsonb array and expanding it).
  */
 function encodeRecords(accepted: readonly AcceptedRecord[]): {
   readonly records: StagedRecord[];
-  readonly json: Buffer;
+  readonly texts: Buffer;
 } {
-  let length = 3 + Math.max(0, accepted.length - 1);
+  let length = arrayHeaderBytes + 4 * accepted.length;
   for (const { record } of accepted) length += Buffer.byteLength(record.text);
-  const json = Buffer.allocUnsafe(length);
-  json[0] = jsonbVersion;
-  json[1] = openBracket;
-  let offset = 2;
+  const texts = Buffer.allocUnsafe(length);
+  writeTextArrayHeader(texts, accepted.length);
+  let offset = arrayHeaderBytes;
   const records: StagedRecord[] = [];
-  for (const [i, { record, ordinal, key }] of accepted.entries()) {
-    if (i > 0) json[offset++] = comma;
-    const start = offset;
-    offset += json.write(record.text, offset, 'utf8');
-    const bytes = json.subarray(start, offset);
+  for (const { record, ordinal, key } of accepted) {
+    const start = offset + 4;
+    const end = start + texts.write(record.text, start, 'utf8');
+    texts.writeInt32BE(end - start, offset);
+    offset = end;
+    const bytes = texts.subarray(start, end);
     records.push({
       ordinal,
       text: record.text,
@@ -298,19 +308,19 @@ function encodeRecords(accepted: readonly AcceptedRecord[]): {
       keyValues: record.value as Record<string, unknown>,
     });
   }
-  json[offset] = closeBracket;
-  return { records, json };
+  return { records, texts };
 }
 
-/** The jsonb binary input of a JSON array of `records`' raw texts (a subset of a batch, copied from its buffer). */
-function jsonArrayOf(records: readonly StagedRecord[]): Buffer {
-  const parts: Buffer[] = [Buffer.from([jsonbVersion, openBracket])];
-  const separator = Buffer.from([comma]);
-  for (const [i, record] of records.entries()) {
-    if (i > 0) parts.push(separator);
-    parts.push(record.bytes);
+/** The binary `text[]` of `records`' raw texts (a subset of a batch, copied out of its buffer). */
+function textArrayOf(records: readonly StagedRecord[]): Buffer {
+  const head = Buffer.allocUnsafe(arrayHeaderBytes);
+  writeTextArrayHeader(head, records.length);
+  const parts: Buffer[] = [head];
+  for (const record of records) {
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(record.bytes.length);
+    parts.push(size, record.bytes);
   }
-  parts.push(Buffer.from([closeBracket]));
   return Buffer.concat(parts);
 }
 
@@ -498,8 +508,8 @@ async function writeBatch(
   staging: Staging,
   seq: number,
   good: readonly StagedRecord[],
-  /** The jsonb binary input of the JSON array of `good`'s raw texts ({@link encodeRecords}). */
-  json: Buffer,
+  /** The binary `text[]` of `good`'s raw texts ({@link encodeRecords}). */
+  texts: Buffer,
   rejections: readonly RecordRejection[],
   fields: Readonly<Record<string, number>>,
 ): Promise<StageOutcome> {
@@ -588,7 +598,7 @@ async function writeBatch(
           staging,
           seq,
           shipped,
-          shipped.length === good.length ? json : jsonArrayOf(shipped),
+          shipped.length === good.length ? texts : textArrayOf(shipped),
         );
       }
     }
@@ -597,8 +607,8 @@ async function writeBatch(
 }
 
 /**
- * Writes the shipped records of a batch as rows of the target's shape: ONE statement parses the batch's JSON array
- * into jsonb (from the raw texts: numbers stay exact), expands it and computes each row's key texts (`->>`, exactly
+ * Writes the shipped records of a batch as rows of the target's shape: ONE statement parses each raw text into jsonb
+ * (numbers stay exact) and computes each row's key texts (`->>`, exactly
  * what the merge compares), typed columns (guarded casts: a value that does not fit is NULL, never an error) and
  * canonical hash. Only a record Postgres refuses as jsonb fails it (see `stageRecords`).
  */
@@ -607,8 +617,8 @@ async function insertRows(
   staging: Staging,
   seq: number,
   shipped: readonly StagedRecord[],
-  /** The jsonb binary input of the JSON array of `shipped`'s raw texts. */
-  json: Buffer,
+  /** The binary `text[]` of `shipped`'s raw texts. */
+  texts: Buffer,
 ): Promise<void> {
   const { target } = staging;
   const value = sql`e.value`;
@@ -625,17 +635,22 @@ async function insertRows(
       ...target.columns.map((c) => typedValueSql(value, c)),
       sql`${value}, ${contentHashSql(value)}, e.raw_hash`,
     ])}
-    FROM ROWS FROM (
-      jsonb_array_elements(${json}::jsonb),
-      unnest(${listOf(
-        shipped.map((r) => r.ordinal),
-        'int',
-      )}),
-      unnest(${listOf(
-        shipped.map((r) => r.rawHash),
-        'uuid',
-      )})
-    ) AS e(value, ord, raw_hash)`.execute(trx);
+    FROM (
+      -- Each record parsed once (OFFSET 0 keeps the planner from repeating the cast in every column's expression).
+      SELECT r.text::jsonb AS value, r.ord, r.raw_hash
+      FROM ROWS FROM (
+        unnest(${texts}::text[]),
+        unnest(${listOf(
+          shipped.map((r) => r.ordinal),
+          'int',
+        )}),
+        unnest(${listOf(
+          shipped.map((r) => r.rawHash),
+          'uuid',
+        )})
+      ) AS r(text, ord, raw_hash)
+      OFFSET 0
+    ) AS e`.execute(trx);
 }
 
 /**
