@@ -25,8 +25,8 @@ import { applyDeletions } from './deletions.ts';
 import { assertDispositionFits, mergeMode, type MergeMode } from './dispositions.ts';
 import type { Database } from './schema.ts';
 import {
-  keyHashSql,
   stagedKeyColumn,
+  stagedKeyHashes,
   stagedKeys,
   stagedRows,
   stagedRowsTable,
@@ -216,14 +216,10 @@ async function stagedTotals(
   staging: Staging,
 ): Promise<{ readonly fetched: number; readonly distinct: number; readonly duplicated: boolean }> {
   const keyList = sql.join(staging.target.primaryKey.map((k) => sql.id('k', k.column)));
-  // The hashes staging stored; a staging written before it stored them (an upgrade during a load) hashes the keys.
-  const hashes = (await hasColumn(trx, staging, 'key_hashes'))
-    ? sql`SELECT h FROM ${stagingTable(staging)} AS b CROSS JOIN LATERAL unnest(b.key_hashes) AS h`
-    : sql`SELECT ${keyHashSql(staging.target.primaryKey.map((k) => sql.id('k', k.column)))} AS h
-          FROM ${stagedKeys(staging)} AS k`;
+  const hashes = await stagedKeyHashes(trx, staging);
   const quick = await sql<{ rows: string; repeats: boolean }>`
     SELECT (SELECT coalesce(sum(cardinality(key_ords)), 0) FROM ${stagingTable(staging)}) AS rows,
-           (SELECT count(*) <> count(DISTINCT s.h) FROM (${hashes}) AS s) AS repeats`.execute(trx);
+           (SELECT count(*) <> count(DISTINCT s.h) FROM ${hashes} AS s) AS repeats`.execute(trx);
   const fetched = Number(quick.rows[0]?.rows ?? 0);
   if (quick.rows[0]?.repeats !== true) return { fetched, distinct: fetched, duplicated: false };
   const totals = await sql<{ rows: string; keys: string; duplicated: string }>`
@@ -250,16 +246,6 @@ async function sizeMergeMemory(trx: Kysely<Database>, staging: Staging, capMb: n
   const neededMb = Math.ceil((Number(rows[0]?.bytes ?? 0) * 1.2) / 2 ** 20) + 16;
   const mb = Math.min(capMb, Math.max(minMergeMemoryMb, neededMb));
   await sql`SELECT set_config('work_mem', ${`${mb}MB`}, true)`.execute(trx);
-}
-
-/** Whether the batch table of `staging` has `column` (stagings written by an earlier version may lack it). */
-async function hasColumn(trx: Kysely<Database>, staging: Staging, column: string): Promise<boolean> {
-  const { rows } = await sql<{ present: boolean }>`
-    SELECT EXISTS (
-      SELECT 1 FROM pg_attribute
-      WHERE attrelid = ${`ingest.${staging.tableName}`}::regclass AND attname = ${column} AND NOT attisdropped
-    ) AS present`.execute(trx);
-  return rows[0]?.present === true;
 }
 
 /**

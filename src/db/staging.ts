@@ -424,12 +424,7 @@ export async function stagedRows(
   readonly relation: RawBuilder<unknown>;
   readonly column: (column: TypedColumn) => RawBuilder<unknown>;
 }> {
-  const { rows } = await sql<{ name: string; type: string }>`
-    SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-    WHERE attrelid = ${`ingest.${staging.tableName}_rows`}::regclass AND attnum > 0 AND NOT attisdropped`.execute(
-    db,
-  );
-  const staged = new Map(rows.map((row) => [row.name, row.type]));
+  const staged = await stagingColumns(db, `${staging.tableName}_rows`);
   const filter = withoutSuperseded
     ? sql`WHERE NOT EXISTS (
         SELECT 1 FROM ${stagingTable(staging)} AS b
@@ -442,6 +437,26 @@ export async function stagedRows(
         ? sql.id('x', c.column)
         : typedValueSql(sql.id('x', '_data'), c),
   };
+}
+
+/**
+ * Every good staged record's key hash ({@link keyHashSql}), as a relation `(h)` to select from: the hashes staging
+ * stored, or — for a staging written before it stored them (an upgrade during a load) — the keys hashed now.
+ */
+export async function stagedKeyHashes(db: Kysely<Database>, staging: Staging): Promise<RawBuilder<unknown>> {
+  if ((await stagingColumns(db, staging.tableName)).has('key_hashes')) {
+    return sql`(SELECT h FROM ${stagingTable(staging)} AS b CROSS JOIN LATERAL unnest(b.key_hashes) AS h)`;
+  }
+  const keys = staging.target.primaryKey.map((k) => sql.id('k', k.column));
+  return sql`(SELECT ${keyHashSql(keys)} AS h FROM ${stagedKeys(staging)} AS k)`;
+}
+
+/** The columns of the staging table `ingest.<table>`, with their types as `format_type` prints them. */
+async function stagingColumns(db: Kysely<Database>, table: string): Promise<ReadonlyMap<string, string>> {
+  const { rows } = await sql<{ name: string; type: string }>`
+    SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+    WHERE attrelid = ${`ingest.${table}`}::regclass AND attnum > 0 AND NOT attisdropped`.execute(db);
+  return new Map(rows.map((row) => [row.name, row.type]));
 }
 
 /** How `format_type` prints each typed column type. */
@@ -706,7 +721,7 @@ function textListOf(values: readonly string[]): RawBuilder<unknown> {
  * (`key_hashes`), and the merge tests whether any hash repeats before it counts keys exactly. Two keys may share a
  * hash; equal keys always do, so a test that finds no repeated hash proves there is no repeated key.
  */
-export function keyHashSql(parts: readonly RawBuilder<unknown>[]): RawBuilder<string> {
+function keyHashSql(parts: readonly RawBuilder<unknown>[]): RawBuilder<string> {
   return parts.length === 1
     ? sql<string>`hashtextextended(${parts[0]}, 0)`
     : sql<string>`hashtextextended(concat_ws(chr(31), ${sql.join(parts)}), 0)`;
