@@ -33,6 +33,7 @@ import {
   stagingTable,
   type Staging,
 } from './staging.ts';
+import { defaultKeyIndexRebuildFrom, deferPrimaryKey, type DeferredPrimaryKey } from './key-index.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded } from './typed-columns.ts';
 
@@ -71,6 +72,11 @@ export interface MergeOptions {
    * only; default {@link defaultMergeMemoryMb}). The merge sizes it to what it staged (see `sizeMergeMemory`).
    */
   readonly memoryMb?: number;
+  /**
+   * From how many staged records a load into an empty table drops its primary key for the insert and builds it
+   * once afterwards (`key-index.ts`; default {@link defaultKeyIndexRebuildFrom}). A whole number ≥ 1.
+   */
+  readonly keyIndexRebuildFrom?: number;
 }
 
 /**
@@ -113,6 +119,15 @@ export async function mergeStaged(
       { retryable: false },
     );
   }
+  const rebuildFrom = options.keyIndexRebuildFrom ?? defaultKeyIndexRebuildFrom;
+  if (!Number.isInteger(rebuildFrom) || rebuildFrom < 1) {
+    throw new IngestError(
+      'config',
+      'MERGE_OPTION_INVALID',
+      `keyIndexRebuildFrom must be a whole number ≥ 1, not ${String(options.keyIndexRebuildFrom)}`,
+      { retryable: false },
+    );
+  }
   try {
     assertDispositionFits(target, mode);
     return await inTransaction(db, async (trx) => {
@@ -136,7 +151,7 @@ export async function mergeStaged(
       const writeRows = async (): Promise<WriteCounts> =>
         appends
           ? { ...(await appendStagedRows(trx, staging)), updated: 0 }
-          : insertStagedRows(trx, staging, duplicated);
+          : insertStagedRows(trx, staging, duplicated, fetched >= rebuildFrom);
 
       // The staged batches are jsonb already (staging refused what Postgres would not store), and typed columns
       // are guarded casts: writing cannot fail on a value.
@@ -245,7 +260,9 @@ async function sizeMergeMemory(trx: Kysely<Database>, staging: Staging, capMb: n
   );
   const neededMb = Math.ceil((Number(rows[0]?.bytes ?? 0) * 1.2) / 2 ** 20) + 16;
   const mb = Math.min(capMb, Math.max(minMergeMemoryMb, neededMb));
-  await sql`SELECT set_config('work_mem', ${`${mb}MB`}, true)`.execute(trx);
+  // The same limit for a primary key built once (`key-index.ts`): its sort holds the keys alone, so it fits.
+  await sql`SELECT set_config('work_mem', ${`${mb}MB`}, true),
+                   set_config('maintenance_work_mem', ${`${mb}MB`}, true)`.execute(trx);
 }
 
 /**
@@ -289,6 +306,8 @@ async function insertStagedRows(
   trx: Kysely<Database>,
   staging: Staging,
   duplicated: boolean,
+  /** Enough records that, into an empty table, building the primary key once beats maintaining it (`key-index.ts`). */
+  big: boolean,
 ): Promise<WriteCounts> {
   const { target, loadId } = staging;
   const table = sql.id(target.schema, target.table);
@@ -309,6 +328,7 @@ async function insertStagedRows(
   const occupied = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM ${table}) AS any`.execute(trx);
   let shipped = 1;
   let existing = 0;
+  let deferredKey: DeferredPrimaryKey | undefined;
   if (occupied.rows[0]?.any === true) {
     const plan = await sql<{ shipped: string; existing: string }>`
       SELECT count(*) AS shipped, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${table} AS t WHERE ${keysMatch})) AS existing
@@ -317,6 +337,7 @@ async function insertStagedRows(
     existing = Number(plan.rows[0]?.existing ?? 0);
   } else {
     await refuseStaleMarkers(trx, staging);
+    if (big) deferredKey = await deferPrimaryKey(trx, target);
   }
 
   const columns = target.columns;
@@ -370,6 +391,13 @@ async function insertStagedRows(
   }
   let inserted = 0;
   if (shipped > existing) {
+    // In key order: the primary key's index then grows at its right edge instead of at random pages (measured
+    // 1 M rows: 18–22 s → 10–12 s for the write, sort included; docs/loading.md). Without the index (a big first
+    // load, `key-index.ts`), the order does not matter: the key is built afterwards from the keys alone.
+    const inKeyOrder =
+      deferredKey === undefined
+        ? sql`ORDER BY ${sql.join(target.primaryKey.map((_, i) => sql`x.${stagedKeyColumn(i)}`))}`
+        : sql``;
     const fresh =
       existing > 0 ? sql`AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE ${keyMatch('s', 'x')})` : sql``;
     const result = await sql<Record<string, string>>`
@@ -386,14 +414,13 @@ async function insertStagedRows(
         ])}
         FROM ${rows}
         WHERE true ${fresh}
-        -- In key order: the primary key's index then grows at its right edge instead of at random pages (measured
-        -- 1 M rows: 18–22 s → 10–12 s for the write, sort included; docs/loading.md).
-        ORDER BY ${sql.join(target.primaryKey.map((_, i) => sql`x.${stagedKeyColumn(i)}`))}
+        ${inKeyOrder}
         RETURNING ${returning}
       )
       SELECT ${counted} FROM written`.execute(trx);
     inserted = tally(result.rows[0]);
   }
+  await deferredKey?.restore();
   return { inserted, updated, coercions };
 }
 

@@ -462,6 +462,88 @@ describe('stage and merge', () => {
   });
 });
 
+describe('a big first load', () => {
+  const primaryKey = async () => {
+    const { rows } = await sql<{ name: string; definition: string; index: number }>`
+      SELECT conname AS name, pg_get_constraintdef(oid) AS definition, conindid::int AS index FROM pg_constraint
+      WHERE conrelid = 'communications.user_call_records'::regclass AND contype = 'p'`.execute(database.db);
+    expect(rows).toHaveLength(1);
+    return rows[0] as { name: string; definition: string; index: number };
+  };
+
+  it('builds the primary key once: same rows and counts, the constraint as it was, still enforced', async () => {
+    const before = await primaryKey();
+    const staging = await stagedWithDuplicate('rebuild-1', 'r', 7);
+    await stageRecords(database.db, staging, 2, [extracted(callRecord('r3', { duration: 'soon' }))]);
+    const outcome = await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 });
+    expect(outcome).toMatchObject({
+      fetched: 4,
+      distinct: 3,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      coercions: { duration: 1 },
+    });
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['r1', '7'],
+      ['r2', '61'],
+      ['r3', null],
+    ]);
+    const after = await primaryKey();
+    expect(after).toMatchObject({ name: before.name, definition: before.definition });
+    expect(after.index).not.toBe(before.index); // built anew: the path was taken
+    await expect(
+      sql`INSERT INTO communications.user_call_records SELECT * FROM communications.user_call_records
+          WHERE id = 'r1'`.execute(database.db),
+    ).rejects.toMatchObject({ code: '23505' });
+    // Re-loading the same keys now updates through the rebuilt key; nothing is rebuilt for a table with rows.
+    const { outcome: again } = await load([[callRecord('r1', { duration: 8 })]]);
+    expect(again).toMatchObject({ inserted: 0, updated: 1 });
+    expect((await primaryKey()).index).toBe(after.index);
+  });
+
+  it('keeps the index as it is below the threshold (the default is 50 000 records)', async () => {
+    const before = await primaryKey();
+    const staging = await stagedWithDuplicate('rebuild-small', 's', 7);
+    expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 2 });
+    expect((await primaryKey()).index).toBe(before.index);
+  });
+
+  it('does not wait for, nor block, a reader that holds the table: it takes the ordinary path', async () => {
+    const before = await primaryKey();
+    const staging = await stagedWithDuplicate('rebuild-reader', 'q', 7);
+    const outcome = await database.db.transaction().execute(async (reader) => {
+      await sql`SELECT count(*) FROM communications.user_call_records`.execute(reader);
+      return mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 });
+    });
+    expect(outcome).toMatchObject({ inserted: 2 });
+    expect((await primaryKey()).index).toBe(before.index);
+  });
+
+  it('keeps the primary key a foreign key references', async () => {
+    const staging = await stagedWithDuplicate('rebuild-fk', 'f', 7);
+    await sql`CREATE TABLE public.call_notes (call_id text REFERENCES communications.user_call_records (id))`.execute(
+      database.db,
+    );
+    try {
+      const before = await primaryKey();
+      expect(await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 })).toMatchObject({
+        inserted: 2,
+      });
+      expect((await primaryKey()).index).toBe(before.index);
+    } finally {
+      await sql`DROP TABLE public.call_notes`.execute(database.db);
+    }
+  });
+
+  it('refuses a threshold that is not a whole number ≥ 1', async () => {
+    const staging = await stagedWithDuplicate('rebuild-bad', 'b', 7);
+    await expect(
+      mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 0.5 }),
+    ).rejects.toMatchObject({ code: 'MERGE_OPTION_INVALID', category: 'config', retryable: false });
+  });
+});
+
 describe('lossless records', () => {
   it('keeps a big integer and a long decimal exactly, from the raw text', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);
