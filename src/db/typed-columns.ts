@@ -30,8 +30,31 @@ export function isGuarded(column: TypedColumn): boolean {
   return column.type !== 'text';
 }
 
+/**
+ * What the server offers typed columns. `jsonValue`: SQL/JSON `JSON_VALUE(… RETURNING … NULL ON ERROR)`
+ * (PostgreSQL 17+), which reads a date or timestamp with one soft-error parse where `pg_input_is_valid` and the
+ * cast parse it twice (docs/loading.md: ≈ 1.5 µs a value less). Both forms give the same values.
+ */
+export interface ServerFeatures {
+  readonly jsonValue: boolean;
+}
+
+/** The features of a server whose `server_version_num` is `version`. */
+export function serverFeatures(version: number): ServerFeatures {
+  return { jsonValue: version >= 170000 };
+}
+
+/** A jsonpath (strict) to `path`, each step a quoted member name. */
+function jsonPath(path: readonly string[]): string {
+  return `strict $${path.map((step) => `.${JSON.stringify(step)}`).join('')}`;
+}
+
 /** SQL for the column's value computed from `record` (a jsonb expression): NULL when absent, null or unfit. */
-export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn): RawBuilder<unknown> {
+export function typedValueSql(
+  record: RawBuilder<unknown>,
+  column: TypedColumn,
+  features: ServerFeatures = { jsonValue: false },
+): RawBuilder<unknown> {
   const text = textAt(record, column.path);
   if (column.type === 'text') return text;
   const value = valueAt(record, column.path);
@@ -44,9 +67,14 @@ export function typedValueSql(record: RawBuilder<unknown>, column: TypedColumn):
     return sql`CASE WHEN jsonb_typeof(${value}) IN ('number', 'string')
       AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
   }
-  // Dates and timestamps: ISO-8601 only (Postgres would also read 'now', 'epoch', '12/31/2024' and friends).
-  return sql`CASE WHEN ${text} ~ '^\\d{4}-\\d{2}-\\d{2}' AND jsonb_typeof(${value}) = 'string'
-    AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
+  // Dates and timestamps: ISO-8601 only (Postgres would also read 'now', 'epoch', '12/31/2024' and friends): the
+  // text starts with digits as `dddd-dd-dd` — exactly `^[0-9]{4}-[0-9]{2}-[0-9]{2}`, in a fifth of the regex's time.
+  // Only a JSON string can start so (a number, boolean, object or array cannot), so there is no type test.
+  const iso = sql`translate(left(${text}, 10), '123456789', '000000000') = '0000-00-00'`;
+  if (features.jsonValue) {
+    return sql`CASE WHEN ${iso} THEN JSON_VALUE(${record}, ${jsonPath(column.path)}::jsonpath RETURNING ${type} NULL ON ERROR) END`;
+  }
+  return sql`CASE WHEN ${iso} AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
 }
 
 /**
