@@ -24,7 +24,7 @@ import { primaryKeyTexts } from './key-text.ts';
 import type { ResourceTable, TypedColumn } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
-import { typedValueSql } from './typed-columns.ts';
+import { serverFeatures, typedValueSql, type ServerFeatures } from './typed-columns.ts';
 
 /** The staging of one resource in one load. */
 export interface Staging {
@@ -38,6 +38,8 @@ export interface Staging {
    * merge still compares canonical hashes, so the worst case is a record sent whole instead of as a key.
    */
   readonly targetWasEmpty: boolean;
+  /** What the server offers the typed columns' SQL (`typed-columns.ts`). */
+  readonly features: ServerFeatures;
 }
 
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
@@ -102,11 +104,14 @@ export async function prepareStaging(
     SELECT NOT EXISTS (SELECT 1 FROM ${sql.id(target.schema, target.table)} WHERE _deleted_at IS NULL) AS empty`.execute(
           db,
         );
+  const version = await sql<{ version: number }>`
+    SELECT current_setting('server_version_num')::int AS version`.execute(db);
   const staging: Staging = {
     loadId,
     target,
     tableName: stagingTableName(loadId, target.resource),
     targetWasEmpty: rows[0]?.empty === true,
+    features: serverFeatures(version.rows[0]?.version ?? 0),
   };
   const keyColumns = target.primaryKey.map((_, i) => sql`${keyArray(i)} text[] NOT NULL`);
   const rowColumns = [
@@ -435,7 +440,7 @@ export async function stagedRows(
     column: (c) =>
       staged.get(c.column) === formatTypes[c.type]
         ? sql.id('x', c.column)
-        : typedValueSql(sql.id('x', '_data'), c),
+        : typedValueSql(sql.id('x', '_data'), c, staging.features),
   };
 }
 
@@ -535,9 +540,11 @@ async function writeBatch(
     // anyway (failing the attempt), so a durable commit of the batch's registry row buys nothing — and one fsync
     // per batch is measurable (843 batches for 1 M records). Asynchronous commit never breaks consistency: a crash
     // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
-    await sql`SET LOCAL synchronous_commit = off`.execute(trx);
     // Typed columns read timestamps without a zone as UTC, whatever the session says (as the merge did before).
-    await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
+    // Both settings in one round trip (`set_config(…, true)` is `SET LOCAL`).
+    await sql`SELECT set_config('synchronous_commit', 'off', true), set_config('TimeZone', 'UTC', true)`.execute(
+      trx,
+    );
     const registered = await sql<{ fresh: boolean }>`
       INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes, fields)
       VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes},
@@ -585,27 +592,8 @@ async function writeBatch(
         .execute();
     }
     if (good.length > 0) {
-      const unchanged = staging.targetWasEmpty ? new Set<number>() : await findUnchanged(trx, staging, good);
+      const unchanged = await insertBatchRow(trx, staging, seq, good);
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
-      const keys = good.map((r) => r.key);
-      const arrays = target.primaryKey.map((_, i) => keyArray(i));
-      const parts = target.primaryKey.map((_, i) => sql.id('u', `a${i}`));
-      await sql`
-        INSERT INTO ${stagingTable(staging)} (seq, key_ords, key_unchanged, ${sql.join(arrays)}, key_hashes)
-        SELECT ${seq}::bigint, ${listOf(
-          good.map((r) => r.ordinal),
-          'int',
-        )}, ${listOf(
-          good.map((r) => (unchanged.has(r.ordinal) ? 't' : 'f')),
-          'boolean',
-        )}, ${sql.join(arrays.map((a) => sql`k.${a}`))},
-               ARRAY(SELECT ${keyHashSql(parts)}
-                     FROM unnest(${sql.join(arrays.map((a) => sql`k.${a}`))})
-                       WITH ORDINALITY AS u(${sql.join(parts.map((_, i) => sql.id(`a${i}`)))}, n)
-                     ORDER BY u.n)
-        FROM (SELECT ${sql.join(
-          target.primaryKey.map((_, i) => sql`${textListOf(keys.map((k) => k[i] ?? ''))} AS ${keyArray(i)}`),
-        )}) AS k`.execute(trx);
       // Unchanged records are not sent: the others' texts are copied out of the batch's buffer (a re-load).
       if (shipped.length > 0) {
         await insertRows(
@@ -647,7 +635,7 @@ async function insertRows(
     SELECT ${sql.join([
       sql`${seq}::bigint, e.ord`,
       ...target.primaryKey.map((k) => sql`${value} ->> ${k.field}`),
-      ...target.columns.map((c) => typedValueSql(value, c)),
+      ...target.columns.map((c) => typedValueSql(value, c, staging.features)),
       sql`${value}, ${contentHashSql(value)}, e.raw_hash`,
     ])}
     FROM (
@@ -669,38 +657,54 @@ async function insertRows(
 }
 
 /**
- * Looks up the stored raw-text md5 of each record's key in one statement: a record whose raw text is the one stored
- * is unchanged and will not be sent at all — neither parsed, nor hashed, nor copied. Returns the ordinals of those.
- * (Every record's key text is exactly what SQL reads — `key-text.ts` — so every record is looked up.)
+ * Writes the batch row — every good record's ordinal, key, key hash and whether it is unchanged — and returns the
+ * ordinals of the unchanged ones, in ONE statement: a record is unchanged when its key is live in the table with the
+ * same raw-text md5, so it will not be sent at all — neither parsed, nor hashed, nor copied. (Every record's key text
+ * is exactly what SQL reads — `key-text.ts` — so every record is looked up.) A first load (the table was empty)
+ * looks nothing up. Looking up and writing in one statement sends the keys once and saves a round trip a batch.
  */
-async function findUnchanged(
+async function insertBatchRow(
   trx: Kysely<Database>,
   staging: Staging,
-  records: readonly StagedRecord[],
+  seq: number,
+  good: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
   const { target } = staging;
-  if (records.length === 0) return new Set();
-  const keyColumns = target.primaryKey.map((_, i) => sql.id(`k${i}`));
-  const { rows } = await sql<{ ords: number[] | null }>`
-    SELECT array_agg(u.ord) AS ords
-    FROM unnest(${listOf(
-      records.map((r) => r.ordinal),
+  const arrays = target.primaryKey.map((_, i) => keyArray(i));
+  const parts = target.primaryKey.map((_, i) => sql.id('u', `a${i}`));
+  const names = sql.join(parts.map((_, i) => sql.id(`a${i}`)));
+  const keyArrays = sql.join(arrays.map((a) => sql`k.${a}`));
+  const unchanged = staging.targetWasEmpty
+    ? sql`array_fill(false, ARRAY[${good.length}::int])`
+    : sql`ARRAY(
+        SELECT EXISTS (
+          SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
+          WHERE ${sql.join(
+            target.primaryKey.map((key, i) => sql`t.${sql.id(key.column)} = ${parts[i]}`),
+            sql` AND `,
+          )} AND t._raw_hash = u.raw_hash AND t._deleted_at IS NULL)
+        FROM unnest(${keyArrays}, k.raw_hashes) WITH ORDINALITY AS u(${names}, raw_hash, n)
+        ORDER BY u.n)`;
+  const rawHashes = staging.targetWasEmpty
+    ? sql``
+    : sql`, ${listOf(
+        good.map((r) => r.rawHash),
+        'uuid',
+      )} AS raw_hashes`;
+  const { rows } = await sql<{ unchanged: number[] | null }>`
+    INSERT INTO ${stagingTable(staging)} (seq, key_ords, key_unchanged, ${sql.join(arrays)}, key_hashes)
+    SELECT ${seq}::bigint, ${listOf(
+      good.map((r) => r.ordinal),
       'int',
-    )}, ${listOf(
-      records.map((r) => r.rawHash),
-      'uuid',
-    )},
-                ${sql.join(target.primaryKey.map((_, i) => textListOf(records.map((r) => r.key[i] ?? ''))))})
-      AS u(ord, raw_hash, ${sql.join(keyColumns)})
-    WHERE EXISTS (
-      SELECT 1 FROM ${sql.id(target.schema, target.table)} AS t
-      WHERE ${sql.join(
-        target.primaryKey.map((k, i) => sql`t.${sql.id(k.column)} = u.${sql.id(`k${i}`)}`),
-        sql` AND `,
-      )}
-        AND t._raw_hash = u.raw_hash AND t._deleted_at IS NULL
-    )`.execute(trx);
-  return new Set(rows[0]?.ords ?? []);
+    )}, ${unchanged}, ${keyArrays},
+           ARRAY(SELECT ${keyHashSql(parts)} FROM unnest(${keyArrays}) WITH ORDINALITY AS u(${names}, n) ORDER BY u.n)
+    FROM (SELECT ${sql.join(
+      target.primaryKey.map((_, i) => sql`${textListOf(good.map((r) => r.key[i] ?? ''))} AS ${keyArray(i)}`),
+    )}${rawHashes}) AS k
+    RETURNING (SELECT array_agg(u.o) FROM unnest(key_ords, key_unchanged) AS u(o, c) WHERE u.c) AS unchanged`.execute(
+    trx,
+  );
+  return new Set(rows[0]?.unchanged ?? []);
 }
 
 /**
