@@ -715,9 +715,22 @@ function listOf(values: readonly (number | string)[], type: 'int' | 'uuid' | 'bo
   return sql`string_to_array(${values.join(',')}, ',')::${sql.raw(type)}[]`;
 }
 
-/** An array parameter of any texts, sent as one JSON text (V8's JSON.stringify, parsed by Postgres's json). */
+/**
+ * An array parameter of any texts, as a binary `text[]` (the format of {@link encodeRecords}: each element's length
+ * and UTF-8 bytes — no quoting, escaping or JSON). Measured on the batch row's keys: see docs/loading.md.
+ */
 function textListOf(values: readonly string[]): RawBuilder<unknown> {
-  return sql`ARRAY(SELECT t FROM json_array_elements_text(${JSON.stringify(values)}::json) WITH ORDINALITY AS e(t, n) ORDER BY n)`;
+  let length = arrayHeaderBytes + 4 * values.length;
+  for (const value of values) length += Buffer.byteLength(value);
+  const buffer = Buffer.allocUnsafe(length);
+  writeTextArrayHeader(buffer, values.length);
+  let offset = arrayHeaderBytes;
+  for (const value of values) {
+    const size = buffer.write(value, offset + 4);
+    buffer.writeInt32BE(size, offset);
+    offset += 4 + size;
+  }
+  return sql`${buffer}::text[]`;
 }
 
 /**
