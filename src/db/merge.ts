@@ -7,7 +7,8 @@
  * 2. Pre-filter: markers (records staging found unchanged by their raw-text hash) and staged rows whose key is
  *    live in the table with the same canonical content hash are left out — so an unchanged row is not even locked
  *    (PERF-NOTES: `ON CONFLICT … WHERE` alone still rewrites every page).
- * 3. With the table locked against other writers (readers go on): `UPDATE` the existing rows whose canonical
+ * 3. With the table locked against other writers (readers go on; a big first load into an empty table locks them
+ *    out too while it builds its primary key once, `key-index.ts`): `UPDATE` the existing rows whose canonical
  *    hash differs or that were deleted, then `INSERT` the new keys — each only when the key table says it has
  *    work; staging shaped the rows already, so both only copy them (the update in the table's physical order, the
  *    insert in key order). Counts are the statements' row counts.
