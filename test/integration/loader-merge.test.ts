@@ -53,6 +53,11 @@ async function stagedWithDuplicate(loadId: string, prefix: string, duration: num
   return staging;
 }
 
+/** The counts of a load into an empty table: every distinct key inserted. */
+function firstLoad(fetched: number, distinct: number) {
+  return { fetched, distinct, inserted: distinct, updated: 0, unchanged: 0 };
+}
+
 async function rows() {
   const { rows } = await sql<Record<string, unknown>>`
     SELECT * FROM communications.user_call_records ORDER BY id`.execute(database.db);
@@ -380,15 +385,7 @@ describe('stage and merge', () => {
       extracted(JSON.parse(surrogateText), surrogateText),
     ]);
     const outcome = await mergeStaged(database.db, staging);
-    expect(outcome).toMatchObject({
-      fetched: 4,
-      distinct: 3,
-      inserted: 3,
-      updated: 0,
-      unchanged: 0,
-      rejected: 2,
-      coercions: { duration: 1 },
-    });
+    expect(outcome).toMatchObject({ ...firstLoad(4, 3), rejected: 2, coercions: { duration: 1 } });
     expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
       ['a', '2'],
       ['b', null],
@@ -476,14 +473,7 @@ describe('a big first load', () => {
     const staging = await stagedWithDuplicate('rebuild-1', 'r', 7);
     await stageRecords(database.db, staging, 2, [extracted(callRecord('r3', { duration: 'soon' }))]);
     const outcome = await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 });
-    expect(outcome).toMatchObject({
-      fetched: 4,
-      distinct: 3,
-      inserted: 3,
-      updated: 0,
-      unchanged: 0,
-      coercions: { duration: 1 },
-    });
+    expect(outcome).toMatchObject({ ...firstLoad(4, 3), coercions: { duration: 1 } });
     expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
       ['r1', '7'],
       ['r2', '61'],
