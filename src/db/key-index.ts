@@ -11,7 +11,7 @@
  * commits instead of seeing it empty. The merge never queues for that lock — `NOWAIT`, in a savepoint: when anyone
  * holds a lock on the table it keeps the ordinary path, so no reader waits behind it and it waits for no reader.
  * Nor does it take this path when dropping the constraint would touch anything else: a foreign key that references
- * the table, or a replica identity that names the index.
+ * the table, a view that relies on the key (`GROUP BY` the key), a replica identity that names the index.
  */
 import { sql, type Kysely } from 'kysely';
 import type { ResourceTable } from './resource-tables.ts';
@@ -39,7 +39,13 @@ export async function deferPrimaryKey(
   const { rows } = await sql<{ name: string; definition: string; eligible: boolean }>`
     SELECT c.conname AS name, pg_get_constraintdef(c.oid) AS definition,
            (r.relreplident = 'd' AND r.relkind = 'r'
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint AS f WHERE f.confrelid = r.oid AND f.contype = 'f')) AS eligible
+            -- Nothing outside the constraint depends on it or its index: a foreign key (on the index), a view that
+            -- groups by the key (on the constraint). Dropping it would fail, or take them along.
+            AND NOT EXISTS (
+              SELECT 1 FROM pg_depend AS d
+              WHERE d.deptype = 'n'
+                AND ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid)
+                  OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = c.conindid)))) AS eligible
     FROM pg_constraint AS c JOIN pg_class AS r ON r.oid = c.conrelid
     WHERE c.conrelid = ${`${quoteIdent(target.schema)}.${quoteIdent(target.table)}`}::regclass AND c.contype = 'p'`.execute(
     trx,

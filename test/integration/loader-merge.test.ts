@@ -526,6 +526,21 @@ describe('a big first load', () => {
     }
   });
 
+  it('keeps the primary key a view relies on (grouping by the key)', async () => {
+    const staging = await stagedWithDuplicate('rebuild-view', 'v', 7);
+    await sql`CREATE VIEW public.call_types AS
+      SELECT id, type FROM communications.user_call_records GROUP BY id`.execute(database.db);
+    try {
+      const before = await primaryKey();
+      expect(await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 })).toMatchObject({
+        inserted: 2,
+      });
+      expect((await primaryKey()).index).toBe(before.index);
+    } finally {
+      await sql`DROP VIEW public.call_types`.execute(database.db);
+    }
+  });
+
   it('refuses a threshold that is not a whole number ≥ 1', async () => {
     const staging = await stagedWithDuplicate('rebuild-bad', 'b', 7);
     await expect(
