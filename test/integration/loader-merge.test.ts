@@ -510,36 +510,33 @@ describe('a big first load', () => {
     expect((await primaryKey()).index).toBe(before.index);
   });
 
-  it('keeps the primary key a foreign key references', async () => {
-    const staging = await stagedWithDuplicate('rebuild-fk', 'f', 7);
-    await sql`CREATE TABLE public.call_notes (call_id text REFERENCES communications.user_call_records (id))`.execute(
-      database.db,
-    );
-    try {
-      const before = await primaryKey();
-      expect(await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 })).toMatchObject({
-        inserted: 2,
-      });
-      expect((await primaryKey()).index).toBe(before.index);
-    } finally {
-      await sql`DROP TABLE public.call_notes`.execute(database.db);
-    }
-  });
-
-  it('keeps the primary key a view relies on (grouping by the key)', async () => {
-    const staging = await stagedWithDuplicate('rebuild-view', 'v', 7);
-    await sql`CREATE VIEW public.call_types AS
-      SELECT id, type FROM communications.user_call_records GROUP BY id`.execute(database.db);
-    try {
-      const before = await primaryKey();
-      expect(await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 })).toMatchObject({
-        inserted: 2,
-      });
-      expect((await primaryKey()).index).toBe(before.index);
-    } finally {
-      await sql`DROP VIEW public.call_types`.execute(database.db);
-    }
-  });
+  const dependents = [
+    {
+      what: 'a foreign key references',
+      create: sql`CREATE TABLE public.call_notes (call_id text REFERENCES communications.user_call_records (id))`,
+      drop: sql`DROP TABLE public.call_notes`,
+    },
+    {
+      what: 'a view relies on (grouping by the key)',
+      create: sql`CREATE VIEW public.call_types AS SELECT id, type FROM communications.user_call_records GROUP BY id`,
+      drop: sql`DROP VIEW public.call_types`,
+    },
+  ];
+  for (const [n, { what, create, drop }] of dependents.entries()) {
+    it(`keeps the primary key ${what}`, async () => {
+      const staging = await stagedWithDuplicate(`rebuild-dependent-${n}`, `d${n}-`, 7);
+      await create.execute(database.db);
+      try {
+        const before = await primaryKey();
+        expect(await mergeStaged(database.db, staging, undefined, { keyIndexRebuildFrom: 1 })).toMatchObject({
+          inserted: 2,
+        });
+        expect((await primaryKey()).index).toBe(before.index);
+      } finally {
+        await drop.execute(database.db);
+      }
+    });
+  }
 
   it('refuses a threshold that is not a whole number ≥ 1', async () => {
     const staging = await stagedWithDuplicate('rebuild-bad', 'b', 7);
