@@ -47,9 +47,8 @@ export async function deferPrimaryKey(
                 AND ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid)
                   OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = c.conindid)))) AS eligible
     FROM pg_constraint AS c JOIN pg_class AS r ON r.oid = c.conrelid
-    WHERE c.conrelid = ${`${quoteIdent(target.schema)}.${quoteIdent(target.table)}`}::regclass AND c.contype = 'p'`.execute(
-    trx,
-  );
+    JOIN pg_namespace AS n ON n.oid = r.relnamespace
+    WHERE n.nspname = ${target.schema} AND r.relname = ${target.table} AND c.contype = 'p'`.execute(trx);
   const key = rows[0];
   if (key === undefined || !key.eligible) return undefined;
   await sql`SAVEPOINT defer_primary_key`.execute(trx);
@@ -75,7 +74,3 @@ export async function deferPrimaryKey(
 
 /** SQLSTATE 55P03: `NOWAIT` found the lock taken. */
 const lockNotAvailable = '55P03';
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
