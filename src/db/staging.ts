@@ -292,28 +292,40 @@ function encodeRecords(accepted: readonly AcceptedRecord[]): {
   readonly records: StagedRecord[];
   readonly texts: Buffer;
 } {
-  let length = arrayHeaderBytes + 4 * accepted.length;
-  for (const { record } of accepted) length += Buffer.byteLength(record.text);
-  const texts = Buffer.allocUnsafe(length);
-  writeTextArrayHeader(texts, accepted.length);
-  let offset = arrayHeaderBytes;
-  const records: StagedRecord[] = [];
-  for (const { record, ordinal, key } of accepted) {
-    const start = offset + 4;
-    const end = start + texts.write(record.text, start, 'utf8');
-    texts.writeInt32BE(end - start, offset);
-    offset = end;
-    const bytes = texts.subarray(start, end);
-    records.push({
+  const { array, elements } = textArray(accepted.map(({ record }) => record.text));
+  const records = accepted.map(({ record, ordinal, key }, i): StagedRecord => {
+    const bytes = elements[i] as Buffer;
+    return {
       ordinal,
       text: record.text,
       bytes,
       rawHash: hash('md5', bytes, 'hex'),
       key,
       keyValues: record.value as Record<string, unknown>,
-    });
+    };
+  });
+  return { records, texts: array };
+}
+
+/**
+ * `values` as a binary `text[]` (Postgres's binary array format: the header, then each element's length and UTF-8
+ * bytes — no quoting or escaping), written once, with a view of each element's bytes in it.
+ */
+function textArray(values: readonly string[]): { readonly array: Buffer; readonly elements: Buffer[] } {
+  let length = arrayHeaderBytes + 4 * values.length;
+  for (const value of values) length += Buffer.byteLength(value);
+  const array = Buffer.allocUnsafe(length);
+  writeTextArrayHeader(array, values.length);
+  let offset = arrayHeaderBytes;
+  const elements: Buffer[] = [];
+  for (const value of values) {
+    const start = offset + 4;
+    const end = start + array.write(value, start, 'utf8');
+    array.writeInt32BE(end - start, offset);
+    elements.push(array.subarray(start, end));
+    offset = end;
   }
-  return { records, texts };
+  return { array, elements };
 }
 
 /** The binary `text[]` of `records`' raw texts (a subset of a batch, copied out of its buffer). */
@@ -715,22 +727,9 @@ function listOf(values: readonly (number | string)[], type: 'int' | 'uuid' | 'bo
   return sql`string_to_array(${values.join(',')}, ',')::${sql.raw(type)}[]`;
 }
 
-/**
- * An array parameter of any texts, as a binary `text[]` (the format of {@link encodeRecords}: each element's length
- * and UTF-8 bytes — no quoting, escaping or JSON). Measured on the batch row's keys: see docs/loading.md.
- */
+/** An array parameter of any texts, as a binary `text[]` ({@link textArray}). Measured on the batch row's keys: see docs/loading.md. */
 function textListOf(values: readonly string[]): RawBuilder<unknown> {
-  let length = arrayHeaderBytes + 4 * values.length;
-  for (const value of values) length += Buffer.byteLength(value);
-  const buffer = Buffer.allocUnsafe(length);
-  writeTextArrayHeader(buffer, values.length);
-  let offset = arrayHeaderBytes;
-  for (const value of values) {
-    const size = buffer.write(value, offset + 4);
-    buffer.writeInt32BE(size, offset);
-    offset += 4 + size;
-  }
-  return sql`${buffer}::text[]`;
+  return sql`${textArray(values).array}::text[]`;
 }
 
 /**
