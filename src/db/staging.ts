@@ -553,10 +553,12 @@ async function writeBatch(
     // per batch is measurable (843 batches for 1 M records). Asynchronous commit never breaks consistency: a crash
     // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
     // Typed columns read timestamps without a zone as UTC, whatever the session says (as the merge did before).
-    // Both settings in one round trip (`set_config(…, true)` is `SET LOCAL`).
-    await sql`SELECT set_config('synchronous_commit', 'off', true), set_config('TimeZone', 'UTC', true)`.execute(
-      trx,
-    );
+    // A generic plan: a custom plan folds the batch's arrays into the plan as constants (string_to_array, casts)
+    // and copies them with it — server logs of 200 k records: the rows statement's bind 2.6 ms → 1.25 ms a batch,
+    // its execution unchanged (the plan is the same: scan the arrays, insert). All in one round trip
+    // (`set_config(…, true)` is `SET LOCAL`).
+    await sql`SELECT set_config('synchronous_commit', 'off', true), set_config('TimeZone', 'UTC', true),
+      set_config('plan_cache_mode', 'force_generic_plan', true)`.execute(trx);
     const registered = await sql<{ fresh: boolean }>`
       INSERT INTO ingest.staged_batches (load_id, resource, seq, records, rejected, bytes, fields)
       VALUES (${loadId}, ${target.resource}, ${seq}, ${good.length}, ${rejections.length}, ${bytes},
