@@ -32,8 +32,9 @@ export function isGuarded(column: TypedColumn): boolean {
 
 /**
  * What the server offers typed columns. `jsonValue`: SQL/JSON `JSON_VALUE(… RETURNING … NULL ON ERROR)`
- * (PostgreSQL 17+), which reads a date or timestamp with one soft-error parse where `pg_input_is_valid` and the
- * cast parse it twice (docs/loading.md: ≈ 1.5 µs a value less). Both forms give the same values.
+ * (PostgreSQL 17+), which reads a number, date or timestamp with one soft-error parse where `pg_input_is_valid`
+ * and the cast parse it twice (docs/loading.md: ≈ 1.5 µs a date, 0.4 µs a number less). Both forms give the same
+ * values (`typed-columns.test.ts`).
  */
 export interface ServerFeatures {
   readonly jsonValue: boolean;
@@ -64,6 +65,13 @@ export function typedValueSql(
     return sql`CASE WHEN jsonb_typeof(${value}) = 'boolean' THEN (${value})::boolean END`;
   }
   if (numericTypes.has(column.type)) {
+    // A JSON number or string whose text the type reads. SQL/JSON converts the item through the type's input
+    // function (1528.5 → NULL for bigint, never rounded; "1528" → 1528), as the cast of its text does, and
+    // refuses booleans, arrays and objects: the same values in one path lookup instead of three and two parses
+    // (measured on 200 k call records: 0.13 against 0.5 µs a value).
+    if (features.jsonValue) {
+      return sql`JSON_VALUE(${record}, ${jsonPath(column.path)}::jsonpath RETURNING ${type} NULL ON ERROR)`;
+    }
     return sql`CASE WHEN jsonb_typeof(${value}) IN ('number', 'string')
       AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${type} END`;
   }

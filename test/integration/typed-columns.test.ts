@@ -1,7 +1,8 @@
 /**
- * The guarded date and timestamp columns, on the real server: the two SQL forms `typedValueSql` writes (SQL/JSON
- * `JSON_VALUE … NULL ON ERROR` on PostgreSQL 17+, `pg_input_is_valid` + cast before) give the same value as the
- * form they replaced (an ISO regex, a JSON type test, `pg_input_is_valid` and the cast) for every kind of value.
+ * The guarded typed columns, on the real server: the two SQL forms `typedValueSql` writes (SQL/JSON
+ * `JSON_VALUE … NULL ON ERROR` on PostgreSQL 17+, `pg_input_is_valid` + cast before) give the same value — for dates
+ * and timestamps as the form they replaced (an ISO regex, a JSON type test, `pg_input_is_valid` and the cast), for
+ * numbers as each other — for every kind of value.
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ function previousForm(column: TypedColumn) {
     AND ingest.input_is_valid(${text}, ${column.type}) THEN (${text})::${sql.raw(column.type)} END`;
 }
 
-describe('guarded date and timestamp columns', () => {
+describe('guarded typed columns', () => {
   for (const type of ['timestamptz', 'date'] as const) {
     for (const path of [['at'], ['when', 'at']]) {
       it(`${type} at ${path.join('.')}: both forms agree with the previous one on ${values.length} values`, async () => {
@@ -76,6 +77,63 @@ describe('guarded date and timestamp columns', () => {
         expect(rows.filter((r) => r.previous === null).length).toBeGreaterThanOrEqual(15);
       });
     }
+  }
+
+  // Raw JSON texts, so that big and long numbers reach jsonb exactly.
+  const numbers: readonly string[] = [
+    '1528',
+    '-7',
+    '0',
+    '1528.5',
+    '1528.0',
+    '1e3',
+    '1.5e-3',
+    '2147483647',
+    '2147483648',
+    '9223372036854775807',
+    '9223372036854775808',
+    '12345678901234567890',
+    '0.1000000000000000055511151231257827',
+    '"12345678901234567890"',
+    '"0.1000000000000000055511151231257827"',
+    '"1528"',
+    '" 12 "',
+    '"0x10"',
+    '"1_000"',
+    '"NaN"',
+    '"Infinity"',
+    '"-inf"',
+    '"1e5"',
+    '""',
+    '"twelve"',
+    'true',
+    'false',
+    'null',
+    '[1]',
+    '{"n":1}',
+  ];
+  for (const type of ['bigint', 'integer', 'numeric', 'double precision'] as const) {
+    it(`${type}: SQL/JSON and the cast agree on ${numbers.length} values`, async () => {
+      for (const path of [['n'], ['at', 'n']]) {
+        const column: TypedColumn = { column: 'n', path, type };
+        const texts = numbers.map((value) =>
+          path.length === 1 ? `{"n":${value}}` : `{"at":{"n":${value}},"other":1}`,
+        );
+        const { rows } = await sql<{ json: string; cast: string | null; sqlJson: string | null }>`
+          SELECT v.d::text AS json,
+                 (${typedValueSql(sql`v.d`, column, { jsonValue: false })})::text AS cast,
+                 (${typedValueSql(sql`v.d`, column, { jsonValue: true })})::text AS "sqlJson"
+          FROM unnest(${texts}::text[]) AS t(text), LATERAL (SELECT t.text::jsonb AS d) AS v`.execute(
+          database.db,
+        );
+        expect(rows).toHaveLength(texts.length);
+        for (const row of rows) {
+          expect({ json: row.json, sqlJson: row.sqlJson }).toEqual({ json: row.json, sqlJson: row.cast });
+        }
+        expect(rows.filter((r) => r.cast !== null).length).toBeGreaterThanOrEqual(5);
+        expect(rows.filter((r) => r.cast === null).length).toBeGreaterThanOrEqual(6);
+      }
+    });
   }
 
   it('uses SQL/JSON from PostgreSQL 17 on', async () => {
