@@ -140,40 +140,45 @@ describe('stage and merge', () => {
     expect(await mergeStaged(database.db, staging)).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
   });
 
-  it('sends the raw texts as UTF-8 bytes: multibyte records land exactly, hashed by md5 of their bytes', async () => {
-    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-    const names = ['Zoë Ångström', 'naïve 日本語', 'emoji 😀 and \\"quotes\\"'];
-    const texts = names.map((name, i) => JSON.stringify(callRecord(`mb-${i}`, { from: { name } })));
-    const stage = async (loadId: string, batch: readonly string[]) => {
-      await startRun(database.db, loadId, 'communications', 'user_call_records');
-      const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
-      await stageRecords(
-        database.db,
-        staging,
-        0,
-        batch.map((text) => extracted(JSON.parse(text), text)),
-      );
-      const { rows } = await sql<{ key: string; name: string; md5: boolean; exact: boolean }>`
+  it.each([
+    ['encoded from their texts', false],
+    ['as the extractor received them (ExtractedRecord.bytes)', true],
+  ])(
+    'sends the raw texts as UTF-8 bytes, %s: multibyte records land exactly, hashed by md5 of their bytes',
+    async (_, withBytes) => {
+      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+      const record = (text: string) => ({
+        ...extracted(JSON.parse(text), text),
+        ...(withBytes ? { bytes: Buffer.from(text, 'utf8') } : {}),
+      });
+      const names = ['Zoë Ångström', 'naïve 日本語', 'emoji 😀 and \\"quotes\\"'];
+      const texts = names.map((name, i) => JSON.stringify(callRecord(`mb-${i}`, { from: { name } })));
+      const stage = async (loadId: string, batch: readonly string[]) => {
+        await startRun(database.db, loadId, 'communications', 'user_call_records');
+        const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+        await stageRecords(database.db, staging, 0, batch.map(record));
+        const { rows } = await sql<{ key: string; name: string; md5: boolean; exact: boolean }>`
         SELECT r._key_0 AS key, r.from__name AS name,
                r._raw_hash = md5(t.text)::uuid AS md5, r._data = t.text::jsonb AS exact
         FROM ${stagedRowsTable(staging)} AS r
         JOIN unnest(${batch}::text[]) AS t(text) ON t.text::jsonb ->> 'id' = r._key_0
         ORDER BY r._key_0`.execute(database.db);
-      return { staging, rows };
-    };
-    const first = await stage('multibyte-1', texts);
-    expect(first.rows).toEqual(names.map((name, i) => ({ key: `mb-${i}`, name, md5: true, exact: true })));
-    expect(await mergeStaged(database.db, first.staging)).toMatchObject({ inserted: 3 });
-    // A re-load where one record changed: only it is sent, copied out of the batch's bytes.
-    const changed = [
-      texts[0] as string,
-      JSON.stringify(callRecord('mb-1', { from: { name: 'ü changed' } })),
-      texts[2] as string,
-    ];
-    const second = await stage('multibyte-2', changed);
-    expect(second.rows).toEqual([{ key: 'mb-1', name: 'ü changed', md5: true, exact: true }]);
-    expect(await mergeStaged(database.db, second.staging)).toMatchObject({ updated: 1, unchanged: 2 });
-  });
+        return { staging, rows };
+      };
+      const first = await stage(`multibyte-1-${withBytes}`, texts);
+      expect(first.rows).toEqual(names.map((name, i) => ({ key: `mb-${i}`, name, md5: true, exact: true })));
+      expect(await mergeStaged(database.db, first.staging)).toMatchObject({ inserted: 3 });
+      // A re-load where one record changed: only it is sent, copied out of the batch's bytes.
+      const changed = [
+        texts[0] as string,
+        JSON.stringify(callRecord('mb-1', { from: { name: 'ü changed' } })),
+        texts[2] as string,
+      ];
+      const second = await stage(`multibyte-2-${withBytes}`, changed);
+      expect(second.rows).toEqual([{ key: 'mb-1', name: 'ü changed', md5: true, exact: true }]);
+      expect(await mergeStaged(database.db, second.staging)).toMatchObject({ updated: 1, unchanged: 2 });
+    },
+  );
 
   it('shapes each record at staging: key text, typed columns, jsonb and hash are in the staged row', async () => {
     await sql`TRUNCATE communications.user_call_records`.execute(database.db);

@@ -167,7 +167,7 @@ export class Extractor {
       return;
     }
     this.selected = first === OPEN_BRACE ? 'object' : 'scalar';
-    const record = parseElement(view, start, end, this.cursor.context('record', index));
+    const record = parseElement(view, start, end, this.cursor.context('record', index), true);
     this.batches.add(record, end - start);
     // A selected object is part of the body: what a caller captures may be inside it.
     this.captures?.addWithin(this.path ?? [], node, record.value);
@@ -250,7 +250,10 @@ export class Extractor {
     this.path = [];
     this.selected = 'object';
     if (end - start > this.options.maxRecordBytes) throw this.cursor.tooLarge('RECORD_TOO_LARGE', 0, start);
-    this.batches.add(parseElement(reader.view, start, end, this.cursor.context('record', 0)), end - start);
+    this.batches.add(
+      parseElement(reader.view, start, end, this.cursor.context('record', 0), true),
+      end - start,
+    );
     // The search already walked the object for captures.
   }
 

@@ -73,10 +73,13 @@ export function parseElements(
   }
   if (!Array.isArray(values) || values.length !== count) {
     for (let j = 0; j < count; j += 1) {
-      const record = parseElement(buf, starts[j]!, ends[j]!, {
-        ...context,
-        firstIndex: context.firstIndex + j,
-      });
+      const record = parseElement(
+        buf,
+        starts[j]!,
+        ends[j]!,
+        { ...context, firstIndex: context.firstIndex + j },
+        true,
+      );
       sink?.add(record, ends[j]! - starts[j]!);
     }
     return;
@@ -85,10 +88,21 @@ export function parseElements(
   const mayHaveIssues = text.includes('\\u');
   const unitStarts = decoder.unitStarts;
   const unitEnds = decoder.unitEnds;
+  // Each record's bytes as received, for staging to send as they are (no second UTF-8 encoding): views of ONE copy
+  // of the chunk's elements, as the reader reuses its buffer for the next chunk.
+  const from = starts[0]!;
+  const to = ends[count - 1]!;
+  const region = Buffer.allocUnsafe(to - from);
+  buf.copy(region, 0, from, to);
   for (let j = 0; j < count; j += 1) {
     const slice = text.slice(unitStarts[j], unitEnds[j]);
     sink.add(
-      { text: slice, value: values[j], issues: mayHaveIssues ? findEscapeIssues(slice) : noIssues },
+      {
+        text: slice,
+        value: values[j],
+        issues: mayHaveIssues ? findEscapeIssues(slice) : noIssues,
+        bytes: region.subarray(starts[j]! - from, ends[j]! - from),
+      },
       ends[j]! - starts[j]!,
     );
   }
@@ -103,13 +117,19 @@ export function parseElement(
   start: number,
   end: number,
   context: ElementContext,
+  /** A record (not a key or a skipped value): keep a copy of its bytes (`ExtractedRecord.bytes`). */
+  record = false,
 ): ExtractedRecord {
   const decoded = decodeUtf8(buf, start, end);
   if (typeof decoded === 'number') throw invalidUtf8(buf, decoded, context);
   const text = decoded.text;
   try {
     const value: unknown = JSON.parse(text);
-    return { text, value, issues: findEscapeIssues(text) };
+    const issues = findEscapeIssues(text);
+    // A copy: the reader reuses `buf` for the next chunk.
+    return record
+      ? { text, value, issues, bytes: Buffer.from(buf.subarray(start, end)) }
+      : { text, value, issues };
   } catch (error) {
     const escaped = escapeRawControlChars(text);
     if (escaped !== undefined) {

@@ -22,6 +22,11 @@ export interface ExtractedRecord {
   readonly text: string;
   /** `JSON.parse(text)` (numbers beyond 2^53 or with long decimals are rounded here, never in `text`). */
   readonly value: unknown;
+  /**
+   * The text's UTF-8 bytes as received, when the extractor has them at hand (a view: do not modify it). Staging
+   * sends these instead of encoding `text` again; when present they must be exactly `text`'s UTF-8 encoding.
+   */
+  readonly bytes?: Uint8Array;
   /** Empty for a good record; see {@link RecordIssue}. */
   readonly issues: readonly RecordIssue[];
 }

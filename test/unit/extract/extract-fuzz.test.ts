@@ -155,6 +155,17 @@ function oracle(bytes: Uint8Array, options: ExtractOptions): unknown[] | 'missin
   return selected === null ? [] : [selected];
 }
 
+/**
+ * Every record carries its bytes as received, and they are its text's UTF-8 — read after the whole body, when the
+ * reader has long reused its buffer (staging sends these bytes instead of encoding the text).
+ */
+function expectBytesAreTheTexts(records: readonly ExtractedRecord[]): void {
+  for (const record of records) {
+    expect(record.bytes).toBeDefined();
+    expect(Buffer.from(record.bytes ?? new Uint8Array()).toString('utf8')).toBe(record.text);
+  }
+}
+
 describe('extractor vs JSON.parse on random documents', () => {
   it('yields the same records, in the same order, with their exact source text, at any chunking', async () => {
     await fc.assert(
@@ -167,6 +178,7 @@ describe('extractor vs JSON.parse on random documents', () => {
         expect(records.map((record) => record.value)).toEqual(values);
         for (const record of records) expect(JSON.parse(record.text)).toEqual(record.value);
         expect(records.map((record) => record.issues)).toEqual(document.issues);
+        expectBytesAreTheTexts(records);
       }),
       runs(300),
     );
@@ -184,6 +196,7 @@ describe('extractor vs JSON.parse on random documents', () => {
         expect(records.map((record) => record.text)).toEqual(document.elements);
         for (const record of records) expect(record.value).toEqual(JSON.parse(record.text));
         expect(records.map((record) => record.issues)).toEqual(document.issues);
+        expectBytesAreTheTexts(records);
       }),
       runs(60),
     );
