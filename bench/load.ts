@@ -32,7 +32,7 @@ import { migrateToLatest } from '../src/db/migrations.ts';
 import { readResourceTable, type ResourceTable } from '../src/db/resource-tables.ts';
 import type { Database } from '../src/db/schema.ts';
 import { prepareStaging, stageRecords } from '../src/db/staging.ts';
-import type { ExtractedRecord } from '../src/http/extract/types.ts';
+import type { ExtractedRecord, RecordIssue } from '../src/http/extract/types.ts';
 import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../src/local/postgres.ts';
 import { createDataset } from '../src/sandbox/dataset.ts';
 import { defaultCounts } from '../src/sandbox/resources.ts';
@@ -71,6 +71,22 @@ interface Phase {
   /** The same two, for the staging part. */
   readonly stageCpu: { readonly nodeMs: number; readonly pgMs: number | undefined };
   readonly outcome: MergeOutcome;
+}
+
+/**
+ * A record of the file as the extractor yields it: its bytes as read (the extractor gives staging the bytes it
+ * received, `ExtractedRecord.bytes`), `value` holding only the primary key — the one thing the loader reads from it —
+ * and the text decoded only when asked for (the loader reads it only for a record it rejects).
+ */
+class FileRecord implements ExtractedRecord {
+  readonly issues: readonly RecordIssue[] = [];
+  constructor(
+    readonly bytes: Buffer,
+    readonly value: { readonly id: string },
+  ) {}
+  get text(): string {
+    return this.bytes.toString('utf8');
+  }
 }
 
 await main();
@@ -221,21 +237,18 @@ async function writeRecords(file: string, count: number, edit: (text: string) =>
   return bytes;
 }
 
-/**
- * The batches of one load, read from a file of {@link writeRecords}: ExtractedRecords as the extractor yields
- * them, except that `value` holds only the primary key — the one thing the loader reads from it.
- */
+/** The batches of one load, read from a file of {@link writeRecords} (the ids are ASCII). */
 async function* readBatches(file: string, maxBytes: number): AsyncGenerator<ExtractedRecord[]> {
   let batch: ExtractedRecord[] = [];
   let bytes = 0;
-  let rest = '';
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const text = rest + (chunk as string);
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    const data = rest === undefined ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
     let start = 0;
-    for (let end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
-      const tab = text.indexOf('\t', start);
-      const record = text.slice(tab + 1, end);
-      batch.push({ text: record, value: { id: text.slice(start, tab) }, issues: [] });
+    for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+      const tab = data.indexOf(0x09, start);
+      const record = data.subarray(tab + 1, end);
+      batch.push(new FileRecord(record, { id: data.toString('latin1', start, tab) }));
       bytes += record.length;
       start = end + 1;
       if (bytes >= maxBytes) {
@@ -244,7 +257,7 @@ async function* readBatches(file: string, maxBytes: number): AsyncGenerator<Extr
         bytes = 0;
       }
     }
-    rest = text.slice(start);
+    rest = start < data.length ? data.subarray(start) : undefined;
   }
   if (batch.length > 0) yield batch;
 }
