@@ -315,7 +315,10 @@ async function runLoad(
   console.log(
     `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)} = ${seconds(phase.totalMs)} ` +
       `(${rate(records, phase.totalMs)}), WAL ${megabytes(walBytes)}, rows rewritten ${phase.rowsWritten}; ` +
-      `CPU stage: Node ${seconds(phase.stageCpu.nodeMs)}, Postgres ${cpuSeconds(phase.stageCpu.pgMs)}; ` +
+      // Node's user and system time apart: its system time is the socket writes (loopback TCP), which vary with
+      // how busy the server's side is; its user time is the loader's own work.
+      `CPU stage: Node ${seconds(phase.stageCpu.nodeMs)} (user ${seconds(stagedCpu.user / 1000)}, system ` +
+      `${seconds(stagedCpu.system / 1000)}), Postgres ${cpuSeconds(phase.stageCpu.pgMs)}; ` +
       `merge: Node ${seconds(phase.nodeCpuMs - phase.stageCpu.nodeMs)}, Postgres ${cpuSeconds(
         phase.pgCpuMs === undefined || phase.stageCpu.pgMs === undefined
           ? undefined
