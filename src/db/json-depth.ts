@@ -18,11 +18,19 @@ export const maxRecordDepth = 10_000;
 export const maxBodyDepth = 100_000;
 
 /**
+ * Whether a JSON text of `length` characters (or bytes: a text has at least as many UTF-8 bytes as UTF-16 units)
+ * could nest deeper than `limit` at all: each level takes two characters.
+ */
+export function longEnoughToNest(length: number, limit: number): boolean {
+  return length >= 2 * (limit + 1);
+}
+
+/**
  * True when the JSON text nests arrays/objects deeper than `limit`. Free for texts too short to be that deep (each
  * level takes two characters), which is nearly every record; otherwise one pass that skips strings natively.
  */
 export function nestsDeeperThan(text: string, limit: number): boolean {
-  if (text.length < 2 * (limit + 1)) return false;
+  if (!longEnoughToNest(text.length, limit)) return false;
   let depth = 0;
   let i = 0;
   const length = text.length;

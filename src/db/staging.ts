@@ -19,7 +19,7 @@ import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ExtractedRecord } from '../http/extract/types.ts';
 import { IngestError, describeError } from '../errors.ts';
-import { maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
+import { longEnoughToNest, maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
 import { primaryKeyTexts } from './key-text.ts';
 import type { ResourceTable, TypedColumn } from './resource-tables.ts';
 import type { Database } from './schema.ts';
@@ -251,7 +251,7 @@ interface AcceptedRecord {
   readonly key: readonly string[];
 }
 
-/** A record that passed the checks: its raw text (and its UTF-8 bytes), position, md5 of the raw text and its key. */
+/** A record that passed the checks: the record, its raw text's UTF-8 bytes, position, md5 of those bytes and its key. */
 interface StagedRecord {
   readonly ordinal: number;
   /** The record as extracted: its `text` is read only when something goes wrong (a refused record's payload). */
@@ -803,10 +803,9 @@ function checkRecord(
       }
     }
   }
-  // Each level takes two characters, and a text has at least as many UTF-8 bytes as UTF-16 units: a record whose
-  // bytes are too few to nest that deep is not even decoded.
+  // A record whose bytes are too few to nest that deep is not even decoded.
   if (
-    (record.bytes === undefined || record.bytes.length >= 2 * (maxRecordDepth + 1)) &&
+    (record.bytes === undefined || longEnoughToNest(record.bytes.length, maxRecordDepth)) &&
     nestsDeeperThan(record.text, maxRecordDepth)
   ) {
     return reject(
