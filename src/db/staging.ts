@@ -269,17 +269,46 @@ interface StagedRecord {
   readonly keyValues: Readonly<Record<string, unknown>>;
 }
 
-/** Postgres's binary array format: ndim, has-null flag, element type (text), then per dimension length and lower bound. */
+/** Postgres's binary array format: ndim, has-null flag, element type, then per dimension length and lower bound. */
 const textOid = 25;
+const int4Oid = 23;
+const uuidOid = 2950;
 const arrayHeaderBytes = 20;
 
-/** Writes the header of a one-dimensional `text[]` of `count` elements at the start of `buffer`. */
-function writeTextArrayHeader(buffer: Buffer, count: number): void {
+/** Writes the header of a one-dimensional array of `count` elements of type `oid` at the start of `buffer`. */
+function writeArrayHeader(buffer: Buffer, count: number, oid: number = textOid): void {
   buffer.writeInt32BE(1, 0);
   buffer.writeInt32BE(0, 4);
-  buffer.writeInt32BE(textOid, 8);
+  buffer.writeInt32BE(oid, 8);
   buffer.writeInt32BE(count, 12);
   buffer.writeInt32BE(1, 16);
+}
+
+/** `values` as a binary `int4[]` parameter (each element: its length, 4, then the value). */
+function int4Array(values: readonly number[]): Buffer {
+  const array = Buffer.allocUnsafe(arrayHeaderBytes + 8 * values.length);
+  writeArrayHeader(array, values.length, int4Oid);
+  let offset = arrayHeaderBytes;
+  for (const value of values) {
+    array.writeInt32BE(4, offset);
+    array.writeInt32BE(value, offset + 4);
+    offset += 8;
+  }
+  return array;
+}
+
+/** md5 digests (32 hex digits each) as a binary `uuid[]` parameter (each element: its length, 16, then the bytes). */
+function uuidArray(hexDigests: readonly string[]): Buffer {
+  const array = Buffer.allocUnsafe(arrayHeaderBytes + 20 * hexDigests.length);
+  writeArrayHeader(array, hexDigests.length, uuidOid);
+  let offset = arrayHeaderBytes;
+  for (const digest of hexDigests) {
+    array.writeInt32BE(16, offset);
+    if (array.write(digest, offset + 4, 16, 'hex') !== 16)
+      throw new RangeError(`not an md5 digest: ${digest}`);
+    offset += 20;
+  }
+  return array;
 }
 
 /**
@@ -321,7 +350,7 @@ function textArray(values: readonly (string | Uint8Array)[]): {
   let length = arrayHeaderBytes + 4 * values.length;
   for (const value of values) length += typeof value === 'string' ? Buffer.byteLength(value) : value.length;
   const array = Buffer.allocUnsafe(length);
-  writeTextArrayHeader(array, values.length);
+  writeArrayHeader(array, values.length);
   let offset = arrayHeaderBytes;
   const elements: Buffer[] = [];
   for (const value of values) {
@@ -343,7 +372,7 @@ function textArray(values: readonly (string | Uint8Array)[]): {
 /** The binary `text[]` of `records`' raw texts (a subset of a batch, copied out of its buffer). */
 function textArrayOf(records: readonly StagedRecord[]): Buffer {
   const head = Buffer.allocUnsafe(arrayHeaderBytes);
-  writeTextArrayHeader(head, records.length);
+  writeArrayHeader(head, records.length);
   const parts: Buffer[] = [head];
   for (const record of records) {
     const size = Buffer.allocUnsafe(4);
@@ -669,14 +698,8 @@ async function insertRows(
       SELECT r.text::jsonb AS value, r.ord, r.raw_hash
       FROM ROWS FROM (
         unnest(${texts}::text[]),
-        unnest(${listOf(
-          shipped.map((r) => r.ordinal),
-          'int',
-        )}),
-        unnest(${listOf(
-          shipped.map((r) => r.rawHash),
-          'uuid',
-        )})
+        unnest(${int4Array(shipped.map((r) => r.ordinal))}::int[]),
+        unnest(${uuidArray(shipped.map((r) => r.rawHash))}::uuid[])
       ) AS r(text, ord, raw_hash)
       OFFSET 0
     ) AS e`.execute(trx);
@@ -713,16 +736,10 @@ async function insertBatchRow(
         ORDER BY u.n)`;
   const rawHashes = staging.targetWasEmpty
     ? sql``
-    : sql`, ${listOf(
-        good.map((r) => r.rawHash),
-        'uuid',
-      )} AS raw_hashes`;
+    : sql`, ${uuidArray(good.map((r) => r.rawHash))}::uuid[] AS raw_hashes`;
   const { rows } = await sql<{ unchanged: number[] | null }>`
     INSERT INTO ${stagingTable(staging)} (seq, key_ords, key_unchanged, ${sql.join(arrays)}, key_hashes)
-    SELECT ${seq}::bigint, ${listOf(
-      good.map((r) => r.ordinal),
-      'int',
-    )}, ${unchanged}, ${keyArrays},
+    SELECT ${seq}::bigint, ${int4Array(good.map((r) => r.ordinal))}::int[], ${unchanged}, ${keyArrays},
            ARRAY(SELECT ${keyHashSql(parts)} FROM unnest(${keyArrays}) WITH ORDINALITY AS u(${names}, n) ORDER BY u.n)
     FROM (SELECT ${sql.join(
       target.primaryKey.map((_, i) => sql`${textListOf(good.map((r) => r.key[i] ?? ''))} AS ${keyArray(i)}`),
@@ -731,14 +748,6 @@ async function insertBatchRow(
     trx,
   );
   return new Set(rows[0]?.unchanged ?? []);
-}
-
-/**
- * An array parameter of values whose text has no comma (numbers, md5 hex, t/f), sent as one comma-joined text:
- * node-postgres's array encoding (quoting and escaping every element) cost ~2 µs a record.
- */
-function listOf(values: readonly (number | string)[], type: 'int' | 'uuid' | 'boolean'): RawBuilder<unknown> {
-  return sql`string_to_array(${values.join(',')}, ',')::${sql.raw(type)}[]`;
 }
 
 /** An array parameter of any texts, as a binary `text[]` ({@link textArray}). Measured on the batch row's keys: see docs/loading.md. */
