@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -234,7 +234,23 @@ async function writeRecords(file: string, count: number, edit: (text: string) =>
   await flush();
   out.end();
   await once(out, 'finish');
+  await syncToDisk(file);
   return bytes;
+}
+
+/**
+ * Waits until the kernel has written `file` to disk. The benchmark's scratch files (the records, the baseline's
+ * TSV: ~0.4–0.9 GB each) would otherwise sit dirty in the page cache and be written back ~30 s later
+ * (`vm.dirty_expire_centisecs`), in the middle of whatever phase then runs — the first load, or the first COPY
+ * right after the TSV's export — competing with its WAL fsyncs for the disk. Untimed.
+ */
+async function syncToDisk(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The batches of one load, read from a file of {@link writeRecords} (the ids are ASCII). */
@@ -350,6 +366,7 @@ async function writeCopyFile(url: string, scratch: string): Promise<{ path: stri
   // In key order, whatever order the loader wrote the table in: COPY of sorted rows grows the primary key at its
   // right edge, its best case (in the staging's order it took 16.9–23.1 s where sorted took 13.7–15.6 s).
   await psql(url, `\\copy (SELECT * FROM ${target} ORDER BY id) TO '${path}'`);
+  await syncToDisk(path);
   return { path, bytes: (await stat(path)).size };
 }
 
