@@ -256,8 +256,8 @@ interface StagedRecord {
   readonly ordinal: number;
   /** The record as extracted: its `text` is read only when something goes wrong (a refused record's payload). */
   readonly record: ExtractedRecord;
-  /** The raw text's UTF-8 bytes: a view into the batch's {@link encodeRecords} buffer. */
-  readonly bytes: Buffer;
+  /** The raw text's UTF-8 bytes: the record's own (`ExtractedRecord.bytes`), or a view of their copy in the batch's buffer. */
+  readonly bytes: Uint8Array;
   /** md5 of the raw text's UTF-8 bytes, hex. */
   readonly rawHash: string;
   /**
@@ -323,9 +323,12 @@ function encodeRecords(accepted: readonly AcceptedRecord[]): {
   readonly records: StagedRecord[];
   readonly texts: Buffer;
 } {
-  const { array, elements } = textArray(accepted.map(({ record }) => record.bytes ?? record.text));
+  const { array, starts } = textArray(accepted.map(({ record }) => record.bytes ?? record.text));
   const records = accepted.map(({ record, ordinal, key }, i): StagedRecord => {
-    const bytes = elements[i] as Buffer;
+    // A record with its bytes is hashed from them; only an encoded text needs a view of the copy. (A view for every
+    // record and every key: 2 M Buffer objects per million records, ≈ 0.16 s of Node CPU for nothing.)
+    const start = starts[i] as number;
+    const bytes = record.bytes ?? array.subarray(start, start + array.readInt32BE(start - 4));
     return {
       ordinal,
       record,
@@ -340,20 +343,22 @@ function encodeRecords(accepted: readonly AcceptedRecord[]): {
 
 /**
  * `values` as a binary `text[]` (Postgres's binary array format: the header, then each element's length and UTF-8
- * bytes — no quoting or escaping), written once, with a view of each element's bytes in it. A value given as bytes
- * is copied as it is (it must be UTF-8: `ExtractedRecord.bytes` is the text's encoding).
+ * bytes — no quoting or escaping), written once, with where each element's bytes start (its length is the int32
+ * before them). A value given as bytes is copied as it is (it must be UTF-8: `ExtractedRecord.bytes` is the text's
+ * encoding).
  */
 function textArray(values: readonly (string | Uint8Array)[]): {
   readonly array: Buffer;
-  readonly elements: Buffer[];
+  readonly starts: Int32Array;
 } {
   let length = arrayHeaderBytes + 4 * values.length;
   for (const value of values) length += typeof value === 'string' ? Buffer.byteLength(value) : value.length;
   const array = Buffer.allocUnsafe(length);
   writeArrayHeader(array, values.length);
+  const starts = new Int32Array(values.length);
   let offset = arrayHeaderBytes;
-  const elements: Buffer[] = [];
-  for (const value of values) {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as string | Uint8Array;
     const start = offset + 4;
     let end: number;
     if (typeof value === 'string') {
@@ -363,17 +368,17 @@ function textArray(values: readonly (string | Uint8Array)[]): {
       end = start + value.length;
     }
     array.writeInt32BE(end - start, offset);
-    elements.push(array.subarray(start, end));
+    starts[i] = start;
     offset = end;
   }
-  return { array, elements };
+  return { array, starts };
 }
 
 /** The binary `text[]` of `records`' raw texts (a subset of a batch, copied out of its buffer). */
 function textArrayOf(records: readonly StagedRecord[]): Buffer {
   const head = Buffer.allocUnsafe(arrayHeaderBytes);
   writeArrayHeader(head, records.length);
-  const parts: Buffer[] = [head];
+  const parts: Uint8Array[] = [head];
   for (const record of records) {
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(record.bytes.length);
