@@ -284,37 +284,43 @@ function writeArrayHeader(buffer: Buffer, count: number, oid: number = textOid):
   buffer.writeInt32BE(1, 16);
 }
 
-/** `values` as a binary `int4[]` parameter (each element: its length, 4, then the value). */
-function int4Array(values: readonly number[]): Buffer {
-  const array = Buffer.allocUnsafe(arrayHeaderBytes + 8 * values.length);
-  writeArrayHeader(array, values.length, int4Oid);
+/**
+ * `values` as a binary array parameter of a fixed-width element type `oid`: each element its length, `width`,
+ * then its bytes, which `write` puts at `offset`.
+ */
+function fixedWidthArray<T>(
+  values: readonly T[],
+  oid: number,
+  width: number,
+  write: (array: Buffer, offset: number, value: T) => void,
+): Buffer {
+  const array = Buffer.allocUnsafe(arrayHeaderBytes + (4 + width) * values.length);
+  writeArrayHeader(array, values.length, oid);
   let offset = arrayHeaderBytes;
   for (const value of values) {
-    array.writeInt32BE(4, offset);
-    array.writeInt32BE(value, offset + 4);
-    offset += 8;
+    array.writeInt32BE(width, offset);
+    write(array, offset + 4, value);
+    offset += 4 + width;
   }
   return array;
 }
 
-/** md5 digests (32 hex digits each) as a binary `uuid[]` parameter (each element: its length, 16, then the bytes). */
+/** `values` as a binary `int4[]` parameter. */
+function int4Array(values: readonly number[]): Buffer {
+  return fixedWidthArray(values, int4Oid, 4, (array, offset, value) => array.writeInt32BE(value, offset));
+}
+
+/** md5 digests (32 hex digits each) as a binary `uuid[]` parameter. */
 function uuidArray(hexDigests: readonly string[]): Buffer {
-  const array = Buffer.allocUnsafe(arrayHeaderBytes + 20 * hexDigests.length);
-  writeArrayHeader(array, hexDigests.length, uuidOid);
-  let offset = arrayHeaderBytes;
-  for (const digest of hexDigests) {
-    array.writeInt32BE(16, offset);
-    if (array.write(digest, offset + 4, 16, 'hex') !== 16)
-      throw new RangeError(`not an md5 digest: ${digest}`);
-    offset += 20;
-  }
-  return array;
+  return fixedWidthArray(hexDigests, uuidOid, 16, (array, offset, digest) => {
+    if (array.write(digest, offset, 16, 'hex') !== 16) throw new RangeError(`not an md5 digest: ${digest}`);
+  });
 }
 
 /**
  * The accepted records as staging sends them: their raw texts' UTF-8 bytes in one buffer, a `text[]` in Postgres's
  * binary array format (each element its length, then its bytes), sent as a binary parameter — with each record's
- * md5 taken from its bytes there. A record that carries its bytes as received (`ExtractedRecord.bytes`) is copied;
+ * md5 taken from its bytes (its own, or their copy there). A record that carries its bytes as received (`ExtractedRecord.bytes`) is copied;
  * otherwise its text is encoded, once. Measured on 200 k call records: encoding 2.9 µs a record, against 5.8 µs
  * for the md5 of each string plus joining the texts into one string that node-postgres encodes again. Postgres
  * parses each element alone (docs/loading.md: ≈ 11 % cheaper than parsing the batch as one jsonb array).
