@@ -71,6 +71,8 @@ interface Phase {
   /** The same two, for the staging part. */
   readonly stageCpu: { readonly nodeMs: number; readonly pgMs: number | undefined };
   readonly outcome: MergeOutcome;
+  /** The merge swapped in the table staging built (`table-swap.ts`) instead of copying rows into it. */
+  readonly swapped: boolean;
 }
 
 /**
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
     for (const p of [...pairs.map((pair) => pair.empty), unchanged, full]) {
       console.log(
         `| ${p.label} | ${records.toLocaleString('en')} | ${seconds(p.stageMs)} | ${seconds(p.mergeMs)} | ` +
-          `${seconds(p.totalMs)} | ${rate(records, p.totalMs)} | ${p.rowsWritten.toLocaleString('en')} | ` +
+          `${seconds(p.totalMs)}${p.swapped ? ' (swapped in)' : ''} | ${rate(records, p.totalMs)} | ${p.rowsWritten.toLocaleString('en')} | ` +
           `${megabytes(p.walBytes)} | ${seconds(p.nodeCpuMs)} | ${cpuSeconds(p.pgCpuMs)} | ${p.outcome.inserted} / ${p.outcome.updated} / ${p.outcome.unchanged} |`,
       );
     }
@@ -290,6 +292,7 @@ async function runLoad(
   await startResourceRun(db, { loadId, source: 'communications', resource: 'user_call_records' });
   const walBefore = await walLsn(db);
   const txidBefore = await currentXid(db);
+  const tableBefore = await tableOid(db);
   const cpuBefore = process.cpuUsage();
   const pgCpuBefore = await serverCpuMs(db);
   const started = performance.now();
@@ -327,9 +330,10 @@ async function runLoad(
       pgMs: pgCpuBefore === undefined || pgCpuStaged === undefined ? undefined : pgCpuStaged - pgCpuBefore,
     },
     outcome,
+    swapped: (await tableOid(db)) !== tableBefore,
   };
   console.log(
-    `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)} = ${seconds(phase.totalMs)} ` +
+    `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)}${phase.swapped ? ' (swapped in)' : ''} = ${seconds(phase.totalMs)} ` +
       `(${rate(records, phase.totalMs)}), WAL ${megabytes(walBytes)}, rows rewritten ${phase.rowsWritten}; ` +
       // Node's user and system time apart: its system time is the socket writes (loopback TCP), which vary with
       // how busy the server's side is; its user time is the loader's own work.
@@ -503,6 +507,12 @@ async function walSince(db: Kysely<Database>, before: string): Promise<number> {
   const { rows } = await sql<{ bytes: string }>`
     SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${before}::pg_lsn)::bigint AS bytes`.execute(db);
   return Number(rows[0]?.bytes ?? 0);
+}
+
+/** The target table's oid: a swap (`table-swap.ts`) replaces the table, a copy keeps it. */
+async function tableOid(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ oid: number }>`SELECT ${target}::regclass::oid::int AS oid`.execute(db);
+  return rows[0]?.oid ?? 0;
 }
 
 /** The 32-bit xid the next transaction will get (row versions written later have xmin ≥ it). */

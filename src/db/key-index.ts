@@ -73,4 +73,4 @@ export async function deferPrimaryKey(
 }
 
 /** SQLSTATE 55P03: `NOWAIT` found the lock taken. */
-const lockNotAvailable = '55P03';
+export const lockNotAvailable = '55P03';

@@ -8,7 +8,8 @@
  *    live in the table with the same canonical content hash are left out — so an unchanged row is not even locked
  *    (PERF-NOTES: `ON CONFLICT … WHERE` alone still rewrites every page).
  * 3. With the table locked against other writers (readers go on; a big first load into an empty table locks them
- *    out too while it builds its primary key once, `key-index.ts`): `UPDATE` the existing rows whose canonical
+ *    out too while it swaps in the table staging built, `table-swap.ts`, or builds its primary key once,
+ *    `key-index.ts`): `UPDATE` the existing rows whose canonical
  *    hash differs or that were deleted, then `INSERT` the new keys — each only when the key table says it has
  *    work; staging shaped the rows already, so both only copy them (the update in the table's physical order, the
  *    insert in key order). Counts are the statements' row counts.
@@ -35,6 +36,7 @@ import {
   type Staging,
 } from './staging.ts';
 import { defaultKeyIndexRebuildFrom, deferPrimaryKey, type DeferredPrimaryKey } from './key-index.ts';
+import { swapInStagedRows } from './table-swap.ts';
 import { inTransaction } from './transaction.ts';
 import { coercedSql, isGuarded } from './typed-columns.ts';
 
@@ -170,7 +172,9 @@ export async function mergeStaged(
       const rejected = Number(perBatch?.rejected ?? 0);
       const drift = await readStagedDrift(trx, staging);
 
-      await sql`DROP TABLE ${stage}, ${stagedRowsTable(staging)}`.execute(trx);
+      // The rows table is gone already when a first load swapped it in as the table.
+      await sql`DROP TABLE ${stage}`.execute(trx);
+      await sql`DROP TABLE IF EXISTS ${stagedRowsTable(staging)}`.execute(trx);
       await trx
         .deleteFrom('ingest.staging_tables')
         .where('load_id', '=', loadId)
@@ -338,6 +342,13 @@ async function insertStagedRows(
     existing = Number(plan.rows[0]?.existing ?? 0);
   } else {
     await refuseStaleMarkers(trx, staging);
+    // A big first load whose staging was built to become the table: swap it in instead of copying it, when that
+    // cannot be told apart (`table-swap.ts`: no repeated key among others); else build the primary key once after
+    // the copy (`key-index.ts`).
+    if (big && staging.swappable && !duplicated) {
+      const swapped = await swapInStagedRows(trx, staging);
+      if (swapped !== undefined) return { ...swapped, updated: 0 };
+    }
     if (big) deferredKey = await deferPrimaryKey(trx, target);
   }
 

@@ -24,6 +24,7 @@ import { primaryKeyTexts } from './key-text.ts';
 import type { ResourceTable, TypedColumn } from './resource-tables.ts';
 import type { Database } from './schema.ts';
 import { inTransaction } from './transaction.ts';
+import { swappableRows } from './table-swap.ts';
 import { serverFeatures, typedValueSql, type ServerFeatures } from './typed-columns.ts';
 
 /** The staging of one resource in one load. */
@@ -40,6 +41,21 @@ export interface Staging {
   readonly targetWasEmpty: boolean;
   /** What the server offers the typed columns' SQL (`typed-columns.ts`). */
   readonly features: ServerFeatures;
+  /**
+   * The rows table is LOGGED and has the target's columns, in its order (`table-swap.ts`): the target had no row at
+   * all when the staging was created, so a big first load can make this table the target instead of copying it.
+   */
+  readonly swappable: boolean;
+}
+
+/** How to stage. */
+export interface StagingOptions {
+  /**
+   * Build the rows table of a load into an EMPTY table so that the merge can swap it in (`table-swap.ts`) instead
+   * of copying every row again. Default true; the staging then writes WAL (a logged table), which a copied first
+   * load writes at the merge instead.
+   */
+  readonly firstLoadSwap?: boolean;
 }
 
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
@@ -94,6 +110,7 @@ export async function prepareStaging(
   db: Kysely<Database>,
   target: ResourceTable,
   loadId: string,
+  options: StagingOptions = {},
 ): Promise<Staging> {
   // An append table (issue 7) takes every record as a new row: no record is ever "unchanged" there, so staging
   // treats it like an empty target and never probes it (it has no _deleted_at either).
@@ -106,13 +123,18 @@ export async function prepareStaging(
         );
   const version = await sql<{ version: number }>`
     SELECT current_setting('server_version_num')::int AS version`.execute(db);
+  const tableName = stagingTableName(loadId, target.resource);
   const staging: Staging = {
     loadId,
     target,
-    tableName: stagingTableName(loadId, target.resource),
+    tableName,
     targetWasEmpty: rows[0]?.empty === true,
     features: serverFeatures(version.rows[0]?.version ?? 0),
+    swappable: false,
   };
+  // A load into a table with no row at all stages into a table that can become it (`table-swap.ts`).
+  const swappable =
+    options.firstLoadSwap !== false && staging.targetWasEmpty ? await swappableRows(db, target) : undefined;
   const keyColumns = target.primaryKey.map((_, i) => sql`${keyArray(i)} text[] NOT NULL`);
   const rowColumns = [
     sql`_seq bigint NOT NULL, _ord integer NOT NULL`,
@@ -146,8 +168,11 @@ export async function prepareStaging(
     // detection read them through `stagedKeys`. `superseded`: ordinals a later record of the same key overrides,
     // decided by the merge. `key_hashes`: each key's 64-bit hash ({@link keyHashSql}), computed here on the staging
     // connections so the merge's test for repeated keys reads bigints instead of hashing 1 M key texts.
+    // Both tables are UNLOGGED — no WAL for what the merge writes again — unless the rows table is to become the
+    // target: then both are logged, so that a server crash keeps them consistent with each other.
+    const persistence = swappable === undefined ? sql`UNLOGGED` : sql``;
     await sql`
-      CREATE UNLOGGED TABLE IF NOT EXISTS ${stagingTable(staging)} (
+      CREATE ${persistence} TABLE IF NOT EXISTS ${stagingTable(staging)} (
         seq           bigint PRIMARY KEY,
         key_ords      integer[] NOT NULL,
         key_unchanged boolean[] NOT NULL,
@@ -168,14 +193,29 @@ export async function prepareStaging(
     )}`.execute(trx);
     // The rows table, one row per record to write (`stagedRows`), in the target's shape: computing the typed
     // columns and the hash here, on the staging connections, takes them off the merge's single core (measured in
-    // docs/loading.md). No index: the merge reads it whole, and replacing a batch (a retry) is rare. The jsonb is
-    // stored uncompressed (the target compresses what it keeps; compressing twice costs CPU for nothing).
-    await sql`
-      CREATE UNLOGGED TABLE IF NOT EXISTS ${stagedRowsTable(staging)} (${sql.join(rowColumns)})
-      WITH (autovacuum_enabled = false)`.execute(trx);
-    await sql`ALTER TABLE ${stagedRowsTable(staging)} ALTER COLUMN _data SET STORAGE EXTERNAL`.execute(trx);
+    // docs/loading.md). No index: the merge reads it whole, and replacing a batch (a retry) is rare.
+    if (swappable === undefined) {
+      await sql`
+        CREATE UNLOGGED TABLE IF NOT EXISTS ${stagedRowsTable(staging)} (${sql.join(rowColumns)})
+        WITH (autovacuum_enabled = false)`.execute(trx);
+      // The jsonb is stored uncompressed: the target compresses what it keeps; compressing twice costs CPU.
+      await sql`ALTER TABLE ${stagedRowsTable(staging)} ALTER COLUMN _data SET STORAGE EXTERNAL`.execute(trx);
+    } else {
+      // The table to become the target: its columns, types and storage, in its order, then `_seq`, `_ord`.
+      await sql`
+        CREATE TABLE IF NOT EXISTS ${stagedRowsTable(staging)} (${swappable.columns})
+        WITH (autovacuum_enabled = false)`.execute(trx);
+      if (swappable.storage.length > 0) {
+        await sql`ALTER TABLE ${stagedRowsTable(staging)} ${sql.join(swappable.storage)}`.execute(trx);
+      }
+    }
   });
-  return staging;
+  // Read from the catalog, not from this call's decision: a retried attempt finds the tables an earlier one made.
+  const made = await sql<{ logged: boolean }>`
+    SELECT relpersistence = 'p' AS logged FROM pg_class WHERE oid = to_regclass(${`ingest.${tableName}_rows`})`.execute(
+    db,
+  );
+  return { ...staging, swappable: made.rows[0]?.logged === true };
 }
 
 /**
@@ -414,6 +454,14 @@ function fieldCounts(records: readonly StagedRecord[]): Record<string, number> {
  */
 export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, seq: number): Promise<void> {
   await inTransaction(db, async (trx) => {
+    // The registry row's xmin marks this transaction as a write of the staging (a swap waits for every snapshot
+    // older than the staging's last write: `table-swap.ts`).
+    await trx
+      .updateTable('ingest.staging_tables')
+      .set({ table_name: staging.tableName })
+      .where('load_id', '=', staging.loadId)
+      .where('resource', '=', staging.target.resource)
+      .execute();
     await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${seq}`.execute(trx);
     await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq >= ${seq}`.execute(trx);
     await trx

@@ -87,9 +87,10 @@ export function typedValueSql(
 
 /**
  * True when the staged row's column is NULL although the record has a non-null value there: a coercion.
- * `row` is the alias of the written row (its `data` and the typed column), e.g. in a RETURNING list.
+ * `row` is the alias of the written row (its `data` — or the column named `data` — and the typed column), e.g. in a
+ * RETURNING list.
  */
-export function coercedSql(row: string, column: TypedColumn): RawBuilder<boolean> {
-  const value = valueAt(sql.id(row, 'data'), column.path);
+export function coercedSql(row: string, column: TypedColumn, data = 'data'): RawBuilder<boolean> {
+  const value = valueAt(sql.id(row, data), column.path);
   return sql<boolean>`(${sql.id(row, column.column)} IS NULL AND jsonb_typeof(${value}) <> 'null')`;
 }
