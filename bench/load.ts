@@ -4,7 +4,7 @@
  * streamed batch by batch, so the benchmark's own memory stays small).
  *
  *   npm run bench:load -- [--records 1000000] [--batch-bytes 524288] [--connections 2] [--merge-memory 1024]
- *                         [--repeat 3]
+ *                         [--repeat 3] [--copy-first-load]
  *
  * `--records 100000` is the quick variant for iteration (the targets are stated for 1 M).
  *
@@ -48,6 +48,9 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '2' },
     'merge-memory': { type: 'string', default: String(defaultMergeMemoryMb) },
     repeat: { type: 'string', default: '3' },
+    // The first loads copied into the table (the merge's path for a table that has rows, and before 2026-12-05 for
+    // every load) instead of swapped in (`table-swap.ts`): for comparison.
+    'copy-first-load': { type: 'boolean', default: false },
   },
 });
 const records = Number(values.records);
@@ -55,6 +58,7 @@ const batchBytes = Number(values['batch-bytes']);
 const connections = Number(values.connections);
 const mergeMemoryMb = Number(values['merge-memory']);
 const repeat = Number(values.repeat);
+const firstLoadSwap = !values['copy-first-load'];
 if (!Number.isInteger(repeat) || repeat < 1)
   throw new Error(`--repeat must be a whole number ≥ 1, not ${values.repeat}`);
 
@@ -296,7 +300,7 @@ async function runLoad(
   const cpuBefore = process.cpuUsage();
   const pgCpuBefore = await serverCpuMs(db);
   const started = performance.now();
-  const staging = await prepareStaging(db, table, loadId);
+  const staging = await prepareStaging(db, table, loadId, { firstLoadSwap });
   // The connections pull batches from one stream (an async generator queues concurrent `next()` calls).
   const batches = readBatches(file, batchBytes);
   let next = 0;
@@ -531,7 +535,7 @@ async function printSettings(db: Kysely<Database>): Promise<void> {
   );
   console.log(
     `PostgreSQL ${rows[0]?.version} (${rows[0]?.settings}); ${connections} staging connection(s); ` +
-      `merge memory ≤ ${mergeMemoryMb} MB`,
+      `merge memory ≤ ${mergeMemoryMb} MB; first loads ${firstLoadSwap ? 'swapped in when they can be' : 'copied'}`,
   );
 }
 

@@ -43,6 +43,10 @@ const program = new Command('npm run worker --')
     positive,
     defaultMergeMemoryMb,
   )
+  .option(
+    '--no-first-load-swap',
+    'copy every first load into its table instead of swapping in the table staging built (docs/loading.md)',
+  )
   .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
   .parse();
 const options = program.opts<{
@@ -50,6 +54,7 @@ const options = program.opts<{
   concurrency: number;
   rateLimit?: number;
   mergeMemory: number;
+  firstLoadSwap: boolean;
   workflowBundle?: string;
 }>();
 
@@ -101,6 +106,7 @@ try {
           : { workflowBundle: { codePath: options.workflowBundle } }),
         activities: {
           mergeMemoryMb: options.mergeMemory,
+          firstLoadSwap: options.firstLoadSwap,
           ...(options.rateLimit === undefined
             ? {}
             : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),

@@ -48,7 +48,10 @@ export interface IngestWorkerOptions {
   /** True when the sources point at the sandbox API (recorded on each load). */
   readonly sandbox?: boolean;
   /** Other activity settings (retry budget, heartbeat period, merge memory). */
-  readonly activities?: Pick<ActivityDeps, 'retryBudget' | 'heartbeatIntervalMs' | 'http' | 'mergeMemoryMb'>;
+  readonly activities?: Pick<
+    ActivityDeps,
+    'retryBudget' | 'heartbeatIntervalMs' | 'http' | 'mergeMemoryMb' | 'firstLoadSwap'
+  >;
 }
 
 /** Creates (but does not run) a worker with our workflows and activities. */

@@ -52,6 +52,8 @@ export interface ActivityDeps {
   readonly heartbeatIntervalMs?: number;
   /** The most memory one sort of a merge may use, in MB (default `defaultMergeMemoryMb`, 1 GB). */
   readonly mergeMemoryMb?: number;
+  /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`; default true). */
+  readonly firstLoadSwap?: boolean;
 }
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
@@ -69,6 +71,7 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.retryBudget === undefined ? {} : { retryBudget: deps.retryBudget }),
     ...(deps.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
     ...(deps.mergeMemoryMb === undefined ? {} : { mergeMemoryMb: deps.mergeMemoryMb }),
+    ...(deps.firstLoadSwap === undefined ? {} : { firstLoadSwap: deps.firstLoadSwap }),
   };
   return {
     /** Reports the Postgres server version and database the worker writes to. */

@@ -17,7 +17,14 @@ import { mergeOptions, mergeStaged } from '../db/merge.ts';
 import { allRecordsRejectedError } from '../db/rejected-records.ts';
 import { ensureResourceTable } from '../db/auto-tables.ts';
 import type { Database } from '../db/schema.ts';
-import { batchSeq, discardStagedFrom, prepareStaging, stageRecords, type Staging } from '../db/staging.ts';
+import {
+  batchSeq,
+  discardStagedFrom,
+  prepareStaging,
+  stageRecords,
+  stagingOptions,
+  type Staging,
+} from '../db/staging.ts';
 import { IngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../http/extract/types.ts';
@@ -41,6 +48,8 @@ export interface IngestResourceDeps {
   readonly batchBytes?: number;
   /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
   readonly mergeMemoryMb?: number;
+  /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`). */
+  readonly firstLoadSwap?: boolean;
 }
 
 /** What the heartbeat says: for a person (the UI's pending activity) and for the next attempt. */
@@ -148,7 +157,7 @@ async function loadResource(
       : await ensureResourceTable(db, tableSpec);
   await startResourceRun(db, run); // first, so that a refusal is recorded as the run's failure
   assertDispositionFits(target, mode);
-  const staging = await prepareStaging(db, target, loadId);
+  const staging = await prepareStaging(db, target, loadId, stagingOptions(deps));
 
   const fetchedInto = resource.repeatable
     ? await fetchPages(input, deps, requester, staging, signal, report)

@@ -12,7 +12,7 @@ import { mergeMode } from '../db/dispositions.ts';
 import { mergeOptions, mergeStaged } from '../db/merge.ts';
 import { readResourceTable, type ResourceTable } from '../db/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
-import { batchSeq, prepareStaging, stageRecords } from '../db/staging.ts';
+import { batchSeq, prepareStaging, stageRecords, stagingOptions } from '../db/staging.ts';
 import { IngestError, isIngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../http/extract/types.ts';
@@ -37,6 +37,8 @@ export interface ResolveDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
   readonly mergeMemoryMb?: number;
+  /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`). */
+  readonly firstLoadSwap?: boolean;
 }
 
 /** Opens the resource run of the dependent resource in the ledger (idempotent). */
@@ -87,7 +89,7 @@ export async function fetchMessageBatch(
 ): Promise<FetchMessageBatchResult> {
   const requester = requesterFor(input, deps);
   const target = await readResourceTable(deps.db, input.source, input.resource.name);
-  const staging = await prepareStaging(deps.db, target, input.loadId);
+  const staging = await prepareStaging(deps.db, target, input.loadId, stagingOptions(deps));
   const records: ExtractedRecord[] = [];
   const unresolvable: { key: string; status: number; reason: string }[] = [];
   for (const id of input.ids) {
@@ -133,7 +135,7 @@ export async function fetchMessageBatch(
 /** Merges what one polling pass staged, in one transaction. */
 export async function mergeMessagePass(input: MergePassInput, deps: ResolveDeps): Promise<ResourceCounts> {
   const target = await readResourceTable(deps.db, input.source, input.resource.name);
-  const staging = await prepareStaging(deps.db, target, input.loadId);
+  const staging = await prepareStaging(deps.db, target, input.loadId, stagingOptions(deps));
   // Each pass merges the keys it resolved only: replace or deletion detection would take that for the whole table
   // (the config refuses both for parent-dependent resources), so a pass always merges.
   const merged = await mergeStaged(deps.db, staging, mergeMode, mergeOptions(deps));

@@ -48,6 +48,11 @@ export interface Staging {
   readonly swappable: boolean;
 }
 
+/** The staging options of an activity's dependencies (the worker's `--no-first-load-swap`). */
+export function stagingOptions(deps: { readonly firstLoadSwap?: boolean | undefined }): StagingOptions {
+  return deps.firstLoadSwap === undefined ? {} : { firstLoadSwap: deps.firstLoadSwap };
+}
+
 /** How to stage. */
 export interface StagingOptions {
   /**
@@ -651,10 +656,10 @@ async function writeBatch(
   const { loadId, target } = staging;
   const bytes = good.reduce((sum, record) => sum + record.bytes.length, 0);
   return inTransaction(db, async (trx) => {
-    // No wait for the WAL flush at commit: the staged rows live in UNLOGGED tables, which a server crash empties
-    // anyway (failing the attempt), so a durable commit of the batch's registry row buys nothing — and one fsync
-    // per batch is measurable (843 batches for 1 M records). Asynchronous commit never breaks consistency: a crash
-    // can only lose the last few batches, which the emptied staging has lost too. The merge commits durably.
+    // No wait for the WAL flush at commit: one fsync per batch is measurable (843 batches for 1 M records), and
+    // asynchronous commit never breaks consistency — a server crash can lose only the last few batches, whole (an
+    // UNLOGGED staging loses everything anyway; a logged one, built to be swapped in, keeps every batch up to the
+    // last durable commit, and the checkpoint after a page's batches is one). The merge commits durably.
     // Typed columns read timestamps without a zone as UTC, whatever the session says (as the merge did before).
     // A generic plan: a custom plan folds the batch's arrays into the plan as constants (string_to_array, casts)
     // and copies them with it — server logs of 200 k records: the rows statement's bind 2.6 ms → 1.25 ms a batch,
