@@ -157,7 +157,9 @@ async function loadResource(
       : await ensureResourceTable(db, tableSpec);
   await startResourceRun(db, run); // first, so that a refusal is recorded as the run's failure
   assertDispositionFits(target, mode);
-  const staging = await prepareStaging(db, target, loadId, stagingOptions(deps));
+  // An attempt after a Postgres crash finds the unlogged staging emptied: it starts the fetch again from page 1.
+  const staging = await prepareStaging(db, target, loadId, { ...stagingOptions(deps), restartIfLost: true });
+  if (staging.restarted) await deleteCheckpoint(db, loadId, resource.name);
 
   const fetchedInto = resource.repeatable
     ? await fetchPages(input, deps, requester, staging, signal, report)

@@ -32,6 +32,8 @@ import {
   stagedKeys,
   stagedRows,
   stagedRowsTable,
+  stagingLost,
+  stagingLostError,
   stagingTable,
   type Staging,
 } from './staging.ts';
@@ -142,6 +144,8 @@ export async function mergeStaged(
         .where('resource', '=', target.resource)
         .executeTakeFirst();
       if (registered === undefined) return recordedOutcome(trx, staging);
+      // A server crash emptied the unlogged staging: merging what is left would silently drop the rest.
+      if (await stagingLost(trx, staging)) throw stagingLostError(staging, true);
       // Typed columns read timestamps without a zone as UTC, whatever the session says.
       await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
       await sizeMergeMemory(trx, staging, memoryMb);

@@ -46,6 +46,12 @@ export interface Staging {
    * all when the staging was created, so a big first load can make this table the target instead of copying it.
    */
   readonly swappable: boolean;
+  /**
+   * What an earlier attempt staged was lost — a server crash empties UNLOGGED tables, while the batch registry
+   * (`staged_batches`) and the checkpoints, being logged, survive it — and has been discarded, as
+   * `StagingOptions.restartIfLost` asked: the fetch must start again from its first page.
+   */
+  readonly restarted: boolean;
 }
 
 /** The staging options of an activity's dependencies (the worker's `--no-first-load-swap`). */
@@ -61,6 +67,12 @@ export interface StagingOptions {
    * load writes at the merge instead.
    */
   readonly firstLoadSwap?: boolean;
+  /**
+   * When an earlier attempt's staging was lost (see `Staging.restarted`), discard what is registered of it and
+   * say so, for a caller that fetches the resource again from its start; otherwise (default) refuse with
+   * `STAGING_LOST`, since the records would be missing from the load.
+   */
+  readonly restartIfLost?: boolean;
 }
 
 /** A record that will not be staged, and why. `ordinal` is its 0-based position in the batch. */
@@ -136,7 +148,9 @@ export async function prepareStaging(
     targetWasEmpty: rows[0]?.empty === true,
     features: serverFeatures(version.rows[0]?.version ?? 0),
     swappable: false,
+    restarted: false,
   };
+  let restarted = false;
   // A load into a table with no row at all stages into a table that can become it (`table-swap.ts`).
   const swappable =
     options.firstLoadSwap !== false && staging.targetWasEmpty ? await swappableRows(db, target) : undefined;
@@ -165,6 +179,11 @@ export async function prepareStaging(
     // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
     if (registered === undefined) {
       await assertCurrentFormat(trx, staging);
+      if (await stagingLost(trx, staging)) {
+        if (options.restartIfLost !== true) throw stagingLostError(staging, false);
+        await discardStagedFrom(trx, staging, 0);
+        restarted = true;
+      }
       return;
     }
     // Two tables. The batch table, one row per batch: for EVERY good record of the batch (the unchanged ones too),
@@ -220,7 +239,39 @@ export async function prepareStaging(
     SELECT relpersistence = 'p' AS logged FROM pg_class WHERE oid = to_regclass(${`ingest.${tableName}_rows`})`.execute(
     db,
   );
-  return { ...staging, swappable: made.rows[0]?.logged === true };
+  return { ...staging, swappable: made.rows[0]?.logged === true, restarted };
+}
+
+/**
+ * True when the staging's batches are registered (`staged_batches`, logged) but its UNLOGGED batch table is empty:
+ * a server crash emptied it (crash recovery resets every unlogged table), so what was staged before is gone. A
+ * batch with good records always writes its batch row in the same transaction as its registry row, and the two are
+ * removed together, so nothing else leaves this state.
+ */
+export async function stagingLost(db: Kysely<Database>, staging: Staging): Promise<boolean> {
+  const { rows } = await sql<{ lost: boolean }>`
+    SELECT c.relpersistence = 'u'
+           AND NOT EXISTS (SELECT 1 FROM ${stagingTable(staging)})
+           AND EXISTS (SELECT 1 FROM ingest.staged_batches
+                       WHERE load_id = ${staging.loadId} AND resource = ${staging.target.resource} AND records > 0)
+           AS lost
+    FROM pg_class AS c WHERE c.oid = to_regclass(${`ingest.${staging.tableName}`})`.execute(db);
+  return rows[0]?.lost === true;
+}
+
+/** The staging was lost (`stagingLost`): retryable where a retry can fetch again (the merge of `ingestResource`). */
+export function stagingLostError(staging: Staging, retryable: boolean): IngestError {
+  const { target, loadId } = staging;
+  return new IngestError(
+    'database',
+    'STAGING_LOST',
+    `What load ${loadId} staged for ${target.source}.${target.resource} is gone: a Postgres crash empties the ` +
+      'unlogged staging tables. ' +
+      (retryable
+        ? 'The retried attempt fetches the resource again from its start.'
+        : 'Start a new load of the source (the next run reconciles this one).'),
+    { retryable, details: { source: target.source, resource: target.resource } },
+  );
 }
 
 /**

@@ -661,3 +661,51 @@ describe('records Postgres cannot store', () => {
     ]);
   });
 });
+
+describe('a staging a Postgres crash emptied', () => {
+  /** A staging of two batches whose unlogged tables were then emptied, as crash recovery leaves them. */
+  async function crashed(loadId: string) {
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    // The table has rows (earlier tests), so the staging is the unlogged one.
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    expect(staging.swappable).toBe(false);
+    await stageRecords(database.db, staging, 0, [extracted(callRecord(`${loadId}-1`))]);
+    await stageRecords(database.db, staging, 1, [extracted(callRecord(`${loadId}-2`))]);
+    await sql`TRUNCATE ${stagingTable(staging)}, ${stagedRowsTable(staging)}`.execute(database.db);
+    return staging;
+  }
+
+  it('is never merged as if it were the load: the merge fails, retryable, and writes nothing', async () => {
+    const before = (await rows()).length;
+    const staging = await crashed('lost-merge');
+    await expect(mergeStaged(database.db, staging)).rejects.toMatchObject({
+      code: 'STAGING_LOST',
+      category: 'database',
+      retryable: true,
+    });
+    expect((await rows()).length).toBe(before);
+  });
+
+  it('is refused by a retried prepare, unless the caller fetches again from the start', async () => {
+    const staging = await crashed('lost-prepare');
+    await expect(prepareStaging(database.db, staging.target, 'lost-prepare')).rejects.toMatchObject({
+      code: 'STAGING_LOST',
+      retryable: false,
+    });
+    const again = await prepareStaging(database.db, staging.target, 'lost-prepare', { restartIfLost: true });
+    expect(again.restarted).toBe(true);
+    expect(await readStagingState(database.db, again)).toMatchObject({ batches: 0, records: 0 });
+    for (const [seq, id] of ['lost-prepare-1', 'lost-prepare-2'].entries()) {
+      await stageRecords(database.db, again, seq, [extracted(callRecord(id))]);
+    }
+    expect(await mergeStaged(database.db, again)).toMatchObject({ fetched: 2, inserted: 2 });
+    // A staging that was not lost is found as it is.
+    await startRun(database.db, 'kept-prepare', 'communications', 'user_call_records');
+    const kept = await prepareStaging(database.db, staging.target, 'kept-prepare');
+    await stageRecords(database.db, kept, 0, [extracted(callRecord('kept-1'))]);
+    const found = await prepareStaging(database.db, staging.target, 'kept-prepare', { restartIfLost: true });
+    expect(found.restarted).toBe(false);
+    expect(await readStagingState(database.db, found)).toMatchObject({ batches: 1, records: 1 });
+    expect(await mergeStaged(database.db, found)).toMatchObject({ fetched: 1, inserted: 1 });
+  });
+});
