@@ -8,7 +8,10 @@
  * each record's md5 taken from them), which Postgres parses and shapes
  * as it stages it — on the staging connections, while the fetch goes on: each record becomes a row of the target's
  * shape (key, typed columns, the jsonb, its canonical hash) in an UNLOGGED `…_rows` table, so the merge — one
- * transaction on one core, holding the table's lock — only copies rows, in key order. The jsonb is built from the
+ * transaction on one core, holding the table's lock — only copies rows, in key order; or, for a big first load into
+ * a table with no row at all, a LOGGED one in the target's own shape, which the merge swaps in (`table-swap.ts`).
+ * A server crash empties the UNLOGGED tables: `stagingLost` finds it out, so such a staging is never merged as the
+ * whole load. The jsonb is built from the
  * raw text, so big integers and long decimals stay exact. Each good record's key, position and "unchanged" flag are
  * arrays in the batch row (dedupe, counts, deletions); a record whose raw text (md5) is the one stored is not sent
  * at all. Records Postgres cannot
