@@ -154,9 +154,6 @@ export async function prepareStaging(
     restarted: false,
   };
   let restarted = false;
-  // A load into a table with no row at all stages into a table that can become it (`table-swap.ts`).
-  const swappable =
-    options.firstLoadSwap !== false && staging.targetWasEmpty ? await swappableRows(db, target) : undefined;
   const keyColumns = target.primaryKey.map((_, i) => sql`${keyArray(i)} text[] NOT NULL`);
   const rowColumns = [
     sql`_seq bigint NOT NULL, _ord integer NOT NULL`,
@@ -196,7 +193,12 @@ export async function prepareStaging(
     // decided by the merge. `key_hashes`: each key's 64-bit hash ({@link keyHashSql}), computed here on the staging
     // connections so the merge's test for repeated keys reads bigints instead of hashing 1 M key texts.
     // Both tables are UNLOGGED — no WAL for what the merge writes again — unless the rows table is to become the
-    // target: then both are logged, so that a server crash keeps them consistent with each other.
+    // target: a load into a table with no row at all stages into a table that can become it (`table-swap.ts`), and
+    // both are logged then, so that a server crash keeps them consistent with each other.
+    const swappable =
+      options.firstLoadSwap !== false && staging.targetWasEmpty
+        ? await swappableRows(trx, target)
+        : undefined;
     const persistence = swappable === undefined ? sql`UNLOGGED` : sql``;
     await sql`
       CREATE ${persistence} TABLE IF NOT EXISTS ${stagingTable(staging)} (
