@@ -29,12 +29,13 @@ import type { Database } from './schema.ts';
 import { coercedSql, isGuarded } from './typed-columns.ts';
 
 /** The target's columns a load fills at merge time, and how (a constant default, so no row is rewritten). */
-const mergeTimeColumns: Readonly<Record<string, (loadId: string) => RawBuilder<unknown> | undefined>> = {
-  _load_id: (loadId) => sql.lit(loadId),
-  _first_loaded_at: () => sql`now()`,
-  _changed_at: () => sql`now()`,
-  _deleted_at: () => undefined,
-};
+type MergeTimeValue = (loadId: string) => RawBuilder<unknown> | undefined;
+const mergeTimeColumns: ReadonlyMap<string, MergeTimeValue> = new Map<string, MergeTimeValue>([
+  ['_load_id', (loadId) => sql.lit(loadId)],
+  ['_first_loaded_at', () => sql`now()`],
+  ['_changed_at', () => sql`now()`],
+  ['_deleted_at', () => undefined],
+]);
 
 /** One column of a table, as the catalog describes it. */
 interface SignatureColumn {
@@ -202,7 +203,7 @@ function stagedLayout(
     if (column.options !== null || (column.statistics !== null && column.statistics >= 0)) {
       return `column ${column.name} has options`;
     }
-    if (column.name in mergeTimeColumns) {
+    if (mergeTimeColumns.has(column.name)) {
       mergeTime.push(column);
       continue;
     }
@@ -212,7 +213,7 @@ function stagedLayout(
     if (column.default !== null) return `column ${column.name} has a default`;
     staged.push({ column, staged: name });
   }
-  if (mergeTime.length !== Object.keys(mergeTimeColumns).length) return 'a metadata column is missing';
+  if (mergeTime.length !== mergeTimeColumns.size) return 'a metadata column is missing';
   if (staged.length !== stagedName.size) return 'a column staging fills is missing';
   return { staged, mergeTime };
 }
@@ -353,7 +354,7 @@ async function swapIn(
 
   // The table takes the target's shape: staging's bookkeeping columns go, the merge-time ones come as constants.
   const added = layout.mergeTime.map((column) => {
-    const value = mergeTimeColumns[column.name]?.(loadId);
+    const value = mergeTimeColumns.get(column.name)?.(loadId);
     return sql`ADD COLUMN ${sql.id(column.name)} ${sql.raw(column.type)}${
       column.collate === null ? sql`` : sql` COLLATE ${sql.raw(column.collate)}`
     }${value === undefined ? sql`` : sql` DEFAULT ${value}`}${column.notNull ? sql` NOT NULL` : sql``}`;
@@ -363,7 +364,7 @@ async function swapIn(
   );
   // The constants stay as the rows' values (`attmissingval`); the columns' defaults become the target's.
   const defaults = layout.mergeTime.flatMap((column) =>
-    mergeTimeColumns[column.name]?.(loadId) === undefined && column.default === null
+    mergeTimeColumns.get(column.name)?.(loadId) === undefined && column.default === null
       ? []
       : [
           column.default === null
