@@ -148,10 +148,11 @@ async function tableSignature(
 }
 
 /**
- * Why `target` cannot be swapped for a table built while staging, or undefined when it can. Equality of the
- * signatures after the swap is the final test; this refuses early what could never pass it, or what would break.
+ * The staged table's layout for `target` (`stagedLayout`), or why `target` cannot be swapped for a table built while
+ * staging. Equality of the signatures after the swap is the final test; this refuses early what could never pass
+ * it, or what would break.
  */
-function swapBlocker(signature: TableSignature, target: ResourceTable): string | undefined {
+function swapLayout(signature: TableSignature, target: ResourceTable): StagedLayout | string {
   if (signature.kind !== 'r' || signature.partition || signature.typed || signature.inheritance > 0) {
     return 'it is not a plain table';
   }
@@ -169,8 +170,7 @@ function swapBlocker(signature: TableSignature, target: ResourceTable): string |
   if (signature.acl.some(([grantor]) => grantor !== signature.owner)) {
     return 'privileges on it were granted by another role';
   }
-  const layout = stagedLayout(signature, target);
-  return typeof layout === 'string' ? layout : undefined;
+  return stagedLayout(signature, target);
 }
 
 /** A target column and what the staged rows table holds for it. */
@@ -184,10 +184,12 @@ interface StagedColumn {
  * The staged table's columns in the target's order (every column staging computes), then the merge-time columns,
  * which must come last (they are added by the swap); or why the table's columns do not allow it.
  */
-function stagedLayout(
-  signature: TableSignature,
-  target: ResourceTable,
-): { readonly staged: readonly StagedColumn[]; readonly mergeTime: readonly SignatureColumn[] } | string {
+interface StagedLayout {
+  readonly staged: readonly StagedColumn[];
+  readonly mergeTime: readonly SignatureColumn[];
+}
+
+function stagedLayout(signature: TableSignature, target: ResourceTable): StagedLayout | string {
   const stagedName = new Map<string, string>([
     ...target.primaryKey.map((k, i): [string, string] => [k.column, `_key_${i}`]),
     ...target.columns.map((c): [string, string] => [c.column, c.column]),
@@ -220,7 +222,7 @@ function stagedLayout(
 
 /**
  * The definition of a staging rows table that can become `target` (see the header), or undefined when `target`
- * cannot be swapped: not empty, not a keyed table, `wal_level = logical`, or anything `swapBlocker` refuses. The
+ * cannot be swapped: not empty, not a keyed table, `wal_level = logical`, or anything `swapLayout` refuses. The
  * columns are the target's, in its order, named as staging names them, then `_seq` and `_ord`.
  */
 export async function swappableRows(
@@ -235,8 +237,7 @@ export async function swappableRows(
            NOT EXISTS (SELECT 1 FROM ${sql.id(target.schema, target.table)}) AS empty`.execute(db);
   if (rows[0]?.logical !== false || rows[0]?.empty !== true) return undefined;
   const signature = await tableSignature(db, target.schema, target.table);
-  if (signature === undefined || swapBlocker(signature, target) !== undefined) return undefined;
-  const layout = stagedLayout(signature, target);
+  const layout = signature === undefined ? 'no such table' : swapLayout(signature, target);
   if (typeof layout === 'string') return undefined;
   const columns = layout.staged.map(({ column, staged }) =>
     sql.join(
@@ -316,10 +317,8 @@ export async function swapInStagedRows(
   }
   const before = await tableSignature(trx, target.schema, target.table);
   const staged = await tableSignature(trx, 'ingest', `${staging.tableName}_rows`);
-  if (before === undefined || staged?.persistence !== 'p' || swapBlocker(before, target) !== undefined) {
-    return giveUp();
-  }
-  const layout = stagedLayout(before, target);
+  if (before === undefined || staged?.persistence !== 'p') return giveUp();
+  const layout = swapLayout(before, target);
   if (typeof layout === 'string') return giveUp();
   if (!(await quietAndEmpty(trx, staging))) return giveUp();
   try {
@@ -342,7 +341,7 @@ async function swapIn(
   trx: Kysely<Database>,
   staging: SwappableStaging,
   before: TableSignature,
-  layout: Exclude<ReturnType<typeof stagedLayout>, string>,
+  layout: StagedLayout,
 ): Promise<SwapCounts> {
   const { target, loadId } = staging;
   const table = sql.id(target.schema, target.table);
