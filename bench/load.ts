@@ -32,7 +32,7 @@ import { migrateToLatest } from '../src/db/migrations.ts';
 import { readResourceTable, type ResourceTable } from '../src/db/resource-tables.ts';
 import type { Database } from '../src/db/schema.ts';
 import { prepareStaging, stageRecords } from '../src/db/staging.ts';
-import type { ExtractedRecord, RecordIssue } from '../src/http/extract/types.ts';
+import type { ExtractedRecord, RecordIssue } from '../src/shared/records.ts';
 import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../src/local/postgres.ts';
 import { createDataset } from '../src/sandbox/dataset.ts';
 import { defaultCounts } from '../src/sandbox/resources.ts';

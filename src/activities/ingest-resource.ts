@@ -27,7 +27,7 @@ import {
 } from '../db/staging.ts';
 import { IngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
-import type { ExtractedRecord } from '../http/extract/types.ts';
+import type { ExtractedRecord } from '../shared/records.ts';
 import { paginate, paginationInput, type PaginationState, type SendPage } from '../http/paginate/index.ts';
 import { openResource, type ResourceRequester } from '../http/resource-request.ts';
 import { sendOnce } from './send-once.ts';

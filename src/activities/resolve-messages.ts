@@ -15,7 +15,7 @@ import type { Database } from '../db/schema.ts';
 import { batchSeq, prepareStaging, stageRecords, stagingOptions } from '../db/staging.ts';
 import { IngestError, isIngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
-import type { ExtractedRecord } from '../http/extract/types.ts';
+import type { ExtractedRecord } from '../shared/records.ts';
 import { openResource, type ResourceRequester } from '../http/resource-request.ts';
 import { countsOf, singleResourcePlan } from './resource-run.ts';
 import type {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { IngestError, describeError } from '../errors.ts';
-import type { ExtractedRecord, RecordIssue } from '../http/extract/types.ts';
+import type { ExtractedRecord, RecordIssue } from '../shared/records.ts';
 import { failedBeforeSending } from '../http/http-errors.ts';
 import type { ResourceRequester } from '../http/resource-request.ts';
 

@@ -20,7 +20,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { ExtractedRecord } from '../http/extract/types.ts';
+import type { ExtractedRecord } from '../shared/records.ts';
 import { IngestError, describeError } from '../errors.ts';
 import { longEnoughToNest, maxRecordDepth, nestsDeeperThan } from './json-depth.ts';
 import { primaryKeyTexts } from './key-text.ts';

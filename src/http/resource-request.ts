@@ -16,7 +16,8 @@ import type { Authenticator } from './auth.ts';
 import { createAuthenticator } from './authenticator.ts';
 import type { HttpClient } from './client.ts';
 import { extractRecords } from './extract/extract-records.ts';
-import type { ExtractOptions, ExtractionOutcome, RecordBatch } from './extract/types.ts';
+import type { ExtractOptions, ExtractionOutcome } from './extract/types.ts';
+import type { RecordBatch } from '../shared/records.ts';
 import { bodyExcerpt, statusError, withRequestContext } from './http-errors.ts';
 import { sendRequest, type HttpHeaders, type HttpResponse, type SendOptions } from './send-request.ts';
 

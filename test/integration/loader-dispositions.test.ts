@@ -16,7 +16,7 @@ import { readResourceTable } from '../../src/db/resource-tables.ts';
 import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { IngestError } from '../../src/errors.ts';
 import { createHttpClient } from '../../src/http/client.ts';
-import type { ExtractedRecord } from '../../src/http/extract/types.ts';
+import type { ExtractedRecord } from '../../src/shared/records.ts';
 import { loadSource } from '../../src/sources/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';

@@ -1,7 +1,7 @@
 /** Small builders shared by the loader tests: extracted records, a started load, row versions. */
 import fc from 'fast-check';
 import { sql, type Kysely } from 'kysely';
-import type { ExtractedRecord, RecordIssue } from '../../src/http/extract/types.ts';
+import type { ExtractedRecord, RecordIssue } from '../../src/shared/records.ts';
 import { startLoad, startResourceRun } from '../../src/db/ledger.ts';
 import type { ResourceTable } from '../../src/db/resource-tables.ts';
 import type { Database } from '../../src/db/schema.ts';

@@ -11,7 +11,7 @@ import { maxBodyDepth } from '../../src/db/json-depth.ts';
 import { numericText } from '../../src/db/key-text.ts';
 import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
 import { extractAllRecords } from '../../src/http/extract/index.ts';
-import type { ExtractedRecord } from '../../src/http/extract/types.ts';
+import type { ExtractedRecord } from '../../src/shared/records.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { extracted, startRun } from './loader-fixtures.ts';
 

@@ -3,7 +3,7 @@
  * by the record that reaches the byte size), and keeps the totals of the response.
  */
 import type { RecordSink } from './parse-records.ts';
-import type { ExtractedRecord, RecordBatch } from './types.ts';
+import type { ExtractedRecord, RecordBatch } from '../../shared/records.ts';
 
 /** The record sink of one extraction: open batch, sealed batches, totals. */
 export class BatchBuilder implements RecordSink {

@@ -10,7 +10,8 @@ import { Captures } from './capture.ts';
 import type { ResolvedExtractOptions } from './extract-options.ts';
 import { resolveExtractOptions } from './extract-options.ts';
 import { Extractor } from './extractor.ts';
-import type { ExtractOptions, ExtractionOutcome, RecordBatch } from './types.ts';
+import type { ExtractOptions, ExtractionOutcome } from './types.ts';
+import type { RecordBatch } from '../../shared/records.ts';
 
 /**
  * The records of one response, as an async iterable of batches (iterate it once). `outcome` is set when the

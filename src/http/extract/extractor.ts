@@ -29,7 +29,8 @@ import {
   scanElements,
 } from './json-scanner.ts';
 import { parseElement, parseElements } from './parse-records.ts';
-import type { ExtractionOutcome, RecordBatch, SelectedKind } from './types.ts';
+import type { ExtractionOutcome, SelectedKind } from './types.ts';
+import type { RecordBatch } from '../../shared/records.ts';
 
 /** At most this many elements are parsed together (one `JSON.parse`)… */
 const maxElementsPerParse = 8192;

@@ -11,12 +11,5 @@ export { defaultExtractOptions } from './extract-options.ts';
 export { extractErrorCodes } from './extract-errors.ts';
 export type { ExtractErrorCode } from './extract-errors.ts';
 export { recordKeys } from './auto-detect.ts';
-export { recordIssues, selectedKinds } from './types.ts';
-export type {
-  ExtractOptions,
-  ExtractedRecord,
-  ExtractionOutcome,
-  RecordBatch,
-  RecordIssue,
-  SelectedKind,
-} from './types.ts';
+export { selectedKinds } from './types.ts';
+export type { ExtractOptions, ExtractionOutcome, SelectedKind } from './types.ts';

@@ -10,7 +10,7 @@ import { decodeUtf8 } from './decode-text.ts';
 import type { FailureSite } from './extract-errors.ts';
 import { extractError } from './extract-errors.ts';
 import { escapeRawControlChars, findEscapeIssues, noIssues, rawControlIssues } from './record-issues.ts';
-import type { ExtractedRecord } from './types.ts';
+import type { ExtractedRecord } from '../../shared/records.ts';
 
 /** Receives records in order, with their UTF-8 size. */
 export interface RecordSink {

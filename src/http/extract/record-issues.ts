@@ -4,8 +4,8 @@
  * the lenient reading of raw control bytes inside strings, so that one bad record is flagged instead of failing the
  * whole response.
  */
-import type { RecordIssue } from './types.ts';
-import { recordIssues } from './types.ts';
+import type { RecordIssue } from '../../shared/records.ts';
+import { recordIssues } from '../../shared/records.ts';
 
 /** Shared by every record without issues (most of them): no allocation per record. */
 export const noIssues: readonly RecordIssue[] = Object.freeze([]);

@@ -2,7 +2,8 @@
 import { expect } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
 import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { ExtractOptions, ExtractedRecord, ExtractionOutcome } from '../../../src/http/extract/index.ts';
+import type { ExtractOptions, ExtractionOutcome } from '../../../src/http/extract/index.ts';
+import type { ExtractedRecord } from '../../../src/shared/records.ts';
 
 const encoder = new TextEncoder();
 

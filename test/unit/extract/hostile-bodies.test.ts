@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { RecordIssue } from '../../../src/http/extract/index.ts';
+import type { RecordIssue } from '../../../src/shared/records.ts';
 import { expectFailure, extract } from './helpers.ts';
 
 describe('records Postgres would reject are flagged, not fatal', () => {

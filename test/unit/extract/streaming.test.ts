@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { RecordBatch } from '../../../src/http/extract/index.ts';
+import type { RecordBatch } from '../../../src/shared/records.ts';
 import { extract, streamOf } from './helpers.ts';
 
 const encoder = new TextEncoder();
