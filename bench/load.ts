@@ -13,7 +13,7 @@
  * columns and jsonb) — `--repeat` pairs (default 3), the ratio being the median of the pairs'; (3) an unchanged
  * re-load — its time, the rows it rewrote (counted from row versions, `xmin`) and its WAL bytes
  * (`pg_current_wal_lsn` diff); (4) stage + merge into the full table with every record changed (1 M updates); and
- * the ratios against issue 6's targets. With no DATABASE_URL it starts its own Postgres (embedded,
+ * the ratios against its targets. With no DATABASE_URL it starts its own Postgres (embedded,
  * default durability settings); with one, it works in a scratch database `<name>_bench_load` it drops at the end.
  */
 import { spawn } from 'node:child_process';
@@ -26,12 +26,14 @@ import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createDatabase } from '../src/db/database.ts';
-import { startLoad, startResourceRun } from '../src/db/ledger.ts';
-import { defaultMergeMemoryMb, mergeStaged, type MergeOutcome } from '../src/db/merge.ts';
+import { startLoad, startResourceRun } from '../src/db/ledger/ledger.ts';
+import { defaultMergeMemoryMb, mergeStaged, type MergeOutcome } from '../src/db/merge/merge.ts';
 import { migrateToLatest } from '../src/db/migrations.ts';
-import { readResourceTable, type ResourceTable } from '../src/db/resource-tables.ts';
+import { projectRoot } from '../src/local/paths.ts';
+import { readResourceTable, type ResourceTable } from '../src/db/tables/resource-tables.ts';
 import type { Database } from '../src/db/schema.ts';
-import { prepareStaging, stageRecords } from '../src/db/staging.ts';
+import { prepareStaging } from '../src/db/staging/prepare.ts';
+import { stageRecords } from '../src/db/staging/stage-records.ts';
 import type { ExtractedRecord, RecordIssue } from '../src/shared/records.ts';
 import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../src/local/postgres.ts';
 import { createDataset } from '../src/sandbox/dataset.ts';
@@ -48,8 +50,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '2' },
     'merge-memory': { type: 'string', default: String(defaultMergeMemoryMb) },
     repeat: { type: 'string', default: '3' },
-    // The first loads copied into the table (the merge's path for a table that has rows, and before 2026-12-05 for
-    // every load) instead of swapped in (`table-swap.ts`): for comparison.
+    // The first loads copied into the table (the merge's path for a table that has rows, and the worker's with
+    // --no-first-load-swap) instead of swapped in: for comparison.
     'copy-first-load': { type: 'boolean', default: false },
   },
 });
@@ -75,7 +77,7 @@ interface Phase {
   /** The same two, for the staging part. */
   readonly stageCpu: { readonly nodeMs: number; readonly pgMs: number | undefined };
   readonly outcome: MergeOutcome;
-  /** The merge swapped in the table staging built (`table-swap.ts`) instead of copying rows into it. */
+  /** The merge swapped in the table staging built (`swapInStagedRows`) instead of copying rows into it. */
   readonly swapped: boolean;
 }
 
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'durable-ingest-bench-load-'));
   const db = createDatabase(url, { maxConnections: connections + 1, applicationName: 'bench-load' });
   try {
-    await migrateToLatest(db);
+    await migrateToLatest(db, { folder: join(projectRoot, 'migrations') });
     const table = await readResourceTable(db, 'communications', 'user_call_records');
     await printSettings(db);
 
@@ -118,9 +120,9 @@ async function main(): Promise<void> {
     );
 
     await warmUpWal(db);
-    // The first load and its baseline, `repeat` times in alternation: on a shared machine both vary by ±20 % from
-    // run to run (COPY measured 21–29 s for the same file), so one pair proves little; the ratio is the median of
-    // the pairs', each pair measured back to back in the same machine state.
+    // The first load and its baseline, `repeat` times in alternation: on a shared machine both vary by ±20 % or more
+    // from run to run (COPY included, on the same file), so one pair proves little; the ratio is the median of the
+    // pairs', each pair measured back to back in the same machine state.
     const pairs: { readonly empty: Phase; readonly copy: CopyRun }[] = [];
     let copyFile: { readonly path: string; readonly bytes: number } | undefined;
     for (let run = 1; run <= repeat; run++) {
@@ -372,7 +374,7 @@ interface CopyRun {
 async function writeCopyFile(url: string, scratch: string): Promise<{ path: string; bytes: number }> {
   const path = join(scratch, 'call-records.tsv');
   // In key order, whatever order the loader wrote the table in: COPY of sorted rows grows the primary key at its
-  // right edge, its best case (in the staging's order it took 16.9–23.1 s where sorted took 13.7–15.6 s).
+  // right edge, its best case (in the staging's order COPY is markedly slower, which would flatter the ratio).
   await psql(url, `\\copy (SELECT * FROM ${target} ORDER BY id) TO '${path}'`);
   await syncToDisk(path);
   return { path, bytes: (await stat(path)).size };
@@ -476,7 +478,7 @@ async function serverCpuMs(db: Kysely<Database>, { settle = true } = {}): Promis
  * Brings the server's WAL to its steady state before anything is timed: a fresh cluster has no WAL segment files
  * beyond the first few, so the first GB of WAL written would create and zero-fill ~60 new 16 MB segments (with an
  * fsync each), while every later phase — and the COPY baseline, which runs last — reuses the segments a checkpoint
- * recycled. Measured: the first phase's merge took ~10 s longer on a fresh cluster than on one in steady state. A
+ * recycled: without this, the first phase alone would pay for creating them. A
  * production server is in steady state, so the benchmark writes `max_wal_size` of WAL once (untimed) and
  * checkpoints, which leaves those segments for recycling.
  */
@@ -513,7 +515,7 @@ async function walSince(db: Kysely<Database>, before: string): Promise<number> {
   return Number(rows[0]?.bytes ?? 0);
 }
 
-/** The target table's oid: a swap (`table-swap.ts`) replaces the table, a copy keeps it. */
+/** The target table's oid: a swap (`swapInStagedRows`) replaces the table, a copy keeps it. */
 async function tableOid(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{ oid: number }>`SELECT ${target}::regclass::oid::int AS oid`.execute(db);
   return rows[0]?.oid ?? 0;

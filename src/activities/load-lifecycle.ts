@@ -10,8 +10,8 @@
  * default 30 days).
  */
 import type { Kysely } from 'kysely';
-import { finishLoad as closeLoad, reconcileAbandonedLoads, startLoad } from '../db/ledger.ts';
-import { defaultRejectedRetentionDays, purgeRejectedRecords } from '../db/rejected-records.ts';
+import { finishLoad as closeLoad, reconcileAbandonedLoads, startLoad } from '../db/ledger/ledger.ts';
+import { defaultRejectedRetentionDays, purgeRejectedRecords } from '../db/ledger/rejected-records.ts';
 import type { Database } from '../db/schema.ts';
 import { IngestError } from '../errors.ts';
 import type {

@@ -6,13 +6,14 @@
  * (`ingest.unresolvable_keys`, final), not a failed resource. Each polling pass ends with ONE merge.
  */
 import { sql, type Kysely } from 'kysely';
-import type { ResolvedResource } from '../config/plan.ts';
-import { finishResourceRun, startResourceRun } from '../db/ledger.ts';
-import { mergeMode } from '../db/dispositions.ts';
-import { mergeOptions, mergeStaged } from '../db/merge.ts';
-import { readResourceTable, type ResourceTable } from '../db/resource-tables.ts';
+import type { ResolvedResource } from '../shared/plan.ts';
+import { finishResourceRun, startResourceRun } from '../db/ledger/ledger.ts';
+import { mergeMode } from '../db/merge/dispositions.ts';
+import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
+import { readResourceTable, type ResourceTable } from '../db/tables/resource-tables.ts';
 import type { Database } from '../db/schema.ts';
-import { batchSeq, prepareStaging, stageRecords, stagingOptions } from '../db/staging.ts';
+import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
+import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
 import { IngestError, isIngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../shared/records.ts';

@@ -2,8 +2,8 @@
  * Small pieces the resource activities share: the one-resource plan an activity rebuilds from its input (the
  * workflow hands it the planned resource, never the whole plan), and the counts a merge reports.
  */
-import type { ResolvedResource, ResolvedSource } from '../config/plan.ts';
-import type { MergeOutcome } from '../db/merge.ts';
+import type { ResolvedResource, ResolvedSource } from '../shared/plan.ts';
+import type { MergeOutcome } from '../db/merge/merge.ts';
 import type { ResourceCounts } from '../shared/ingest-types.ts';
 
 /** The plan of one planned resource, as `openResource` takes it. */

@@ -1,7 +1,7 @@
 /**
  * Table types for Kysely. System tables live in the `ingest` schema (created by `migrations/`); resource tables are
  * per source and described at run time by `ingest.resource_tables` / `ingest.resource_columns`, so they are
- * addressed with `sql.table(...)`/`sql.id(...)` (see `resource-tables.ts`), not through these types.
+ * addressed with `sql.table(...)`/`sql.id(...)` (see `tables/resource-tables.ts`), not through these types.
  */
 import type { ColumnType, Generated } from 'kysely';
 

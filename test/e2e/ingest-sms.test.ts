@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { planSource } from '../../src/activities/plan-source.ts';
-import { startLoad } from '../../src/db/ledger.ts';
+import { startLoad } from '../../src/db/ledger/ledger.ts';
 import { createHttpClient } from '../../src/http/client.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { LoadReport, ResolveTotals } from '../../src/shared/ingest-types.ts';

@@ -4,8 +4,9 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { batchSeq, prepareStaging, stageRecords } from '../../src/db/staging.ts';
+import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
+import { batchSeq, stageRecords } from '../../src/db/staging/stage-records.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { extracted, startRun } from './loader-fixtures.ts';
 

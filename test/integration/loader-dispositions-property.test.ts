@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { MergeMode } from '../../src/db/dispositions.ts';
-import { mergeStaged } from '../../src/db/merge.ts';
-import { readResourceTable } from '../../src/db/resource-tables.ts';
+import type { MergeMode } from '../../src/db/merge/dispositions.ts';
+import { mergeStaged } from '../../src/db/merge/merge.ts';
+import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
 import { withDatabase } from '../helpers/database.ts';
 import {
   currentTxid,

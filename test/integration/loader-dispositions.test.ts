@@ -1,19 +1,20 @@
 /**
- * Write dispositions and deletion detection on the real Postgres (issue 7): merge leaves rows it did not see alone;
+ * Write dispositions and deletion detection on the real Postgres: merge leaves rows it did not see alone;
  * replace removes them in the merge transaction (readers see old or new, never half); append keeps every record of
  * every run in a table keyed by load position and is refused for a table keyed by the record; deletion detection
  * marks rows a complete load did not have, undeletes them when they come back, and never rewrites a row it saw.
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createAppendTable } from '../../src/db/append-table.ts';
-import type { MergeMode } from '../../src/db/dispositions.ts';
+import { createAppendTable } from '../../src/db/tables/append-tables.ts';
+import type { MergeMode } from '../../src/db/merge/dispositions.ts';
 import { beginResolve } from '../../src/activities/resolve-messages.ts';
-import type { ResolvedResource } from '../../src/config/plan.ts';
+import type { ResolvedResource } from '../../src/shared/plan.ts';
 import { resolveSource } from '../../src/config/resolve.ts';
-import { mergeStaged } from '../../src/db/merge.ts';
-import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
+import { mergeStaged } from '../../src/db/merge/merge.ts';
+import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
 import { IngestError } from '../../src/errors.ts';
 import { createHttpClient } from '../../src/http/client.ts';
 import type { ExtractedRecord } from '../../src/shared/records.ts';

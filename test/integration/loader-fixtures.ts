@@ -2,10 +2,12 @@
 import fc from 'fast-check';
 import { sql, type Kysely } from 'kysely';
 import type { ExtractedRecord, RecordIssue } from '../../src/shared/records.ts';
-import { startLoad, startResourceRun } from '../../src/db/ledger.ts';
-import type { ResourceTable } from '../../src/db/resource-tables.ts';
+import { startLoad, startResourceRun } from '../../src/db/ledger/ledger.ts';
+import type { ResourceTable } from '../../src/db/tables/resource-tables.ts';
 import type { Database } from '../../src/db/schema.ts';
-import { prepareStaging, stageRecords, type Staging } from '../../src/db/staging.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
+import type { Staging } from '../../src/db/staging/registry.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
 
 /** A record as the extractor yields it; `text` defaults to `JSON.stringify(value)`. */
 export function extracted(

@@ -1,16 +1,17 @@
 /**
- * Hostile data (issue 7): every case either loads losslessly or goes to `ingest.rejected_records` with its reason and
+ * Hostile data: every case either loads losslessly or goes to `ingest.rejected_records` with its reason and
  * raw payload, and the good records of the same batch still land. The cases run against a table whose schema, table,
  * key and column names are hostile (quotes, dots, semicolons), with typed columns of every guarded type.
  */
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mergeStaged, type MergeOutcome } from '../../src/db/merge.ts';
-import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
-import { maxBodyDepth } from '../../src/db/json-depth.ts';
-import { numericText } from '../../src/db/key-text.ts';
-import { prepareStaging, stageRecords } from '../../src/db/staging.ts';
-import { extractAllRecords } from '../../src/http/extract/index.ts';
+import { mergeStaged, type MergeOutcome } from '../../src/db/merge/merge.ts';
+import { readResourceTable, type ResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { maxBodyDepth } from '../../src/db/tables/json-depth.ts';
+import { numericText } from '../../src/db/tables/key-text.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
+import { extractAllRecords } from '../../src/http/extract/extract-records.ts';
 import type { ExtractedRecord } from '../../src/shared/records.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { extracted, startRun } from './loader-fixtures.ts';

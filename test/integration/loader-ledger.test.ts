@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/db/checkpoints.ts';
+import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/db/ledger/checkpoints.ts';
 import {
   finishLoad,
   finishResourceRun,
@@ -9,11 +10,14 @@ import {
   skipResourceRun,
   startLoad,
   startResourceRun,
-} from '../../src/db/ledger.ts';
-import { mergeStaged } from '../../src/db/merge.ts';
+} from '../../src/db/ledger/ledger.ts';
+import { mergeStaged } from '../../src/db/merge/merge.ts';
 import { assertSchemaCurrent } from '../../src/db/migrations.ts';
-import { readResourceTable } from '../../src/db/resource-tables.ts';
-import { prepareStaging, stageRecords, stagingTableName } from '../../src/db/staging.ts';
+import { projectRoot } from '../../src/local/paths.ts';
+import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
+import { stagingTableName } from '../../src/db/staging/registry.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, extracted } from './loader-fixtures.ts';
 
@@ -28,7 +32,9 @@ async function tableExists(name: string): Promise<boolean> {
 
 describe('the schema', () => {
   it('is current after the migrations, with every system table', async () => {
-    await expect(assertSchemaCurrent(database.db)).resolves.toBeUndefined();
+    await expect(
+      assertSchemaCurrent(database.db, { folder: join(projectRoot, 'migrations') }),
+    ).resolves.toBeUndefined();
     for (const table of [
       'loads',
       'resource_runs',

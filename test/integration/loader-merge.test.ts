@@ -1,18 +1,18 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { ensureResourceTable } from '../../src/db/auto-tables.ts';
-import { mergeStaged } from '../../src/db/merge.ts';
-import { readResourceTable, type ResourceTable } from '../../src/db/resource-tables.ts';
+import { ensureResourceTable } from '../../src/db/tables/auto-tables.ts';
+import { mergeStaged } from '../../src/db/merge/merge.ts';
+import { readResourceTable, type ResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { prepareStaging } from '../../src/db/staging/prepare.ts';
 import {
   discardStagedFrom,
-  prepareStaging,
   stagedRowsTable,
   readStagingState,
-  stageRecords,
   stagingTable,
   stagingTableName,
-  stagedKeys,
-} from '../../src/db/staging.ts';
+} from '../../src/db/staging/registry.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
+import { stagedKeys } from '../../src/db/staging/staged-reads.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
 
@@ -227,16 +227,6 @@ describe('stage and merge', () => {
     });
   });
 
-  it('refuses a staging an earlier version wrote (records in the batch rows) instead of merging without them', async () => {
-    await startRun(database.db, 'old-format', 'communications', 'user_call_records');
-    const staging = await prepareStaging(database.db, await callRecordsTable(), 'old-format');
-    await sql`DROP TABLE ${stagedRowsTable(staging)}`.execute(database.db);
-    await expect(prepareStaging(database.db, await callRecordsTable(), 'old-format')).rejects.toMatchObject({
-      code: 'STAGING_FORMAT_CHANGED',
-      retryable: false,
-    });
-  });
-
   it("stores each staged key's 64-bit hash, from which the merge finds a repeated key", async () => {
     const staging = await stagedWithDuplicate('hashed', 'h', 5);
     const { rows: batches } = await sql<{ seq: string; hashes: string[]; expected: string[] }>`
@@ -249,16 +239,6 @@ describe('stage and merge', () => {
     expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
       ['h1', '5'],
       ['h2', '61'],
-    ]);
-  });
-
-  it('merges a staging written before key hashes were stored (an upgrade during a load), duplicates included', async () => {
-    const staging = await stagedWithDuplicate('unhashed', 'u', 7);
-    await sql`ALTER TABLE ${stagingTable(staging)} DROP COLUMN key_hashes`.execute(database.db);
-    expect(await mergeStaged(database.db, staging)).toMatchObject({ fetched: 3, distinct: 2, inserted: 2 });
-    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
-      ['u1', '7'],
-      ['u2', '61'],
     ]);
   });
 

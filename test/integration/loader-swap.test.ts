@@ -1,5 +1,5 @@
 /**
- * A big first load swaps in the table staging built (`src/db/table-swap.ts`) — and copies instead whenever the swap
+ * A big first load swaps in the table staging built (`src/db/merge/table-swap.ts`) — and copies instead whenever the swap
  * could be told apart: a reader holding the table, a snapshot that could see part of the staging, something that
  * depends on the table. Real Postgres; every load here is into the emptied `user_call_records`.
  */
@@ -7,16 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { mergeStaged, type MergeOptions } from '../../src/db/merge.ts';
-import { readResourceTable } from '../../src/db/resource-tables.ts';
-import {
-  discardStagedFrom,
-  dropStaging,
-  prepareStaging,
-  stageRecords,
-  type Staging,
-  type StagingOptions,
-} from '../../src/db/staging.ts';
+import { mergeStaged, type MergeOptions } from '../../src/db/merge/merge.ts';
+import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
+import { prepareStaging, type StagingOptions } from '../../src/db/staging/prepare.ts';
+import { discardStagedFrom, dropStaging, type Staging } from '../../src/db/staging/registry.ts';
+import { stageRecords } from '../../src/db/staging/stage-records.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, extracted, startRun } from './loader-fixtures.ts';
 

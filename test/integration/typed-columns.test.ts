@@ -6,8 +6,8 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { TypedColumn } from '../../src/db/resource-tables.ts';
-import { serverFeatures, typedValueSql } from '../../src/db/typed-columns.ts';
+import type { TypedColumn } from '../../src/db/tables/resource-tables.ts';
+import { serverFeatures, typedValueSql } from '../../src/db/tables/typed-columns.ts';
 import { withDatabase } from '../helpers/database.ts';
 
 const database = withDatabase();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maxRecordDepth, nestsDeeperThan } from '../../../src/db/json-depth.ts';
-import { numericText, primaryKeyTexts, topLevelNumberTokens } from '../../../src/db/key-text.ts';
+import { maxRecordDepth, nestsDeeperThan } from '../../../src/db/tables/json-depth.ts';
+import { numericText, primaryKeyTexts, topLevelNumberTokens } from '../../../src/db/tables/key-text.ts';
 
 describe('numericText: a JSON number as Postgres prints the jsonb numeric', () => {
   it.each([

@@ -4,8 +4,7 @@
  * insert lands on a random leaf page), and that sort carries whole rows. Instead, for a big enough load, the merge
  * drops the primary key constraint in its transaction, inserts in the staging's order, and adds the constraint
  * again — Postgres then sorts the keys alone and builds the index bottom-up (with parallel workers when the
- * server allows them). Measured on 1 M call records (docs/loading.md): the sorted insert 9.6–10.1 s; the insert
- * without the index 5.7 s plus the build 1.2 s.
+ * server allows them), which together cost less than the sorted insert (docs/loading.md).
  *
  * The price is an ACCESS EXCLUSIVE lock for the rest of the merge: readers of the (empty) table wait until it
  * commits instead of seeing it empty. The merge never queues for that lock — `NOWAIT`, in a savepoint: when anyone
@@ -14,8 +13,8 @@
  * the table, a view that relies on the key (`GROUP BY` the key), a replica identity that names the index.
  */
 import { sql, type Kysely } from 'kysely';
-import type { ResourceTable } from './resource-tables.ts';
-import type { Database } from './schema.ts';
+import type { Database } from '../schema.ts';
+import type { ResourceTable } from '../tables/resource-tables.ts';
 
 /** The primary key dropped for the insert, and how to add it again. */
 export interface DeferredPrimaryKey {

@@ -3,10 +3,9 @@
  * (`ingest.resource_tables`, `ingest.resource_columns`). The loader works from this description, so it carries no
  * copy of the migrations and every identifier it writes into SQL comes from here, quoted with `sql.id`.
  */
-import type { Kysely } from 'kysely';
-import { IngestError } from '../errors.ts';
-import { readRowKey, type RowKey } from './append-table.ts';
-import type { Database } from './schema.ts';
+import { sql, type Kysely } from 'kysely';
+import { IngestError } from '../../errors.ts';
+import type { Database } from '../schema.ts';
 
 export const typedColumnTypes = [
   'text',
@@ -34,6 +33,16 @@ export interface KeyColumn {
   readonly column: string;
 }
 
+/**
+ * What a table's PRIMARY KEY is: `record` — the record's primary key (merge and replace; every migrated seed
+ * table); `position` — the load position {@link positionKeyColumns} of an append table (`append-tables.ts`), the
+ * record's key then being ordinary columns.
+ */
+export type RowKey = 'record' | 'position';
+
+/** The PRIMARY KEY columns of an append table, in order. */
+export const positionKeyColumns = ['_load_id', '_batch_seq', '_ord'] as const;
+
 /** The table a resource is loaded into. */
 export interface ResourceTable {
   readonly source: string;
@@ -44,11 +53,7 @@ export interface ResourceTable {
   readonly primaryKey: readonly KeyColumn[];
   /** The typed columns other than the primary key's, in table order. */
   readonly columns: readonly TypedColumn[];
-  /**
-   * What the table's PRIMARY KEY is: `record` — the record's primary key (merge and replace; every migrated seed
-   * table); `position` — the load position `(_load_id, _batch_seq, _ord)` of an append table
-   * (`src/db/append-table.ts`), the record's key then being ordinary columns.
-   */
+  /** What the table's PRIMARY KEY is (see {@link RowKey}). */
   readonly rowKey: RowKey;
 }
 
@@ -102,4 +107,18 @@ function asColumnType(type: string): TypedColumnType {
   throw new IngestError('database', 'RESOURCE_COLUMN_TYPE', `Unknown typed column type ${type}`, {
     retryable: false,
   });
+}
+
+/** Whether the table's PRIMARY KEY is the load position (an append table) or anything else (the record's key). */
+export async function readRowKey(db: Kysely<Database>, schema: string, table: string): Promise<RowKey> {
+  const { rows } = await sql<{ columns: string[] | null }>`
+    SELECT array_agg(a.attname::text ORDER BY k.n) AS columns
+    FROM pg_index AS i
+    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+    JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indrelid = to_regclass(format('%I.%I', ${schema}::text, ${table}::text)) AND i.indisprimary`.execute(
+    db,
+  );
+  const columns = rows[0]?.columns ?? [];
+  return columns.join() === positionKeyColumns.join() ? 'position' : 'record';
 }

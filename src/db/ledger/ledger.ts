@@ -1,13 +1,13 @@
 /**
  * The ledger: one `ingest.loads` row per run of a source and one `ingest.resource_runs` row per resource of it,
  * written as the run goes, so operators can answer "what ran, what did it change, what failed" with plain SQL
- * (docs/loading.md lists the queries). The merge writes its own counts (see `merge.ts`); these functions write the
+ * (docs/loading.md lists the queries). The merge writes its own counts (`merge/merge.ts`); these functions write the
  * rest. Every function is idempotent, because activities are retried.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database, LoadStatus, ResourceRunStatus } from './schema.ts';
-import { dropStaging } from './staging.ts';
-import { inTransaction } from './transaction.ts';
+import type { Database, LoadStatus, ResourceRunStatus } from '../schema.ts';
+import { dropStaging } from '../staging/registry.ts';
+import { inTransaction } from '../transaction.ts';
 
 export interface StartLoadInput {
   /** Chosen by the caller, deterministically (e.g. from the workflow run), so a retried start is a no-op. */
@@ -121,7 +121,7 @@ export interface FinishResourceRunInput {
   readonly resource: string;
   readonly status: Extract<ResourceRunStatus, 'succeeded' | 'failed'>;
   readonly error?: string | null;
-  /** Rows marked deleted by deletion detection (issue 7). */
+  /** Rows marked deleted by deletion detection. */
   readonly deleted?: number;
 }
 

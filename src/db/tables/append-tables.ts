@@ -3,43 +3,23 @@
  * the record's primary key cannot be the table's PRIMARY KEY; the load position is — `(_load_id, _batch_seq, _ord)`,
  * unique for each staged record and deterministic across retries — and the record's key is kept as ordinary
  * (indexed) columns. A table created by a migration with the record key as PRIMARY KEY is refused for append
- * (`assertDispositionFits`), never silently merged into.
+ * (`merge/dispositions.ts`), never silently merged into. The merge writes them with `merge/append-rows.ts`.
  *
  * Shape: `_load_id, _batch_seq, _ord` (PRIMARY KEY), the record key columns (`text NOT NULL`), typed columns,
  * `data jsonb`, `_content_hash`, `_raw_hash`, `_loaded_at` (the merge transaction's time). No `_changed_at` or
  * `_deleted_at`: an appended row is never changed or deleted by a load.
  */
 import { sql, type Kysely } from 'kysely';
-import { IngestError, isIngestError } from '../errors.ts';
+import { IngestError, isIngestError } from '../../errors.ts';
+import type { Database } from '../schema.ts';
 import type { AutoTableSpec } from './auto-tables.ts';
 import {
+  positionKeyColumns,
   readResourceTable,
   type KeyColumn,
   type ResourceTable,
   type TypedColumn,
 } from './resource-tables.ts';
-import type { Database } from './schema.ts';
-import { stagedKeyColumn, stagedRows, type Staging } from './staging.ts';
-import { coercedSql, isGuarded } from './typed-columns.ts';
-
-export type RowKey = 'record' | 'position';
-
-/** The PRIMARY KEY columns of an append table, in order. */
-export const positionKeyColumns = ['_load_id', '_batch_seq', '_ord'] as const;
-
-/** Whether the table's PRIMARY KEY is the load position (an append table) or anything else (the record's key). */
-export async function readRowKey(db: Kysely<Database>, schema: string, table: string): Promise<RowKey> {
-  const { rows } = await sql<{ columns: string[] | null }>`
-    SELECT array_agg(a.attname::text ORDER BY k.n) AS columns
-    FROM pg_index AS i
-    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-    JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-    WHERE i.indrelid = to_regclass(format('%I.%I', ${schema}::text, ${table}::text)) AND i.indisprimary`.execute(
-    db,
-  );
-  const columns = rows[0]?.columns ?? [];
-  return columns.join() === positionKeyColumns.join() ? 'position' : 'record';
-}
 
 /** What an append table is created for. */
 export interface AppendTableSpec {
@@ -121,59 +101,6 @@ export async function createAppendTable(db: Kysely<Database>, spec: AppendTableS
         .execute();
     }
   });
-}
-
-/** What appending a staging wrote. */
-export interface AppendCounts {
-  readonly inserted: number;
-  readonly coercions: Record<string, number>;
-}
-
-/**
- * Appends every staged record (duplicates of a key included: it is append) as a new row keyed by its load
- * position, copied from the rows staging shaped (as the merge does). Called by `mergeStaged`
- * inside its transaction; a retried merge finds the staging gone and returns the recorded counts, so a load's rows
- * are appended once.
- */
-export async function appendStagedRows(trx: Kysely<Database>, staging: Staging): Promise<AppendCounts> {
-  const { target, loadId } = staging;
-  const table = sql.id(target.schema, target.table);
-  const columns = target.columns;
-  const staged = await stagedRows(trx, staging, { withoutSuperseded: false });
-  const guarded = columns.filter(isGuarded);
-  const returning = sql.join(
-    guarded.length === 0
-      ? [sql`1 AS one`]
-      : guarded.map((c, i) => sql`${coercedSql('t', c)} AS ${sql.id(`c${i}`)}`),
-  );
-  const { rows } = await sql<Record<string, string>>`
-    WITH written AS (
-      INSERT INTO ${table} AS t (${sql.join([
-        ...positionKeyColumns.map((c) => sql.id(c)),
-        ...target.primaryKey.map((k) => sql.id(k.column)),
-        ...columns.map((c) => sql.id(c.column)),
-        sql`data, _content_hash, _raw_hash, _loaded_at`,
-      ])})
-      SELECT ${sql.join([
-        sql`${loadId}::text, x._seq, x._ord`,
-        ...target.primaryKey.map((_, i) => sql`x.${stagedKeyColumn(i)}`),
-        ...columns.map((c) => staged.column(c)),
-        sql`x._data, x._content_hash, x._raw_hash, now()`,
-      ])}
-      FROM ${staged.relation} AS x
-      RETURNING ${returning}
-    )
-    SELECT ${sql.join([
-      sql`count(*) AS n`,
-      ...guarded.map((_, i) => sql`count(*) FILTER (WHERE ${sql.id(`c${i}`)}) AS ${sql.id(`c${i}`)}`),
-    ])}
-    FROM written`.execute(trx);
-  const coercions: Record<string, number> = {};
-  guarded.forEach((c, i) => {
-    const count = Number(rows[0]?.[`c${i}`] ?? 0);
-    if (count > 0) coercions[c.column] = count;
-  });
-  return { inserted: Number(rows[0]?.['n'] ?? 0), coercions };
 }
 
 /** True for a table that `appendStagedRows` can write (see {@link ResourceTable.rowKey}). */

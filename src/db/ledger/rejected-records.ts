@@ -4,8 +4,8 @@
  * personal data — purged by age at the start of each load of the source, under its lease (`beginLoad`).
  */
 import { sql, type Kysely } from 'kysely';
-import { IngestError } from '../errors.ts';
-import type { Database } from './schema.ts';
+import { IngestError } from '../../errors.ts';
+import type { Database } from '../schema.ts';
 
 /** Days rejected payloads are kept when the source file does not say (`rejected_records.retention_days`). */
 export const defaultRejectedRetentionDays = 30;

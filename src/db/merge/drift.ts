@@ -1,14 +1,14 @@
 /**
  * Schema drift: the top-level fields of a resource's records that its table does not know — neither a primary key
  * field nor the first path element of a typed column. They are kept (in `data`), never dropped; the run reports them
- * so an operator can add a typed column (a migration). For a table created at run time (`auto-tables.ts`) every
+ * so an operator can add a typed column (a migration). For a table created at run time (`tables/auto-tables.ts`) every
  * field but the key is such a field. Computed from the per-batch field counts staging records
  * (`ingest.staged_batches.fields`), so it costs one small aggregate per merge.
  */
 import { sql, type Kysely } from 'kysely';
-import type { ResourceTable } from './resource-tables.ts';
-import type { Database } from './schema.ts';
-import type { Staging } from './staging.ts';
+import type { Database } from '../schema.ts';
+import type { Staging } from '../staging/registry.ts';
+import type { ResourceTable } from '../tables/resource-tables.ts';
 
 /** Field → number of staged records that had it, for the fields the table does not know; sorted by field name. */
 export type SchemaDrift = Readonly<Record<string, number>>;

@@ -2,10 +2,10 @@
  * What a load does to a resource table besides writing the staged rows: the write disposition (`merge`, `replace`,
  * `append`) and deletion detection, as the merge takes them — and the check that the table can hold the disposition
  * at all. A table keyed by the record's primary key can be merged or replaced; only a table keyed by the load
- * position (`src/db/append-table.ts`) can hold every record of every run.
+ * position (`tables/append-tables.ts`) can hold every record of every run.
  */
-import { IngestError } from '../errors.ts';
-import type { ResourceTable } from './resource-tables.ts';
+import { IngestError } from '../../errors.ts';
+import type { ResourceTable } from '../tables/resource-tables.ts';
 
 /** As the plan says it (`ResolvedResource.writeDisposition`). */
 export type WriteDisposition = 'merge' | 'replace' | 'append';

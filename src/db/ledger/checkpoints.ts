@@ -3,7 +3,7 @@
  * the page after the last one it staged. Saved after the page's batches are staged, never before.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database } from '../schema.ts';
 
 /** Saves (replaces) the checkpoint of (load, resource). `state` must be JSON-serialisable. */
 export async function saveCheckpoint(

@@ -3,17 +3,17 @@
  * the minimal shape of a migrated resource table — the primary key (text NOT NULL, one column per key field, named
  * as the field), `data jsonb` and the load metadata — in the source's schema (created if missing), registered in
  * `ingest.resource_tables` like a migrated one. No typed columns: every other field stays in `data` and is reported
- * as schema drift (`drift.ts`). A migration can later register typed columns for it.
+ * as schema drift (`merge/drift.ts`). A migration can later register typed columns for it.
  *
  * Idempotent and safe under concurrent callers: creation runs in one transaction under an advisory lock per source
  * (the schema and every table of the source are created one at a time), and re-reads the registry under the lock.
  * Every identifier is quoted (`sql.id`).
  */
 import { sql, type Kysely } from 'kysely';
-import { IngestError, isIngestError } from '../errors.ts';
+import { IngestError, isIngestError } from '../../errors.ts';
 import { readResourceTable, type ResourceTable } from './resource-tables.ts';
-import type { Database } from './schema.ts';
-import { inTransaction } from './transaction.ts';
+import type { Database } from '../schema.ts';
+import { inTransaction } from '../transaction.ts';
 
 /** What a table is created from: the planned resource (`ResolvedResource` has these fields). */
 export interface AutoTableSpec {

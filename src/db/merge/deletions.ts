@@ -11,8 +11,9 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MergeMode } from './dispositions.ts';
-import type { Database } from './schema.ts';
-import { stagedKeys, type Staging } from './staging.ts';
+import type { Database } from '../schema.ts';
+import type { Staging } from '../staging/registry.ts';
+import { stagedKeys } from '../staging/staged-reads.ts';
 
 /** What the deletion step did. */
 export interface DeletionOutcome {

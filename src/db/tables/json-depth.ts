@@ -1,7 +1,7 @@
 /**
  * How deep a record may nest before the loader rejects it (`too-deep`) instead of letting Postgres try. Postgres has
- * no fixed jsonb depth limit: its parser stops at `max_stack_depth` (measured on PostgreSQL 17 with the default
- * 2 MB: 12 000 levels parse, 20 000 fail with 54001 "stack depth limit exceeded"). That error is not a soft input
+ * no fixed jsonb depth limit: its parser stops at `max_stack_depth` (with the default 2 MB, PostgreSQL 17 parses 12 000
+ * levels and fails on 20 000 with 54001 "stack depth limit exceeded"). That error is not a soft input
  * error, so staging's jsonb check cannot sort it out record by record; the loader therefore refuses deeper records
  * before they reach Postgres.
  */
