@@ -2,7 +2,7 @@
  * `npm run bench:extract`: the streaming record extractor against reading the whole body and calling `JSON.parse`,
  * on one large `single_page` body (`{"data":[…]}` of ~1 M call records, ~400 MB). Each method runs in its own child
  * process, in the same run, and reports its wall time, records/s and peak RSS; the parent prints a table, the ratio
- * and whether issue 5's targets hold (streaming ≤ 1.0× the time of read + `JSON.parse`, peak RSS ≤ 200 MB).
+ * and whether its targets hold (streaming ≤ 1.0× the time of read + `JSON.parse`, peak RSS ≤ 200 MB).
  *
  *   npm run bench:extract -- [--records 1000000] [--runs 1] [--batch-bytes N]
  *
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { extractRecords } from '../src/http/extract/index.ts';
+import { extractRecords } from '../src/http/extract/extract-records.ts';
 import { fileSize, writeCallRecordsBody } from './extract-data.ts';
 
 const measuredModes = ['parse', 'stream'] as const;

@@ -8,28 +8,29 @@
  */
 import type { Context } from '@temporalio/activity';
 import { sql, type Kysely } from 'kysely';
-import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/checkpoints.ts';
-import { finishResourceRun, readResourceRuns, skipResourceRun, startResourceRun } from '../db/ledger.ts';
-import { maxBodyDepth } from '../db/json-depth.ts';
-import { assertDispositionFits, type MergeMode } from '../db/dispositions.ts';
-import { ensureAppendTable } from '../db/append-table.ts';
-import { mergeOptions, mergeStaged } from '../db/merge.ts';
-import { allRecordsRejectedError } from '../db/rejected-records.ts';
-import { ensureResourceTable } from '../db/auto-tables.ts';
-import type { Database } from '../db/schema.ts';
+import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/ledger/checkpoints.ts';
 import {
-  batchSeq,
-  discardStagedFrom,
-  prepareStaging,
-  stageRecords,
-  stagingOptions,
-  type Staging,
-} from '../db/staging.ts';
+  finishResourceRun,
+  readResourceRuns,
+  skipResourceRun,
+  startResourceRun,
+} from '../db/ledger/ledger.ts';
+import { maxBodyDepth } from '../db/tables/json-depth.ts';
+import { assertDispositionFits, type MergeMode } from '../db/merge/dispositions.ts';
+import { ensureAppendTable } from '../db/tables/append-tables.ts';
+import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
+import { allRecordsRejectedError } from '../db/ledger/rejected-records.ts';
+import { ensureResourceTable } from '../db/tables/auto-tables.ts';
+import type { Database } from '../db/schema.ts';
+import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
+import { discardStagedFrom, type Staging } from '../db/staging/registry.ts';
+import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
 import { IngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../shared/records.ts';
-import { paginate, paginationInput, type PaginationState, type SendPage } from '../http/paginate/index.ts';
-import { openResource, type ResourceRequester } from '../http/resource-request.ts';
+import { paginate, paginationInput } from '../http/paginate/paginate.ts';
+import type { PaginationState } from '../http/paginate/types.ts';
+import { openResource, pageSender, type ResourceRequester } from '../http/resource-request.ts';
 import { sendOnce } from './send-once.ts';
 import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
 import { countsOf, singleResourcePlan } from './resource-run.ts';
@@ -44,7 +45,10 @@ export interface IngestResourceDeps {
   readonly retryBudget?: RetryBudget;
   /** How often progress is heartbeated (default 2 s; the activity's heartbeat timeout must be well above it). */
   readonly heartbeatIntervalMs?: number;
-  /** Size of one staged batch of raw JSON (default 1 MiB: PERF-NOTES' sweet spot). */
+  /**
+   * Size of one staged batch of raw JSON (default 1 MiB): big enough that a batch's fixed cost (its transaction and
+   * statements) is spread over about 2 400 call records, small enough to keep one batch per resource in memory.
+   */
   readonly batchBytes?: number;
   /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
   readonly mergeMemoryMb?: number;
@@ -199,14 +203,7 @@ async function fetchPages(
   await discardStagedFrom(db, staging, batchSeq(resumeAfter + 1, 0));
 
   const rendered = requester.render();
-  const send: SendPage = async (page, pageSignal) => {
-    const response = await requester.send(rendered, {
-      url: page.url,
-      signal: pageSignal,
-      ...(page.body === undefined ? {} : { json: JSON.parse(page.body) as unknown }),
-    });
-    return { status: response.status, headers: response.headers, body: response.body, url: response.url };
-  };
+  const send = pageSender(requester, rendered);
 
   let fetched = 0;
   let rejected = 0;

@@ -15,7 +15,7 @@ export interface ConfigProblem {
 }
 
 /** Something a config does that has no effect or is discouraged, at a path. */
-export type ConfigWarning = ConfigProblem;
+export type { ConfigWarning } from '../shared/plan.ts';
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

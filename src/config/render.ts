@@ -12,7 +12,7 @@ import type {
   ResolvedParamValue,
   ResolvedTemplate,
   SecretRef,
-} from './plan.ts';
+} from '../shared/plan.ts';
 
 function encodeComponent(value: string, what: string): string {
   try {

@@ -6,7 +6,7 @@
  * `{ $inline: <path in the file> }`.
  */
 import { IngestError } from '../errors.ts';
-import type { ResolvedAuth, SecretOrText, SecretRef } from './plan.ts';
+import type { ResolvedAuth, SecretOrText, SecretRef } from '../shared/plan.ts';
 import { formatPath, type PathSegment } from './problems.ts';
 import { parseTemplate } from './templates.ts';
 

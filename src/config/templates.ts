@@ -234,8 +234,3 @@ export function isSingleEntityPath(path: string): boolean {
   const before = parsed.tokens.at(-2);
   return before === undefined || (before.kind === 'text' && before.text.endsWith('/'));
 }
-
-/** True when the string holds at least one expression (a template rather than plain text). */
-export function hasExpressions(tokens: readonly TemplateToken[]): boolean {
-  return tokens.some((token) => token.kind === 'expression');
-}

@@ -3,7 +3,7 @@
  * but have no effect here (the `ignored` rows of the compatibility matrix), inline credentials, dlt's deprecated
  * `json_response`, write strategies that run differently than in dlt, and resources left to paginator detection.
  */
-import type { AnalysedResource } from './analyse.ts';
+import type { AnalysedResource } from './analyse-resource.ts';
 import { compatEntry, ignoredKeys } from './compat.ts';
 import { joinPath, type ConfigWarning } from './problems.ts';
 import type {

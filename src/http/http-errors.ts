@@ -133,7 +133,7 @@ function statusLabel(status: number): string {
 export function statusError(
   context: RequestContext,
   status: number,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
   excerpt: string | undefined,
   now: number = Date.now(),
 ): IngestError {

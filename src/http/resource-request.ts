@@ -9,7 +9,7 @@
  * on a fresh connection by default, so that a failure in the connect phase proves nothing was sent.
  */
 import { IngestError } from '../errors.ts';
-import type { ResolvedEndpoint, ResolvedResource, ResolvedSource, ResourceSkip } from '../config/plan.ts';
+import type { ResolvedEndpoint, ResolvedResource, ResolvedSource, ResourceSkip } from '../shared/plan.ts';
 import { appendQuery, renderRequest, type RenderedRequest } from '../config/render.ts';
 import { isSecretRef, resolveHeaderSecrets, resolveSecrets, type SecretSources } from '../config/secrets.ts';
 import type { Authenticator } from './auth.ts';
@@ -18,7 +18,9 @@ import type { HttpClient } from './client.ts';
 import { extractRecords } from './extract/extract-records.ts';
 import type { ExtractOptions, ExtractionOutcome } from './extract/types.ts';
 import type { RecordBatch } from '../shared/records.ts';
-import { bodyExcerpt, statusError, withRequestContext } from './http-errors.ts';
+import type { SendPage } from './paginate/send-page.ts';
+import { withRequestContext } from './http-errors.ts';
+import { actionNamesStatus, settleStatus } from './response-status.ts';
 import { sendRequest, type HttpHeaders, type HttpResponse, type SendOptions } from './send-request.ts';
 
 /** What `openResource` needs besides the plan. */
@@ -144,7 +146,7 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
         freshConnection: options.freshConnection ?? nonIdempotent,
         headersTimeoutMs: options.headersTimeoutMs,
         bodyTimeoutMs: options.bodyTimeoutMs,
-        acceptStatus: (status) => endpoint.responseActions.some((action) => action.statusCode === status),
+        acceptStatus: (status) => actionNamesStatus(endpoint.responseActions, status),
       },
     );
   };
@@ -163,23 +165,7 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
       send,
       async fetchRecords(request, options = {}) {
         const response = await send(request, options);
-        const success = response.status >= 200 && response.status <= 299;
-        if (!success) {
-          // A status a response action lists: ignored when its content (if any) is in the body.
-          const text = await response.text(64 * 1024);
-          const matched = endpoint.responseActions.some(
-            (action) =>
-              action.statusCode === response.status &&
-              (action.content === null || text.includes(action.content)),
-          );
-          if (!matched) {
-            throw statusError(
-              response.context,
-              response.status,
-              response.headers,
-              bodyExcerpt(text, response.context.redactor),
-            );
-          }
+        if ((await settleStatus(response, endpoint.responseActions)) === 'ignored') {
           return {
             status: response.status,
             headers: response.headers,
@@ -210,5 +196,27 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
         };
       },
     },
+  };
+}
+
+/**
+ * The `SendPage` of a resource's pagination: each page is `rendered` sent to the page's URL (with the page's JSON
+ * body, for a cursor in the body), with the resource's auth. The response carries its request context, so a status
+ * error of a page is reported like any other request's: its body excerpt redacted with the credentials in play.
+ */
+export function pageSender(requester: ResourceRequester, rendered: RenderedRequest): SendPage {
+  return async (page, signal) => {
+    const response = await requester.send(rendered, {
+      url: page.url,
+      signal,
+      ...(page.body === undefined ? {} : { json: JSON.parse(page.body) as unknown }),
+    });
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: response.body,
+      url: response.url,
+      context: response.context,
+    };
   };
 }

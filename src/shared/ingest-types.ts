@@ -3,7 +3,7 @@
  * secret-free, stable (histories and schedules keep them): ids, names, counts and short messages — never records.
  * Imported by workflow code, so it holds types and constants only.
  */
-import type { ResolvedResource, ResolvedRetry, ResolvedSource } from '../config/plan.ts';
+import type { ResolvedResource, ResolvedRetry, ResolvedSource } from './plan.ts';
 
 /** What a person types into the Temporal CLI or UI: `{"source": "messaging"}`. */
 export interface IngestSourceInput {
@@ -117,6 +117,18 @@ export const ingestFailureTypes = {
   busy: 'SOURCE_BUSY',
   timedOut: 'INGEST_RUN_TIMEOUT',
 } as const;
+
+/** What the `healthCheck` workflow's activity reports: the Postgres a worker writes to. */
+export interface DatabaseProbe {
+  readonly serverVersion: string;
+  readonly database: string;
+  readonly checkedAt: string;
+}
+
+/** The activity of the `healthCheck` workflow. */
+export interface HealthActivities {
+  probeDatabase(): Promise<DatabaseProbe>;
+}
 
 /**
  * The activities the workflows call, by their public type names. `createActivities` implements this interface;

@@ -20,7 +20,7 @@ import {
   ActivityFailure,
   ChildWorkflowFailure,
 } from '@temporalio/workflow';
-import type { ResolvedResource } from '../config/plan.ts';
+import type { ResolvedResource } from '../shared/plan.ts';
 import {
   ingestFailureTypes,
   zeroCounts,

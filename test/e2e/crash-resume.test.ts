@@ -14,10 +14,10 @@
 import { once } from 'node:events';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/config/plan.ts';
-import { readCheckpoint } from '../../src/db/checkpoints.ts';
-import { readResourceRuns } from '../../src/db/ledger.ts';
-import type { PaginationState } from '../../src/http/paginate/index.ts';
+import { canonicalJson } from '../../src/config/plan-hash.ts';
+import { readCheckpoint } from '../../src/db/ledger/checkpoints.ts';
+import { readResourceRuns } from '../../src/db/ledger/ledger.ts';
+import type { PaginationState } from '../../src/http/paginate/types.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';

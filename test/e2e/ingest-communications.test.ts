@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { communicationsResources } from '../../src/sandbox/resources.ts';
-import { canonicalJson } from '../../src/config/plan.ts';
+import { canonicalJson } from '../../src/config/plan-hash.ts';
 import type { LoadReport } from '../../src/shared/ingest-types.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';

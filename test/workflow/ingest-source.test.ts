@@ -9,7 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import type { ResolvedResource, ResolvedSource } from '../../src/config/plan.ts';
+import type { ResolvedResource, ResolvedSource } from '../../src/shared/plan.ts';
 import { searchAttributes } from '../../src/shared/names.ts';
 import type {
   IngestActivities,

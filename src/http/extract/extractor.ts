@@ -9,43 +9,28 @@
  * and kept instead of dropped, and the objects around them are walked instead of skipped whole; the records' arrays
  * are untouched, so capturing costs nothing on the hot path.
  */
+import { ArrayStreamer } from './array-stream.ts';
 import { isRecordKey, maxSearchedObjectPath } from './auto-detect.ts';
 import type { BatchBuilder } from './batch-builder.ts';
 import { ByteReader } from './byte-reader.ts';
 import type { CaptureNode, Captures } from './capture.ts';
 import { formatDataSelector } from './data-selector.ts';
 import type { SelectorPath } from './data-selector.ts';
-import { RegionDecoder } from './decode-region.ts';
 import { extractError } from './extract-errors.ts';
 import type { ResolvedExtractOptions } from './extract-options.ts';
 import { JsonCursor } from './json-cursor.ts';
-import {
-  CLOSE_BRACKET,
-  OPEN_BRACE,
-  OPEN_BRACKET,
-  PositionList,
-  QUOTE,
-  isJsonWhitespace,
-  scanElements,
-} from './json-scanner.ts';
-import { parseElement, parseElements } from './parse-records.ts';
+import { OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-scanner.ts';
+import { parseElement } from './parse-records.ts';
 import type { ExtractionOutcome, SelectedKind } from './types.ts';
 import type { RecordBatch } from '../../shared/records.ts';
 
-/** At most this many elements are parsed together (one `JSON.parse`)… */
-const maxElementsPerParse = 8192;
-/** … and the scanner looks at most this far ahead before they are parsed (bounds memory for huge chunks). */
-const maxBytesPerParse = 1024 * 1024;
 /** How many of an object's keys an error message names. */
 const keysNamed = 10;
 
 /** Extracts the records of one body; `run()` once, then `outcome()`. */
 export class Extractor {
   private readonly cursor: JsonCursor;
-  private readonly separators = new PositionList();
-  private readonly starts = new Int32Array(maxElementsPerParse);
-  private readonly ends = new Int32Array(maxElementsPerParse);
-  private readonly decoder = new RegionDecoder(maxElementsPerParse);
+  private readonly arrays: ArrayStreamer;
   private readonly autoDetected: boolean;
   private path: SelectorPath | undefined;
   private selected: SelectedKind = 'empty';
@@ -65,6 +50,7 @@ export class Extractor {
     this.path = options.path;
     this.autoDetected = options.path === undefined;
     this.cursor = new JsonCursor(reader, options);
+    this.arrays = new ArrayStreamer(reader, this.cursor, options, batches);
   }
 
   /** Yields the batches; throws an `IngestError` (`response-shape`) when the body is not what it should be. */
@@ -157,7 +143,7 @@ export class Extractor {
     const first = await this.cursor.peekValue();
     if (first === OPEN_BRACKET) {
       this.selected = 'array';
-      yield* this.streamArray(true);
+      yield* this.arrays.stream(true);
       return;
     }
     const index = this.batches.totalRecords;
@@ -258,97 +244,6 @@ export class Extractor {
     // The search already walked the object for captures.
   }
 
-  // ---- arrays: the hot path ----
-
-  /**
-   * Streams the array at the current position: with `keep`, its elements become records; otherwise they are only
-   * validated. Complete elements are cut from each chunk and parsed together; the unfinished one stays as bytes.
-   */
-  private async *streamArray(keep: boolean): AsyncGenerator<RecordBatch> {
-    const reader = this.reader;
-    const scan = this.cursor.scan;
-    const separators = this.separators;
-    this.cursor.enterContainer();
-    scan.reset(this.options.maxDepth - this.cursor.depth);
-    let elementStart = reader.pos;
-    let elements = 0;
-    for (;;) {
-      separators.length = 0;
-      const view = reader.view;
-      const to = Math.min(view.length, reader.pos + maxBytesPerParse);
-      const stop = scanElements(scan, view, reader.pos, to, separators, maxElementsPerParse);
-      if (stop === -1) throw this.cursor.structureFailure();
-      reader.pos = stop;
-      if (separators.length > 0) {
-        elementStart = this.takeElements(elementStart, elements, keep);
-        elements += separators.length - (scan.closed ? 1 : 0);
-        if (keep) yield* this.batches.take();
-      }
-      if (scan.closed) {
-        // The `]` is the last separator; takeElements counted a non-empty final element.
-        reader.pos = elementStart;
-        reader.mark = reader.pos;
-        this.cursor.depth -= 1;
-        return;
-      }
-      if (reader.pos < view.length) continue;
-      if (reader.pos - elementStart > this.options.maxRecordBytes) {
-        const index = keep ? this.batches.totalRecords : elements;
-        throw this.cursor.tooLarge(keep ? 'RECORD_TOO_LARGE' : 'VALUE_TOO_LARGE', index, elementStart);
-      }
-      const shift = await this.cursor.fill(elementStart - 1);
-      if (shift === -1)
-        throw this.cursor.truncated(keep ? `inside record ${this.batches.totalRecords}` : 'inside an array');
-      elementStart -= shift;
-    }
-  }
-
-  /**
-   * Turns the separators found by the scanner into trimmed element spans and parses them. Returns where the next
-   * element starts.
-   */
-  private takeElements(elementStart: number, elementsBefore: number, keep: boolean): number {
-    const view = this.reader.view;
-    const separators = this.separators;
-    const starts = this.starts;
-    const ends = this.ends;
-    const maxBytes = this.options.maxRecordBytes;
-    const firstIndex = keep ? this.batches.totalRecords : elementsBefore;
-    let count = 0;
-    let start = elementStart;
-    for (let j = 0; j < separators.length; j += 1) {
-      const separator = separators.items[j]!;
-      let a = start;
-      let b = separator;
-      while (a < b && isJsonWhitespace(view[a]!)) a += 1;
-      while (b > a && isJsonWhitespace(view[b - 1]!)) b -= 1;
-      start = separator + 1;
-      if (a === b) {
-        // Only `[]` (or `[ ]`) may have an empty element.
-        if (view[separator] === CLOSE_BRACKET && elementsBefore + j === 0) continue;
-        throw this.cursor.failure(
-          'INVALID_JSON',
-          'a value is missing in an array (a doubled or trailing comma?)',
-          separator,
-        );
-      }
-      if (b - a > maxBytes) {
-        const index = keep ? firstIndex + count : elementsBefore + j;
-        throw this.cursor.tooLarge(keep ? 'RECORD_TOO_LARGE' : 'VALUE_TOO_LARGE', index, a);
-      }
-      starts[count] = a;
-      ends[count] = b;
-      count += 1;
-    }
-    if (count > 0) {
-      const context = this.cursor.context(keep ? 'record' : 'element', firstIndex);
-      parseElements(this.decoder, view, starts, ends, count, keep ? this.batches : undefined, context);
-    }
-    // Keep the separator before the next element: the decoder writes its `[` there.
-    this.reader.mark = start - 1;
-    return start;
-  }
-
   /**
    * The value of member `key` of the object at `path` (trie node `node`), which is not the records: captured,
    * walked for the captures inside it, or validated and dropped.
@@ -390,7 +285,7 @@ export class Extractor {
   /** Validates and drops the value at the current position. */
   private async *skipValue(): AsyncGenerator<RecordBatch> {
     if ((await this.cursor.peekValue()) === OPEN_BRACKET) {
-      yield* this.streamArray(false);
+      yield* this.arrays.stream(false);
       return;
     }
     const [start, end] = await this.cursor.captureValue('VALUE_TOO_LARGE', -1);

@@ -20,8 +20,8 @@
  * Everything is read from headers and values captured in the same pass over the body (`autoCapture`), never from
  * a second read. The detected paginator replaces `auto` in the state, so the following pages — and a resume — use it.
  */
-import { formatDataSelector } from '../extract/index.ts';
-import type { CaptureOptions, CapturedValue } from '../extract/index.ts';
+import { formatDataSelector } from '../extract/data-selector.ts';
+import type { CaptureOptions, CapturedValue } from '../extract/capture.ts';
 import { findLink, headerValues } from './link-header.ts';
 import { totalAsInteger } from './range.ts';
 import type { ConcretePaginator, PageFacts } from './types.ts';

@@ -4,9 +4,9 @@
  * sent as the query parameter `cursor_param` (default `cursor`) of the first request, or put at `cursor_body_path`
  * of its JSON body. An object or array is an error.
  */
-import { capturedAt } from '../extract/index.ts';
-import type { CaptureOptions } from '../extract/index.ts';
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import { capturedAt } from '../extract/capture.ts';
+import type { CaptureOptions } from '../extract/capture.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import { followReference } from './loop-guard.ts';
 import { excerpt, paginationError } from './pagination-errors.ts';
 import type { NextRequest, PageFacts, PageStep, PaginationState } from './types.ts';

@@ -2,7 +2,7 @@
  * `header_cursor` (dlt's `HeaderCursorPaginator`): the cursor is the response header `cursor_key` (default
  * `next`), sent as the query parameter `cursor_param` (default `cursor`). No header, or an empty one: done.
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import { followCursor, noNextCursor } from './cursor.ts';
 import { headerValues } from './link-header.ts';
 import type { PageFacts, PageStep, PaginationState } from './types.ts';

@@ -2,7 +2,7 @@
  * `header_link` (dlt's `HeaderLinkPaginator`): the next URL is the `Link` header's link whose `rel` is
  * `links_next_key` (default `next`, compared case-insensitively). No such link: done.
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import { followNextUrl, noNextUrl } from './json-link.ts';
 import { findLink } from './link-header.ts';
 import type { PageFacts, PageStep, PaginationPolicy, PaginationState } from './types.ts';

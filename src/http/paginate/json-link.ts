@@ -3,9 +3,9 @@
  * the body (default `next`). Missing, null or empty: done. Not a string: an error. Relative links resolve against
  * the response's URL; the next request is that URL alone (dlt drops the endpoint's params for it).
  */
-import { capturedAt } from '../extract/index.ts';
-import type { CaptureOptions } from '../extract/index.ts';
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import { capturedAt } from '../extract/capture.ts';
+import type { CaptureOptions } from '../extract/capture.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import { followReference } from './loop-guard.ts';
 import { resolveNextUrl } from './next-url.ts';
 import { excerpt, paginationError } from './pagination-errors.ts';

@@ -3,7 +3,7 @@
  * `limit_param` (default `limit`, value `limit`) on every request; the offset grows by the limit. Stops as a range
  * paginator does (`range.ts`): empty page, `offset ≥ total` (`total_path`, default `total`), `maximum_offset`.
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import type { RangeRule } from './range.ts';
 
 type Offset = Extract<ResolvedPaginator, { readonly type: 'offset' }>;

@@ -3,7 +3,7 @@
  * default 0), one more each page. Stops as a range paginator does (`range.ts`): empty page,
  * `page ≥ total + base_page` (`total_path`, default `total`, counts pages), `maximum_page` (not requested).
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
 import type { RangeRule } from './range.ts';
 
 type PageNumber = Extract<ResolvedPaginator, { readonly type: 'page_number' }>;

@@ -3,9 +3,9 @@
  * parameters set without re-encoding the others (render.ts' encoding stays byte for byte), a next URL used as is,
  * a cursor put at a path of the JSON body.
  */
-import type { JsonValue } from '../../config/plan.ts';
+import type { JsonValue } from '../../shared/plan.ts';
 import { appendQuery } from '../../config/render.ts';
-import { parseDataSelector } from '../extract/index.ts';
+import { parseDataSelector } from '../extract/data-selector.ts';
 import type { PageRequest } from './send-page.ts';
 import type { NextRequest } from './types.ts';
 

@@ -3,20 +3,22 @@
  * record extractor (capturing the values the paginator needs in the same pass), and yields the records batch by
  * batch while the body arrives, then one `page` event with the state after that page — the state to heartbeat or
  * checkpoint. Given that state back as `resume`, it continues with the next page and fetches none of the earlier
- * ones (issue #10's crash-resume).
+ * ones: a worker that crashed resumes after its last checkpointed page.
  */
-import type { ResolvedEndpoint } from '../../config/plan.ts';
+import type { ResolvedEndpoint, ResolvedResponseAction } from '../../shared/plan.ts';
 import type { RenderedRequest } from '../../config/render.ts';
-import { IngestError } from '../../errors.ts';
-import type { ErrorCategory } from '../../errors.ts';
-import { extractRecords } from '../extract/index.ts';
-import type { ExtractOptions, ResponseBody } from '../extract/index.ts';
+import { extractRecords } from '../extract/extract-records.ts';
+import type { ExtractOptions } from '../extract/types.ts';
+import type { ResponseBody } from '../extract/byte-reader.ts';
 import type { RecordBatch } from '../../shared/records.ts';
 import { pageRequest } from './page-request.ts';
 import type { FirstPageRequest } from './page-request.ts';
 import { paginationError } from './pagination-errors.ts';
 import { advancePagination, pageCapture, startPagination } from './paginator.ts';
 import { credentialParamsOf, stripCredentials } from './redact-url.ts';
+import type { RequestContext } from '../http-errors.ts';
+import { nameOnlyRedactor } from '../redact.ts';
+import { settleStatus } from '../response-status.ts';
 import type { PageRequest, SendPage } from './send-page.ts';
 import type { DoneReason, PaginationPolicy, PaginationState } from './types.ts';
 
@@ -30,6 +32,10 @@ export interface PaginateInput {
   readonly dataSelector: string | null;
   /** Query parameters that hold credentials (e.g. an `api_key` auth's name), removed from next links. */
   readonly credentialParams?: readonly string[] | undefined;
+  /** The endpoint's `response_actions`: a page they ignore ends the pagination (as dlt does). */
+  readonly responseActions?: readonly ResolvedResponseAction[] | undefined;
+  /** The source's name, for messages when the sender gives no request context. */
+  readonly source?: string | undefined;
 }
 
 export interface PaginateOptions {
@@ -71,13 +77,15 @@ export function paginationInput(
     paginator: endpoint.paginator,
     dataSelector: endpoint.dataSelector,
     credentialParams: credentialParamsOf(endpoint.auth),
+    responseActions: endpoint.responseActions,
   };
 }
 
 /**
  * Paginates a resource: an async iterable of {@link PaginationEvent}s (iterate once). Ends after the page whose
- * event has `done` set; throws an `IngestError` when a guard fires, a status is not 2xx, or a body is broken — the
- * records of the page being read when it throws must not be committed (see docs/extraction.md).
+ * event has `done` set (`response-ignored` when a response action ignored the page); throws an `IngestError` when
+ * a guard fires, a status is neither 2xx nor ignored (`statusError`'s codes), or a body is broken — the records of
+ * the page being read when it throws must not be committed (see docs/extraction.md).
  */
 export async function* paginate(
   input: PaginateInput,
@@ -104,9 +112,22 @@ export async function* paginate(
     const request = pageRequest(input.request, state.next);
     const shownUrl = stripCredentials(request.url, credentialParams);
     const response = await send(request, signal);
-    if (response.status < 200 || response.status > 299) {
-      await closeBody(response.body);
-      throw statusError(response.status, request, shownUrl, input.resource, page);
+    const settled = await settleStatus(
+      {
+        status: response.status,
+        headers: response.headers,
+        context: response.context ?? contextOf(input, request, shownUrl),
+        text: (maxBytes) => bodyText(response.body, maxBytes),
+      },
+      input.responseActions ?? [],
+      // Without the sender's context no redactor knows the credentials: the body is not quoted.
+      { excerpt: response.context !== undefined },
+    );
+    if (settled === 'ignored') {
+      // dlt ends a pagination at a response an action ignores: it has no records and no page follows.
+      state = { ...state, pages: page, next: null, done: 'response-ignored' };
+      yield { type: 'page', page, records: 0, url: shownUrl, state, done: 'response-ignored' };
+      return;
     }
     const extraction = extractRecords(response.body, {
       ...options.extract,
@@ -157,32 +178,40 @@ function checkedResume(state: PaginationState, input: PaginateInput): Pagination
   return state;
 }
 
-async function closeBody(body: ResponseBody): Promise<void> {
+/** The request as errors name it, for a sender that gives no context: no secret is known to its redactor. */
+function contextOf(input: PaginateInput, request: PageRequest, shownUrl: string): RequestContext {
+  return {
+    source: input.source ?? '',
+    resource: input.resource,
+    method: request.method,
+    url: shownUrl,
+    redactor: nameOnlyRedactor,
+  };
+}
+
+/**
+ * At most `maxBytes` of a body as text; the rest is not read and the body is closed. A body that fails while being
+ * read gives what arrived before (the status is what is reported).
+ */
+async function bodyText(body: ResponseBody, maxBytes: number): Promise<string> {
   const iterator = Symbol.asyncIterator in body ? body[Symbol.asyncIterator]() : body[Symbol.iterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    await iterator.return?.();
+    while (size < maxBytes) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      chunks.push(Buffer.from(next.value));
+      size += next.value.byteLength;
+    }
   } catch {
-    // Abandoning the body; its failure to close changes nothing.
+    // What arrived is enough to match an action's content and to quote.
+  } finally {
+    try {
+      await iterator.return?.();
+    } catch {
+      // Abandoning the body; its failure to close changes nothing.
+    }
   }
-}
-
-function statusCategory(status: number): ErrorCategory {
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 408 || status === 429 || status >= 500) return 'http-transient';
-  return 'http-permanent';
-}
-
-function statusError(
-  status: number,
-  request: PageRequest,
-  shownUrl: string,
-  resource: string,
-  page: number,
-): IngestError {
-  return new IngestError(
-    statusCategory(status),
-    'PAGE_HTTP_STATUS',
-    `"${resource}" page ${page}: ${request.method} ${shownUrl} answered ${status}`,
-    { details: { resource, page, status, method: request.method, url: shownUrl } },
-  );
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }

@@ -16,7 +16,6 @@ export const paginationErrorCodes = [
   'PAGINATION_TOTAL_INVALID',
   'PAGINATION_UNBOUNDED',
   'PAGINATION_STATE_INVALID',
-  'PAGE_HTTP_STATUS',
 ] as const;
 export type PaginationErrorCode = (typeof paginationErrorCodes)[number];
 

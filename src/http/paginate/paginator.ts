@@ -5,8 +5,8 @@
  * that end every loop live here: `max_pages` (an error when a next page is still wanted after that many), a
  * repeated next URL or cursor (`loop-guard.ts`), links to another origin, and the range paginators' own stops.
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
-import type { CaptureOptions } from '../extract/index.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
+import type { CaptureOptions } from '../extract/capture.ts';
 import { autoCapture, detectPaginator } from './auto-detect.ts';
 import { advanceCursor, cursorCapture } from './cursor.ts';
 import { advanceHeaderCursor } from './header-cursor.ts';

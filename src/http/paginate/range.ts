@@ -5,7 +5,7 @@
  * (`offset ≥ total`, `page ≥ total + base_page`: the total counts items, or pages) or the maximum
  * (`maximum_offset`, `maximum_page`: that value is not requested).
  */
-import { capturedAt } from '../extract/index.ts';
+import { capturedAt } from '../extract/capture.ts';
 import { excerpt, paginationError } from './pagination-errors.ts';
 import type { NextRequest, PageFacts, PageStep, PaginationState } from './types.ts';
 

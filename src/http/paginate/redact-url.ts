@@ -5,7 +5,7 @@
  * credential is removed (not masked: the HTTP layer adds the current credential to each request it sends, so the
  * request still authenticates, also after a key rotation). The other parameters keep their exact encoding.
  */
-import type { ResolvedAuth } from '../../config/plan.ts';
+import type { ResolvedAuth } from '../../shared/plan.ts';
 
 /** Query parameters always treated as credentials (compared case-insensitively). */
 export const defaultCredentialParams = [

@@ -3,8 +3,8 @@
  * can be heartbeated and checkpointed), the request changes it asks for, the facts of a response it reads, and
  * why it stops. Everything here is a value; the state machines live in one file per paginator.
  */
-import type { ResolvedPaginator } from '../../config/plan.ts';
-import type { CapturedValue } from '../extract/index.ts';
+import type { ResolvedPaginator } from '../../shared/plan.ts';
+import type { CapturedValue } from '../extract/capture.ts';
 
 /** A paginator that knows its style (`auto` becomes one of these after the first response). */
 export type ConcretePaginator = Exclude<ResolvedPaginator, { readonly type: 'auto' }>;
@@ -35,6 +35,8 @@ export const doneReasons = [
   'total-reached',
   /** `maximum_offset` / `maximum_page` reached. */
   'maximum-reached',
+  /** A `response_actions` item ignored the response (dlt stops there too); the page has no records. */
+  'response-ignored',
 ] as const;
 export type DoneReason = (typeof doneReasons)[number];
 

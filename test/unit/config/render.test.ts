@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ResolvedEndpoint } from '../../../src/config/plan.ts';
+import type { ResolvedEndpoint } from '../../../src/shared/plan.ts';
 import { encodePathValue, joinUrl, renderRequest } from '../../../src/config/render.ts';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import { errorOf, sourceWith } from './helpers.ts';

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalJson,
-  defaultMaxPages,
-  type ResolvedResource,
-  type ResolvedSource,
-} from '../../../src/config/plan.ts';
-import { resolvePaginator, resolveSource } from '../../../src/config/resolve.ts';
+import { defaultMaxPages, type ResolvedResource, type ResolvedSource } from '../../../src/shared/plan.ts';
+import { canonicalJson } from '../../../src/config/plan-hash.ts';
+import { resolvePaginator } from '../../../src/config/resolve-paginator.ts';
+import { resolveSource } from '../../../src/config/resolve.ts';
 import type { PaginatorConfig, SourceConfig } from '../../../src/config/schema.ts';
 import { errorOf, problemLines, sourceWith } from './helpers.ts';
 

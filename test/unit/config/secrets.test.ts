@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateSourceConfig } from '../../../src/config/analyse.ts';
-import type { ResolvedAuth } from '../../../src/config/plan.ts';
+import type { ResolvedAuth } from '../../../src/shared/plan.ts';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import { collectInlineSecrets, resolveHeaderSecrets, resolveSecrets } from '../../../src/config/secrets.ts';
 import { errorOf, sourceWith } from './helpers.ts';

@@ -4,8 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/index.ts';
-import type { CapturedValue, ExtractOptions } from '../../../src/http/extract/index.ts';
+import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/data-selector.ts';
+import type { CapturedValue } from '../../../src/http/extract/capture.ts';
+import type { ExtractOptions } from '../../../src/http/extract/types.ts';
 import { extract } from './helpers.ts';
 import { createRandom, jsonNode, writeJson } from './json-documents.ts';
 import type { JsonNode } from './json-documents.ts';

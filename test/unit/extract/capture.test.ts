@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
-import { capturedAt, extractRecords, maxCapturedValues } from '../../../src/http/extract/index.ts';
-import type { CaptureOptions } from '../../../src/http/extract/index.ts';
+import { capturedAt, maxCapturedValues } from '../../../src/http/extract/capture.ts';
+import { extractRecords } from '../../../src/http/extract/extract-records.ts';
+import type { CaptureOptions } from '../../../src/http/extract/capture.ts';
 import { extract } from './helpers.ts';
 
 const chunkings = [Infinity, 1, 7] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
-import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/index.ts';
+import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/data-selector.ts';
 
 describe('parseDataSelector', () => {
   const valid: [string, string[]][] = [

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
-import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { ExtractOptions } from '../../../src/http/extract/index.ts';
+import { extractRecords } from '../../../src/http/extract/extract-records.ts';
+import type { ExtractOptions } from '../../../src/http/extract/types.ts';
 import type { ExtractedRecord } from '../../../src/shared/records.ts';
 import {
   asciiJsonNode,

@@ -1,8 +1,8 @@
 /** Test helpers for record extraction: bodies split into chosen chunks, collecting records, asserting errors. */
 import { expect } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
-import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { ExtractOptions, ExtractionOutcome } from '../../../src/http/extract/index.ts';
+import { extractRecords } from '../../../src/http/extract/extract-records.ts';
+import type { ExtractOptions, ExtractionOutcome } from '../../../src/http/extract/types.ts';
 import type { ExtractedRecord } from '../../../src/shared/records.ts';
 
 const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractRecords } from '../../../src/http/extract/index.ts';
+import { extractRecords } from '../../../src/http/extract/extract-records.ts';
 import type { RecordIssue } from '../../../src/shared/records.ts';
 import { expectFailure, extract } from './helpers.ts';
 

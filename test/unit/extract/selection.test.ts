@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IngestError } from '../../../src/errors.ts';
-import { extractRecords } from '../../../src/http/extract/index.ts';
-import type { SelectedKind } from '../../../src/http/extract/index.ts';
+import { extractRecords } from '../../../src/http/extract/extract-records.ts';
+import type { SelectedKind } from '../../../src/http/extract/types.ts';
 import { expectFailure, extract, streamOf, valuesOf } from './helpers.ts';
 
 describe('selection with a data_selector', () => {

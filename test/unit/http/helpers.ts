@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { resolveSource } from '../../../src/config/resolve.ts';
-import type { ResolvedSource } from '../../../src/config/plan.ts';
+import type { ResolvedSource } from '../../../src/shared/plan.ts';
 import type { SourceConfig } from '../../../src/config/schema.ts';
 import { isIngestError, type IngestError } from '../../../src/errors.ts';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../src/http/client.ts';

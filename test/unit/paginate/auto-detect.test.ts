@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { defaultMaxPages } from '../../../src/config/plan.ts';
-import { extractAllRecords } from '../../../src/http/extract/index.ts';
-import { autoCapture, detectPaginator } from '../../../src/http/paginate/index.ts';
-import type { PageFacts } from '../../../src/http/paginate/index.ts';
+import { defaultMaxPages } from '../../../src/shared/plan.ts';
+import { extractAllRecords } from '../../../src/http/extract/extract-records.ts';
+import { autoCapture, detectPaginator } from '../../../src/http/paginate/auto-detect.ts';
+import type { PageFacts } from '../../../src/http/paginate/types.ts';
 import { factsOf, origin } from './helpers.ts';
 
 /** The facts of a body as the driver gets them: captured in the extractor's single pass. */

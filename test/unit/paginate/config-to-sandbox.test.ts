@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSourceConfig } from '../../../src/config/load.ts';
 import { renderRequest } from '../../../src/config/render.ts';
 import { resolveSource } from '../../../src/config/resolve.ts';
-import { paginationInput } from '../../../src/http/paginate/index.ts';
+import { paginationInput } from '../../../src/http/paginate/paginate.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import { collect, undiciSend } from './helpers.ts';
 

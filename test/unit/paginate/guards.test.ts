@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedPaginator } from '../../../src/config/plan.ts';
-import { advancePagination, startPagination, stripCredentials } from '../../../src/http/paginate/index.ts';
-import type { PageFacts, PaginationPolicy, PaginationState } from '../../../src/http/paginate/index.ts';
+import type { ResolvedPaginator } from '../../../src/shared/plan.ts';
+import { advancePagination, startPagination } from '../../../src/http/paginate/paginator.ts';
+import { stripCredentials } from '../../../src/http/paginate/redact-url.ts';
+import type { PageFacts, PaginationPolicy, PaginationState } from '../../../src/http/paginate/types.ts';
 import { factsOf, firstUrl, origin, paginators, policy } from './helpers.ts';
 
 function start(paginator: ResolvedPaginator, url = firstUrl): PaginationState {

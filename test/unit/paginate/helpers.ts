@@ -1,19 +1,13 @@
 /** Test helpers for pagination: response facts for the state machines, a real `SendPage` over undici, collecting. */
 import { request } from 'undici';
-import type { ResolvedPaginator } from '../../../src/config/plan.ts';
-import { defaultMaxPages } from '../../../src/config/plan.ts';
-import type { CapturedValue } from '../../../src/http/extract/index.ts';
-import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/index.ts';
-import { paginate } from '../../../src/http/paginate/index.ts';
-import type {
-  PageFacts,
-  PaginateInput,
-  PaginateOptions,
-  PaginationEvent,
-  PaginationPolicy,
-  PaginationState,
-  SendPage,
-} from '../../../src/http/paginate/index.ts';
+import type { ResolvedPaginator } from '../../../src/shared/plan.ts';
+import { defaultMaxPages } from '../../../src/shared/plan.ts';
+import type { CapturedValue } from '../../../src/http/extract/capture.ts';
+import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/data-selector.ts';
+import { paginate } from '../../../src/http/paginate/paginate.ts';
+import type { PageFacts, PaginationPolicy, PaginationState } from '../../../src/http/paginate/types.ts';
+import type { PaginateInput, PaginateOptions, PaginationEvent } from '../../../src/http/paginate/paginate.ts';
+import type { SendPage } from '../../../src/http/paginate/send-page.ts';
 
 export const origin = 'https://api.example.com';
 export const firstUrl = `${origin}/v1/items?sort=id`;

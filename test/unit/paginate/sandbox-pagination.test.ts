@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedPaginator } from '../../../src/config/plan.ts';
-import { paginate } from '../../../src/http/paginate/index.ts';
+import type { ResolvedPaginator } from '../../../src/shared/plan.ts';
+import { paginate } from '../../../src/http/paginate/paginate.ts';
 import { paginatorStyles, type PaginatorStyle } from '../../../src/sandbox/routes-generic.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import { collect, failureOf, inputOf, paginators, undiciSend } from './helpers.ts';
@@ -181,7 +181,7 @@ describe('each guard firing against the sandbox', () => {
     expect(JSON.stringify(result.pages)).not.toContain('s3cret-key');
   });
 
-  it('a status that is not 2xx is an IngestError naming the page (the body is closed)', async () => {
+  it('a status that is not 2xx is classified as the HTTP layer does (the body is closed)', async () => {
     const { sandbox } = context;
     const id = sandbox.faults.add({
       path: '/generic/pages/cursor',
@@ -190,8 +190,9 @@ describe('each guard firing against the sandbox', () => {
     });
     try {
       const error = await failureOf(collect(inputOf(routeUrl('cursor'), configured.cursor), undiciSend()));
-      expect(error).toMatchObject({ code: 'PAGE_HTTP_STATUS', category: 'http-transient', retryable: true });
-      expect(error.message).toContain('page 2');
+      expect(error).toMatchObject({ code: 'HTTP_SERVER_ERROR', category: 'http-transient', retryable: true });
+      expect(error.message).toContain('HTTP 503');
+      expect(error.message).toContain('cursor=');
     } finally {
       sandbox.faults.remove(id);
     }

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedPaginator } from '../../../src/config/plan.ts';
-import {
-  advancePagination,
-  pageCapture,
-  pageRequest,
-  startPagination,
-} from '../../../src/http/paginate/index.ts';
-import type { PageFacts, PageStep, PaginationState } from '../../../src/http/paginate/index.ts';
+import type { ResolvedPaginator } from '../../../src/shared/plan.ts';
+import { advancePagination, pageCapture, startPagination } from '../../../src/http/paginate/paginator.ts';
+import { pageRequest } from '../../../src/http/paginate/page-request.ts';
+import type { PageFacts, PageStep, PaginationState } from '../../../src/http/paginate/types.ts';
 import { factsOf, firstUrl, origin, paginators, policy } from './helpers.ts';
 
 function start(paginator: ResolvedPaginator): PaginationState {

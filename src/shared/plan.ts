@@ -1,10 +1,15 @@
 /**
  * The resolved plan of a source: what a run does, normalised, JSON-serialisable and secret-free (credentials are
  * references, resolved inside activities at run time). The workflow works only from a plan, so editing a source file
- * never changes a running or replayed workflow. `planHash` fingerprints a plan: sha256 of its canonical JSON.
+ * never changes a running or replayed workflow. Types only: config resolves a source into this shape
+ * (`src/config/resolve.ts`) and fingerprints it (`src/config/plan-hash.ts`); workflows and activities read it.
  */
-import { createHash } from 'node:crypto';
-import type { ConfigWarning } from './problems.ts';
+
+/** Something a config does that has no effect or is discouraged, at a path into the source file. */
+export interface ConfigWarning {
+  readonly path: string;
+  readonly message: string;
+}
 
 /** JSON values. */
 export type JsonValue =
@@ -226,26 +231,4 @@ export interface ResolvedSource {
   readonly warnings: readonly ConfigWarning[];
   /** sha256 of the canonical JSON of everything above except `warnings`. */
   readonly hash: string;
-}
-
-/** JSON with object keys sorted, no whitespace: equal plans give equal text whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const text = JSON.stringify(value);
-    return text === undefined ? 'null' : text;
-  }
-  if (Array.isArray(value)) return `[${value.map((item: unknown) => canonicalJson(item)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-}
-
-/** The plan's fingerprint: sha256 (hex) of its canonical JSON without `hash` and `warnings`. */
-export function planHash(
-  plan: Omit<ResolvedSource, 'hash' | 'warnings'> & { readonly hash?: string },
-): string {
-  const { hash: _hash, ...rest } = plan;
-  const { warnings: _warnings, ...hashed } = rest as typeof rest & { warnings?: unknown };
-  return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
 }

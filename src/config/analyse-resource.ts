@@ -1,0 +1,215 @@
+/**
+ * The analysis of one resource: `resource_defaults` merged in, its templates walked for the config values and the
+ * parent fields its requests use, its resolve params checked, its headers merged with the client's, and its
+ * disposition, primary key and table name settled. Problems are collected into the caller's list.
+ */
+import { mergeResourceDefaults, type MergedResource } from './defaults.ts';
+import { makeLocator, type ResourceLocator } from './locate.ts';
+import { joinPath, type ConfigProblem } from './problems.ts';
+import type { ParamValueConfig, ResolveParamConfig, ResourceEntryConfig, SourceConfig } from './schema.ts';
+import { parseTemplate, type TemplateContext } from './templates.ts';
+
+/** A header as the resource sends it, before templates are bound. */
+export interface MergedHeader {
+  readonly name: string;
+  readonly value: string | { readonly $env: string };
+  readonly location: string;
+  readonly context: TemplateContext;
+}
+
+/** What the analysis knows about one resource. */
+export interface AnalysedResource {
+  readonly index: number;
+  /** `resources[i]`. */
+  readonly path: string;
+  readonly resource: MergedResource;
+  readonly locate: ResourceLocator;
+  /** Client headers merged with the endpoint's (case-insensitive names; the endpoint wins). */
+  readonly headers: readonly MergedHeader[];
+  /** Config values its requests use: key → required (false when every use has an `or` fallback). */
+  readonly configKeys: ReadonlyMap<string, boolean>;
+  /** The parent its requests depend on, and the parent fields they use. */
+  readonly parent: { readonly name: string; readonly fields: readonly string[] } | null;
+  /** Resolve params by name → parent field. */
+  readonly resolveParams: ReadonlyMap<string, { readonly resource: string; readonly field: string }>;
+  /** Its own request (path, params, body, endpoint headers) uses config values. */
+  readonly parameterDependent: boolean;
+  readonly writeDisposition: 'merge' | 'replace' | 'append';
+  readonly primaryKey: readonly string[];
+  readonly tableName: string;
+}
+
+/** True for `{ type: resolve, resource, field }`. */
+export function isResolveParam(value: ParamValueConfig | undefined): value is ResolveParamConfig {
+  return value !== null && typeof value === 'object' && 'type' in value && value.type === 'resolve';
+}
+function mergeHeaders(
+  client: SourceConfig['client'],
+  resource: MergedResource,
+  locate: ResourceLocator,
+): MergedHeader[] {
+  const byName = new Map<string, MergedHeader>();
+  for (const [name, value] of Object.entries(client.headers ?? {})) {
+    byName.set(name.toLowerCase(), {
+      name,
+      value,
+      location: joinPath('client', 'headers', name),
+      context: 'client-header',
+    });
+  }
+  for (const [name, value] of Object.entries(resource.endpoint.headers ?? {})) {
+    byName.set(name.toLowerCase(), {
+      name,
+      value,
+      location: locate.endpointEntry('headers', name),
+      context: 'header',
+    });
+  }
+  return [...byName.values()];
+}
+
+/** The disposition of a merged resource (dlt's default: append). */
+export function writeDispositionOf(resource: MergedResource): 'merge' | 'replace' | 'append' {
+  const value = resource.write_disposition;
+  if (value === undefined) return 'append';
+  return typeof value === 'string' ? value : value.disposition;
+}
+
+/** The primary key: `primary_key`, else the columns marked `primary_key: true`. */
+export function primaryKeyOf(resource: MergedResource): readonly string[] {
+  const key = resource.primary_key;
+  if (typeof key === 'string') return [key];
+  if (key !== undefined) return key;
+  return Object.entries(resource.columns ?? {})
+    .filter(([, hints]) => hints.primary_key === true)
+    .map(([name]) => name);
+}
+
+/** Analyses `resources[index]`; its problems are added to `problems`. */
+export function analyseResource(
+  config: SourceConfig,
+  entry: ResourceEntryConfig,
+  index: number,
+  problems: ConfigProblem[],
+): AnalysedResource {
+  const resource = mergeResourceDefaults(config.resource_defaults, entry);
+  const locate = makeLocator(entry, index, config.resource_defaults, config.client);
+  const { endpoint } = resource;
+  const configKeys = new Map<string, boolean>();
+  let parameterDependent = false;
+  const parentRefs: { resource: string; field: string; location: string }[] = [];
+  const resolveParams = new Map<string, { resource: string; field: string; location: string }>();
+  const usedResolveParams = new Set<string>();
+  const params = endpoint.params ?? {};
+  for (const [name, value] of Object.entries(params)) {
+    if (isResolveParam(value)) {
+      resolveParams.set(name, {
+        resource: value.resource,
+        field: value.field,
+        location: locate.endpointEntry('params', name),
+      });
+    }
+  }
+
+  const visit = (text: string, context: TemplateContext, location: string): void => {
+    const parsed = parseTemplate(text);
+    if (!parsed.ok) return; // reported by the schema
+    for (const token of parsed.tokens) {
+      if (token.kind !== 'expression') continue;
+      const expression = token.expression;
+      switch (expression.kind) {
+        case 'config':
+          configKeys.set(
+            expression.key,
+            (configKeys.get(expression.key) ?? false) || expression.fallback === undefined,
+          );
+          if (context !== 'client-header') parameterDependent = true;
+          break;
+        case 'resource_field':
+          parentRefs.push({ resource: expression.resource, field: expression.field, location });
+          break;
+        case 'stream_slice':
+        case 'resolve_param': {
+          const binding = resolveParams.get(expression.name);
+          if (binding !== undefined) {
+            usedResolveParams.add(expression.name);
+            parentRefs.push({
+              resource: binding.resource,
+              field: binding.field,
+              location: joinPath(binding.location, 'resource'),
+            });
+          } else if (expression.kind === 'stream_slice') {
+            problems.push({
+              path: location,
+              message: `${token.source} needs the parent binding params.${expression.name}: { type: resolve, resource: <parent>, field: <field of the parent record> }`,
+            });
+          } else if (Object.hasOwn(params, expression.name)) {
+            problems.push({
+              path: location,
+              message: `${token.source}: binding the static param "${expression.name}" into the path is not supported (dlt deprecates it); write its value in the path`,
+            });
+          } else {
+            problems.push({
+              path: location,
+              message: `${token.source} names no resolve param: add params.${expression.name}: { type: resolve, resource, field }, or write {resources.<parent>.<field>}`,
+            });
+          }
+          break;
+        }
+      }
+    }
+  };
+
+  visit(endpoint.path, 'path', locate.endpoint('path'));
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string') visit(value, 'param', locate.endpointEntry('params', name));
+  }
+  const visitJson = (value: unknown, location: string): void => {
+    if (typeof value === 'string') visit(value, 'json', location);
+    else if (Array.isArray(value))
+      value.forEach((item: unknown, position) => visitJson(item, joinPath(location, position)));
+    else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) visitJson(item, joinPath(location, key));
+    }
+  };
+  for (const [key, value] of Object.entries(endpoint.json ?? {}))
+    visitJson(value, locate.endpointEntry('json', key));
+  const headers = mergeHeaders(config.client, resource, locate);
+  for (const header of headers) {
+    if (typeof header.value === 'string') visit(header.value, header.context, header.location);
+  }
+
+  for (const [name, binding] of resolveParams) {
+    if (!usedResolveParams.has(name)) {
+      problems.push({
+        path: binding.location,
+        message: `the resolve param "${name}" is not used: reference it as {${name}} in the path or as {{ stream_slice.${name} }}`,
+      });
+    }
+  }
+  const parents = [...new Set(parentRefs.map((ref) => ref.resource))];
+  if (parents.length > 1) {
+    problems.push({
+      path: locate.endpoint('path'),
+      message: `the requests of "${resource.name}" depend on several resources (${parents.join(', ')}); a resource has at most one parent`,
+    });
+  }
+  const [parentName] = parents;
+  return {
+    index,
+    path: `resources[${index}]`,
+    resource,
+    locate,
+    headers,
+    configKeys,
+    parent:
+      parentName === undefined
+        ? null
+        : { name: parentName, fields: [...new Set(parentRefs.map((ref) => ref.field))].sort() },
+    resolveParams,
+    parameterDependent,
+    writeDisposition: writeDispositionOf(resource),
+    primaryKey: primaryKeyOf(resource),
+    tableName: resource.table_name ?? resource.name,
+  };
+}
