@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { bundleWorkflows } from '../src/worker.ts';
+import { bundleWorkflows } from '../src/app/ingest-worker.ts';
 
 const target = resolve(process.argv[2] ?? 'dist/workflow-bundle.js');
 const started = performance.now();

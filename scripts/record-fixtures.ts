@@ -15,15 +15,17 @@ import { format } from 'prettier';
 import { sql } from 'kysely';
 import { planSource } from '../src/activities/plan-source.ts';
 import { createDatabase } from '../src/db/database.ts';
-import { startLoad } from '../src/db/ledger.ts';
+import { startLoad } from '../src/db/ledger/ledger.ts';
 import { migrateToLatest } from '../src/db/migrations.ts';
+import { projectRoot } from '../src/local/paths.ts';
 import { startLocalStack } from '../src/local/stack.ts';
+import { readSettings } from '../src/app/settings.ts';
 import { installTemporalRuntime } from '../src/logging.ts';
 import type { FaultRule } from '../src/sandbox/faults.ts';
 import { startSandbox } from '../src/sandbox/server.ts';
 import type { IngestSourceInput } from '../src/shared/ingest-types.ts';
 import { sourceNames } from '../src/sources/index.ts';
-import { createIngestWorker } from '../src/worker.ts';
+import { createIngestWorker } from '../src/app/ingest-worker.ts';
 
 /** Where the fixtures live; file name = workflow id with `/` written as `__`. */
 const historiesDir = fileURLToPath(new URL('../test/replay/histories/', import.meta.url));
@@ -75,7 +77,11 @@ async function main(): Promise<void> {
   delete env['TEMPORAL_ADDRESS'];
   delete env['DATABASE_URL'];
   console.error('starting a local stack (dev server + embedded Postgres)…');
-  const stack = await startLocalStack({ purpose: 'test', env, onProgress: (line) => console.error(line) });
+  const stack = await startLocalStack({
+    purpose: 'test',
+    settings: readSettings(env),
+    onProgress: (line) => console.error(line),
+  });
   const sandbox = await startSandbox({ seed: 1 });
   const db = createDatabase(stack.postgres.url, { maxConnections: 8 });
   installTemporalRuntime();
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   try {
-    await migrateToLatest(db);
+    await migrateToLatest(db, { folder: join(projectRoot, 'migrations') });
     const client = new Client({ connection, namespace });
     // Read at call time by the activities: each scenario may add its config values.
     const workerEnv: Record<string, string | undefined> = {

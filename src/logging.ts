@@ -5,10 +5,13 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 
-const level = process.env['LOG_LEVEL'] ?? 'info';
+/** The process logger (JSON lines on stderr), at `info` until an entry point sets the configured level. */
+export const logger: Logger = pino({ level: 'info', base: { app: 'durable-ingest' } }, pino.destination(2));
 
-/** The process logger (JSON lines on stderr). */
-export const logger: Logger = pino({ level, base: { app: 'durable-ingest' } }, pino.destination(2));
+/** Sets the level of the process logger and its children (`LOG_LEVEL`, read by the app's settings). */
+export function setLogLevel(level: string): void {
+  logger.level = level;
+}
 
 let runtimeInstalled = false;
 

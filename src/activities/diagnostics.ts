@@ -4,12 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-
-export interface DatabaseProbe {
-  readonly serverVersion: string;
-  readonly database: string;
-  readonly checkedAt: string;
-}
+import type { DatabaseProbe } from '../shared/ingest-types.ts';
 
 /** Asks Postgres who it is. */
 export async function probeDatabase(db: Kysely<Database>): Promise<DatabaseProbe> {

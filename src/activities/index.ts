@@ -9,8 +9,11 @@ import type { Database } from '../db/schema.ts';
 import { createHttpClient, type HttpClient } from '../http/client.ts';
 import type {
   BeginLoadInput,
+  DatabaseProbe,
   BeginLoadResult,
   FinishLoadInput,
+  HealthActivities,
+  IngestActivities,
   BeginResolveInput,
   FetchMessageBatchInput,
   FetchMessageBatchResult,
@@ -20,9 +23,10 @@ import type {
   ListPendingResult,
   MergePassInput,
   PlanSourceResult,
+  ResolveActivities,
   ResourceCounts,
 } from '../shared/ingest-types.ts';
-import { probeDatabase, type DatabaseProbe } from './diagnostics.ts';
+import { probeDatabase } from './diagnostics.ts';
 import { toApplicationFailure } from './failure.ts';
 import { beginLoad, finishLoad, type RunStatusLookup } from './load-lifecycle.ts';
 import { ingestResource } from './ingest-resource.ts';
@@ -38,8 +42,8 @@ import type { RetryBudget } from './retry.ts';
 
 export interface ActivityDeps {
   readonly db: Kysely<Database>;
-  /** Config values, base URLs and credentials: usually `process.env`. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where sources read config values, base URLs and credentials from, at run time (the app passes its environment). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** Base URLs that win over the environment, per source (the sandbox in `npm start`). */
   readonly baseUrls?: Readonly<Record<string, string>>;
   /** Whether a workflow run is still running (the source's lease); from a Temporal client. */
@@ -58,7 +62,7 @@ export interface ActivityDeps {
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
 export function createActivities(deps: ActivityDeps) {
-  const env = deps.env ?? process.env;
+  const env = deps.env;
   const runStatus: RunStatusLookup =
     deps.runStatus ??
     (() => Promise.reject(new Error('createActivities: no runStatus lookup (a Temporal client) was given')));
@@ -116,7 +120,7 @@ export function createActivities(deps: ActivityDeps) {
     async finishLoad(input: FinishLoadInput): Promise<void> {
       return withBoundary(() => finishLoad(input, lifecycle));
     },
-  };
+  } satisfies IngestActivities & ResolveActivities & HealthActivities;
 }
 
 /** Runs an activity body; a failure leaves as the `ApplicationFailure` the boundary decides. */
@@ -130,4 +134,3 @@ async function withBoundary<T>(body: () => Promise<T>): Promise<T> {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { DatabaseProbe };

@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { IngestError, describeError, isIngestError } from '../errors.ts';
-import { dataDir } from './paths.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.ts';
-import { resolveTemporalCli, temporalCliVersion } from './temporal-cli.ts';
+import { resolveTemporalCli, temporalCliVersion, type TemporalCliSettings } from './temporal-cli.ts';
 import { checkSearchAttributes, startDevServer, type RunningTemporal } from './temporal-server.ts';
 import { searchAttributeTypes } from '../shared/names.ts';
 
@@ -21,9 +20,26 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * What the stack is told (the app reads it from the environment): external servers to use instead of starting
+ * ours (`TEMPORAL_ADDRESS`, `DATABASE_URL`), the namespace and UI link, and where local state and the CLI live.
+ */
+export interface StackSettings {
+  readonly temporal: {
+    readonly address?: string | undefined;
+    readonly namespace: string;
+    /** The Web UI link to print for an external server. */
+    readonly uiUrl?: string | undefined;
+  };
+  readonly databaseUrl?: string | undefined;
+  /** The persistent data folder of `npm start` (the Temporal SQLite file, the Postgres cluster). */
+  readonly dataDir: string;
+  readonly temporalCli: TemporalCliSettings;
+}
+
 export interface StartStackOptions {
   readonly purpose: StackPurpose;
-  readonly env?: NodeJS.ProcessEnv;
+  readonly settings: StackSettings;
   /** Lines for a person: what is being started, slow steps. */
   readonly onProgress?: (line: string) => void;
 }
@@ -33,10 +49,9 @@ export const localDatabaseName = 'ingest';
 
 /** Starts (or connects to) Temporal and Postgres in parallel. */
 export async function startLocalStack(options: StartStackOptions): Promise<LocalStack> {
-  const env = options.env ?? process.env;
   const [temporal, postgres] = await Promise.allSettled([
-    provideTemporal(options.purpose, env, options.onProgress ?? (() => {})),
-    providePostgres(options.purpose, env),
+    provideTemporal(options.purpose, options.settings, options.onProgress ?? (() => {})),
+    providePostgres(options.purpose, options.settings),
   ]);
   if (temporal.status === 'rejected' || postgres.status === 'rejected') {
     if (temporal.status === 'fulfilled') await temporal.value.stop();
@@ -58,25 +73,24 @@ export async function startLocalStack(options: StartStackOptions): Promise<Local
 /** `TEMPORAL_ADDRESS` → that server; otherwise a dev server from the pinned CLI (or, failing that, the SDK). */
 export async function provideTemporal(
   purpose: StackPurpose,
-  env: NodeJS.ProcessEnv,
+  settings: StackSettings,
   onProgress: (line: string) => void,
 ): Promise<RunningTemporal> {
-  const namespace = env['TEMPORAL_NAMESPACE'] || 'default';
-  const external = env['TEMPORAL_ADDRESS'];
+  const { namespace, address: external, uiUrl } = settings.temporal;
   if (external) {
     await checkSearchAttributes(external, namespace);
     return {
       address: external,
       namespace,
-      uiUrl: env['TEMPORAL_UI_URL'] || undefined,
+      uiUrl,
       managed: false,
       stop: async () => {},
     };
   }
-  const persistent = purpose === 'user' ? join(dataDir(env), 'temporal', 'dev.sqlite') : undefined;
+  const persistent = purpose === 'user' ? join(settings.dataDir, 'temporal', 'dev.sqlite') : undefined;
   let binary: string;
   try {
-    binary = (await resolveTemporalCli({ env, onProgress })).path;
+    binary = (await resolveTemporalCli({ settings: settings.temporalCli, onProgress })).path;
   } catch (error) {
     if (isIngestError(error) && error.code === 'TEMPORAL_CLI_UNAVAILABLE') {
       return startWithSdkDownload(purpose, namespace, persistent, error, onProgress);
@@ -94,9 +108,9 @@ export async function provideTemporal(
 /** `DATABASE_URL` → that database (checked); otherwise an embedded Postgres. */
 export async function providePostgres(
   purpose: StackPurpose,
-  env: NodeJS.ProcessEnv,
+  settings: StackSettings,
 ): Promise<RunningPostgres> {
-  const external = env['DATABASE_URL'];
+  const external = settings.databaseUrl;
   if (external) {
     await checkDatabase(external);
     return { url: external, managed: false, stop: async () => {} };
@@ -104,7 +118,7 @@ export async function providePostgres(
   return startEmbeddedPostgres({
     database: localDatabaseName,
     ...(purpose === 'user'
-      ? { dataDir: join(dataDir(env), 'postgres'), preferredPort: 54329 }
+      ? { dataDir: join(settings.dataDir, 'postgres'), preferredPort: 54329 }
       : { fast: true }),
   });
 }

@@ -10,7 +10,6 @@ import { access, chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { IngestError } from '../errors.ts';
-import { cacheDir } from './paths.ts';
 
 /** The Temporal CLI version we pin (the last tag that `go install` accepts). */
 export const temporalCliVersion = '1.5.1';
@@ -26,26 +25,33 @@ export interface ResolvedTemporalCli {
   readonly buildMs?: number;
 }
 
+/** Where the CLI comes from (the app reads these from the environment: `TEMPORAL_CLI_PATH`, `INGEST_CACHE_DIR`, `GO`). */
+export interface TemporalCliSettings {
+  /** A binary to use instead of the pinned, cached one. */
+  readonly path?: string | undefined;
+  /** The per-user cache folder the pinned binary is built into. */
+  readonly cacheDir: string;
+  /** The Go toolchain command. */
+  readonly go: string;
+}
+
 export interface ResolveTemporalCliOptions {
-  readonly env?: NodeJS.ProcessEnv;
+  readonly settings: TemporalCliSettings;
   /** Progress lines for a person (the first build takes minutes). */
   readonly onProgress?: (line: string) => void;
 }
 
 /** The path of the pinned, cached binary (it may not exist yet). */
-export function cachedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), 'temporal-cli', temporalCliVersion, 'temporal');
+export function cachedTemporalCliPath(settings: TemporalCliSettings): string {
+  return join(settings.cacheDir, 'temporal-cli', temporalCliVersion, 'temporal');
 }
 
 /**
  * Returns a runnable Temporal CLI, building it on first use. Throws an `environment` IngestError with the exact
  * remedy when neither a binary nor a usable Go toolchain is available.
  */
-export async function resolveTemporalCli(
-  options: ResolveTemporalCliOptions = {},
-): Promise<ResolvedTemporalCli> {
-  const env = options.env ?? process.env;
-  const explicit = env['TEMPORAL_CLI_PATH'];
+export async function resolveTemporalCli(options: ResolveTemporalCliOptions): Promise<ResolvedTemporalCli> {
+  const explicit = options.settings.path;
   if (explicit) {
     if (!(await isExecutable(explicit))) {
       throw new IngestError(
@@ -56,10 +62,10 @@ export async function resolveTemporalCli(
     }
     return { path: explicit, source: 'env' };
   }
-  const cached = cachedTemporalCliPath(env);
+  const cached = cachedTemporalCliPath(options.settings);
   if (await isExecutable(cached)) return { path: cached, source: 'cache' };
   const started = Date.now();
-  await buildTemporalCli(cached, env, options.onProgress ?? (() => {}));
+  await buildTemporalCli(cached, options.settings.go, options.onProgress ?? (() => {}));
   return { path: cached, source: 'built', buildMs: Date.now() - started };
 }
 
@@ -69,9 +75,8 @@ export function parseGoVersion(output: string): readonly [number, number] | unde
   return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
-async function buildTemporalCli(target: string, env: NodeJS.ProcessEnv, onProgress: (line: string) => void) {
-  const go = env['GO'] ?? 'go';
-  const goVersion = await run(go, ['version'], env).catch(() => undefined);
+async function buildTemporalCli(target: string, go: string, onProgress: (line: string) => void) {
+  const goVersion = await run(go, ['version'], {}).catch(() => undefined);
   const parsed = goVersion?.code === 0 ? parseGoVersion(goVersion.output) : undefined;
   if (!parsed) {
     throw new IngestError(
@@ -113,7 +118,7 @@ async function buildTemporalCli(target: string, env: NodeJS.ProcessEnv, onProgre
         `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${temporalCliVersion}`,
         `github.com/temporalio/cli/cmd/temporal@v${temporalCliVersion}`,
       ],
-      { ...env, GOBIN: gobin, CGO_ENABLED: '0' },
+      { GOBIN: gobin, CGO_ENABLED: '0' },
       (line) => {
         if (/^go: downloading /.test(line)) return;
         onProgress(`  go: ${line}`);
@@ -158,11 +163,15 @@ interface RunResult {
 function run(
   command: string,
   args: readonly string[],
-  env: NodeJS.ProcessEnv,
+  extraEnv: Readonly<Record<string, string>>,
   onLine?: (line: string) => void,
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The child inherits this process's environment (PATH, HOME, GOPATH, proxies), plus what the build sets.
+    const child = spawn(command, args, {
+      env: { ...process.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let pending = '';
     const collect = (chunk: Buffer) => {

@@ -2,9 +2,9 @@
  * `healthCheck`: a one-activity workflow that proves the whole chain — server, worker, activity, Postgres — works.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities, DatabaseProbe } from '../activities/index.ts';
+import type { DatabaseProbe, HealthActivities } from '../shared/ingest-types.ts';
 
-const { probeDatabase } = proxyActivities<Activities>({
+const { probeDatabase } = proxyActivities<HealthActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });

@@ -18,7 +18,7 @@ import { resolveSource } from '../../src/config/resolve.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { SourceConfig } from '../../src/config/schema.ts';
 import type { LoadReport, PlanSourceResult } from '../../src/shared/ingest-types.ts';
-import { runStatusFrom } from '../../src/worker.ts';
+import { runStatusFrom } from '../../src/app/ingest-worker.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';

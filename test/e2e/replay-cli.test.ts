@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTemporalCli } from '../../src/local/temporal-cli.ts';
+import { readSettings } from '../../src/app/settings.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
@@ -57,7 +58,7 @@ describe('npm run replay on a real run', () => {
   });
 
   it('replays the file `temporal workflow show --output json` exports', async () => {
-    const cli = await resolveTemporalCli();
+    const cli = await resolveTemporalCli({ settings: readSettings().temporalCli });
     const { stdout } = await promisify(execFile)(
       cli.path,
       [

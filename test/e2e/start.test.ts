@@ -19,7 +19,7 @@ describe('npm start (the start script)', () => {
     const manifest = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(manifest.scripts['start']).toBe('node --import tsx src/start.ts');
+    expect(manifest.scripts['start']).toBe('node --import tsx src/app/start.ts');
   });
 
   it('serves the Web UI, and Ctrl-C stops everything with exit code 0', async () => {
@@ -28,7 +28,7 @@ describe('npm start (the start script)', () => {
     delete env['DATABASE_URL'];
     // The `start` script of package.json, run in its own process group like a terminal's foreground job. (npm
     // itself answers a Ctrl-C with 130 whatever its script does, so the exit code asserted is the script's.)
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/start.ts'], {
       cwd: projectRoot,
       env,
       detached: true,

@@ -11,7 +11,7 @@ const database = withDatabase();
 const { temporalAddress, workflowBundlePath } = inject('stack');
 
 function runWorker(args: readonly string[], env: NodeJS.ProcessEnv, until?: (output: string) => boolean) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/worker.ts', ...args], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

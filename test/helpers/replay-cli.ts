@@ -1,8 +1,8 @@
-/** Runs `npm run replay -- …` (the real entry, `node --import tsx src/replay.ts`) in a child process. */
+/** Runs `npm run replay -- …` (the real entry, `node --import tsx src/app/replay.ts`) in a child process. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const entry = fileURLToPath(new URL('../../src/replay.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../src/app/replay.ts', import.meta.url));
 
 export interface CliResult {
   readonly code: number;

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { Database } from '../../src/db/schema.ts';
 import { installTemporalRuntime } from '../../src/logging.ts';
-import { createIngestWorker, type IngestWorkerOptions } from '../../src/worker.ts';
+import { createIngestWorker, type IngestWorkerOptions } from '../../src/app/ingest-worker.ts';
 
 export interface TestTemporal {
   readonly client: Client;
@@ -64,6 +64,7 @@ export function withTemporal(): TestTemporal {
         taskQueue,
         workflowBundle: { codePath: workflowBundlePath },
         client: client ?? (await Promise.reject(new Error('withTemporal(): not connected yet'))),
+        env: process.env,
         ...options,
       });
       return worker.runUntil(fn(worker));

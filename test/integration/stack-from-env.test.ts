@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startLocalStack } from '../../src/local/stack.ts';
+import { readSettings } from '../../src/app/settings.ts';
 import { freePort } from '../../src/local/ports.ts';
 
 describe('the local stack with servers from the environment', () => {
@@ -13,7 +14,7 @@ describe('the local stack with servers from the environment', () => {
   it('uses TEMPORAL_ADDRESS and DATABASE_URL instead of starting embedded servers', async () => {
     const stack = await startLocalStack({
       purpose: 'test',
-      env: { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl, PATH: '' },
+      settings: readSettings({ TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl, PATH: '' }),
     });
     try {
       expect(stack.temporal).toMatchObject({ address: temporalAddress, managed: false });
@@ -28,7 +29,10 @@ describe('the local stack with servers from the environment', () => {
     await expect(
       startLocalStack({
         purpose: 'test',
-        env: { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: `postgres://u:hunter2@127.0.0.1:${port}/x` },
+        settings: readSettings({
+          TEMPORAL_ADDRESS: temporalAddress,
+          DATABASE_URL: `postgres://u:hunter2@127.0.0.1:${port}/x`,
+        }),
       }),
     ).rejects.toMatchObject({
       code: 'DATABASE_UNREACHABLE',
@@ -40,7 +44,10 @@ describe('the local stack with servers from the environment', () => {
     const port = await freePort();
     const error: unknown = await startLocalStack({
       purpose: 'test',
-      env: { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: `postgres://u:hunter2@127.0.0.1:${port}/x` },
+      settings: readSettings({
+        TEMPORAL_ADDRESS: temporalAddress,
+        DATABASE_URL: `postgres://u:hunter2@127.0.0.1:${port}/x`,
+      }),
     }).catch((e: unknown) => e);
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
   });

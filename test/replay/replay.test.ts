@@ -15,8 +15,8 @@ import {
   readHistoryFile,
   replayHistories,
   type HistoryToReplay,
-} from '../../src/replay/replay-history.ts';
-import { workflowsPath } from '../../src/worker.ts';
+} from '../../src/app/replay-history.ts';
+import { workflowsPath } from '../../src/app/ingest-worker.ts';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 const variant = (name: string) => fileURLToPath(new URL(`./workflows/${name}.ts`, import.meta.url));

@@ -74,7 +74,7 @@ describe('sandbox command line', () => {
   it('runs standalone: prints its URL and keys as JSON, serves, and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/sandbox/main.ts', '--port', '0', '--json', '--quiet'],
+      ['--import', 'tsx', 'src/app/sandbox.ts', '--port', '0', '--json', '--quiet'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

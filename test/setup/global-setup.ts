@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrations.ts';
+import { projectRoot } from '../../src/local/paths.ts';
 import { createDatabaseIfMissing, quoteIdentifier } from '../../src/local/postgres.ts';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.ts';
-import { bundleWorkflows } from '../../src/worker.ts';
+import { readSettings } from '../../src/app/settings.ts';
+import { bundleWorkflows } from '../../src/app/ingest-worker.ts';
 import { templateDatabase, withDatabaseName } from '../helpers/urls.ts';
 
 let stack: LocalStack | undefined;
@@ -21,7 +23,7 @@ export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   scratch = await mkdtemp(join(tmpdir(), 'ingest-test-'));
   const [running, bundle] = await Promise.all([
-    startLocalStack({ purpose: 'test', onProgress: (line) => console.error(line) }),
+    startLocalStack({ purpose: 'test', settings: readSettings(), onProgress: (line) => console.error(line) }),
     bundleWorkflows(),
   ]);
   stack = running;
@@ -36,7 +38,7 @@ export async function setup(project: TestProject): Promise<void> {
     maxConnections: 1,
   });
   try {
-    await migrateToLatest(template);
+    await migrateToLatest(template, { folder: join(projectRoot, 'migrations') });
   } finally {
     await template.destroy();
   }

@@ -1,7 +1,7 @@
 /**
  * The worker: polls the `ingest` task queue and runs our workflows and activities. `createIngestWorker` builds one
- * from explicit dependencies (tests, `npm start`, the CLI); `runUntilSignal` runs it and shuts it down gracefully on
- * SIGINT/SIGTERM (in-flight activities get `shutdownGraceTime` to finish or heartbeat their progress).
+ * from explicit dependencies (the entry points through `runtime.ts`, tests); `runUntilSignal` runs it and shuts it
+ * down gracefully on SIGINT/SIGTERM (in-flight activities get `shutdownGraceTime` to finish or heartbeat).
  */
 import { createRequire } from 'node:module';
 import {
@@ -13,15 +13,15 @@ import {
 } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { createActivities, type ActivityDeps } from './activities/index.ts';
-import type { RunStatusLookup } from './activities/load-lifecycle.ts';
-import type { Database } from './db/schema.ts';
-import { taskQueue as defaultTaskQueue } from './shared/names.ts';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import type { RunStatusLookup } from '../activities/load-lifecycle.ts';
+import type { Database } from '../db/schema.ts';
+import { taskQueue as defaultTaskQueue } from '../shared/names.ts';
 
 const require = createRequire(import.meta.url);
 
 /** The entry module of all workflow code, as the bundler needs it. */
-export const workflowsPath: string = require.resolve('./workflows/index.ts');
+export const workflowsPath: string = require.resolve('../workflows/index.ts');
 
 /** Bundles the workflow code once (webpack; a few seconds). Reuse the result for every worker in the process. */
 export async function bundleWorkflows(): Promise<WorkflowBundle> {
@@ -41,8 +41,8 @@ export interface IngestWorkerOptions {
   readonly maxConcurrentActivities?: number;
   /** A client of the same namespace: the source lease asks it whether another run is still going. */
   readonly client: Client;
-  /** What the activities read config values, base URLs and credentials from (default `process.env`). */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where sources read config values, base URLs and credentials from, at run time (`Settings.sourceEnv`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** Base URLs per source that win over the environment (the sandbox in `npm start`, tests). */
   readonly baseUrls?: Readonly<Record<string, string>>;
   /** True when the sources point at the sandbox API (recorded on each load). */
@@ -64,7 +64,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     activities: createActivities({
       db: options.db,
       runStatus: runStatusFrom(options.client),
-      ...(options.env === undefined ? {} : { env: options.env }),
+      env: options.env,
       ...(options.baseUrls === undefined ? {} : { baseUrls: options.baseUrls }),
       ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
       ...options.activities,

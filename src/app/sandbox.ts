@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { createSandboxCommand, optionsFromFlags, type SandboxCliFlags } from './cli.ts';
-import type { RequestLogEntry } from './request-log.ts';
-import { sandboxResources } from './resources.ts';
-import { startSandbox, type Sandbox } from './server.ts';
+import { createSandboxCommand, optionsFromFlags, type SandboxCliFlags } from '../sandbox/cli.ts';
+import type { RequestLogEntry } from '../sandbox/request-log.ts';
+import { sandboxResources } from '../sandbox/resources.ts';
+import { startSandbox, type Sandbox } from '../sandbox/server.ts';
 
 async function run(): Promise<void> {
   const command: Command = createSandboxCommand();

@@ -1,117 +1,22 @@
 /**
- * `npm start`: the whole pipeline on embedded defaults — Temporal (with its Web UI) and Postgres started here
- * unless TEMPORAL_ADDRESS / DATABASE_URL name others, migrations applied, the sandbox API standing in for both seed
- * APIs (announced: it is never a silent fallback), a worker on the `ingest` queue, one full ingestion of both
- * sources with live progress, a summary table, the UI link and the Postgres connection string. Stays up until
- * Ctrl-C; `--once` exits after the summary (exit code 1 when a run failed).
+ * What `npm start` shows while it works: each run's resources as they finish (from the workflow's `progress`
+ * query), then a summary table with where everything runs. Output is for a person on a terminal.
  */
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection } from '@temporalio/worker';
-import { Command } from 'commander';
-import { createDatabase } from './db/database.ts';
-import { migrateToLatest } from './db/migrations.ts';
-import { describeError } from './errors.ts';
-import { installTemporalRuntime } from './logging.ts';
-import { startLocalStack, type LocalStack } from './local/stack.ts';
-import { startSandbox, type Sandbox } from './sandbox/server.ts';
-import type { IngestProgress, LoadReport, ResourceReport } from './shared/ingest-types.ts';
-import { taskQueue } from './shared/names.ts';
-import { sourceNames } from './sources/index.ts';
-import { createIngestWorker, runUntilSignal } from './worker.ts';
-import type { ingestSource } from './workflows/index.ts';
-
-const program = new Command('npm start')
-  .description('Run durable-ingest locally on embedded defaults: ingest both sources from the sandbox API.')
-  .option('--once', 'do the work, print the summary and exit (for scripts and CI)', false)
-  .parse();
-const { once } = program.opts<{ once: boolean }>();
+import type { LocalStack } from '../local/stack.ts';
+import type { IngestProgress, LoadReport, ResourceReport } from '../shared/ingest-types.ts';
+import { taskQueue } from '../shared/names.ts';
+import type { ingestSource } from '../workflows/index.ts';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
-
-/** Ctrl-C during start-up aborts it; after start-up the worker's own handler takes over. */
-let interrupted = false;
-const onEarlySignal = () => {
-  interrupted = true;
-  say('\nInterrupted — stopping…');
-};
-process.on('SIGINT', onEarlySignal);
-process.on('SIGTERM', onEarlySignal);
-
-let stack: LocalStack | undefined;
-let sandbox: Sandbox | undefined;
-try {
-  say('durable-ingest — starting the local stack (Temporal + Postgres)…');
-  [stack, sandbox] = await Promise.all([
-    startLocalStack({ purpose: 'user', onProgress: (line) => say(`  ${line}`) }),
-    startSandbox(),
-  ]);
-  say(`  Sandbox API        ${sandbox.url}  (the local stand-in for both seed APIs: no credentials needed)`);
-  const db = createDatabase(stack.postgres.url, { maxConnections: 12 });
-  try {
-    const { applied } = await migrateToLatest(db);
-    say(`  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
-    installTemporalRuntime();
-    const nativeConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    const connection = await Connection.connect({ address: stack.temporal.address });
-    try {
-      say('  Bundling workflows and starting the worker…');
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
-      const worker = await createIngestWorker({
-        connection: nativeConnection,
-        namespace: stack.temporal.namespace,
-        db,
-        client,
-        env: {
-          ...process.env,
-          COMMUNICATIONS_API_KEY: sandbox.keys.communications,
-          MESSAGING_API_KEY: sandbox.keys.messaging,
-        },
-        baseUrls: Object.fromEntries(sourceNames.map((name) => [name, sandbox?.url ?? ''])),
-        sandbox: true,
-      });
-      // Promise.withResolvers is Node 22+; Node 20 is still supported.
-      let finish: () => void = () => {};
-      const finished = new Promise<void>((resolve) => (finish = resolve));
-      const running = runUntilSignal(worker, finished);
-      process.off('SIGINT', onEarlySignal);
-      process.off('SIGTERM', onEarlySignal);
-      try {
-        if (interrupted) throw new Error('interrupted');
-        say('');
-        say(`Ingesting ${sourceNames.join(' and ')} (watch it live in the Temporal UI)…`);
-        const reports = await Promise.all(sourceNames.map((source) => ingestOnce(client, source)));
-        printSummary(stack, reports);
-        if (reports.some((report) => report.outcome !== 'ok')) process.exitCode = 1;
-        if (!once) say('\nRunning. Press Ctrl-C to stop.');
-      } finally {
-        if (once) finish();
-        await running;
-      }
-    } finally {
-      await connection.close();
-      await nativeConnection.close();
-    }
-  } finally {
-    await db.destroy();
-  }
-  say('Stopped cleanly.');
-} catch (error) {
-  if (!interrupted) {
-    console.error(`\nnpm start failed: ${describeError(error)}`);
-    process.exitCode = 1;
-  }
-} finally {
-  await sandbox?.stop();
-  await stack?.stop();
-}
 
 /**
  * Starts one run of `source`, prints each resource as it finishes, and returns the report (failed runs too). When
  * a run from an earlier `npm start` is still going (stopped mid-run, resumed by this worker), it waits for that one
  * instead: one run per source at a time.
  */
-async function ingestOnce(client: Client, source: string): Promise<LoadReport> {
+export async function ingestOnce(client: Client, source: string): Promise<LoadReport> {
   const started = await client.workflow.start<typeof ingestSource>('ingestSource', {
     taskQueue,
     workflowId: `ingest/${source}/${new Date().toISOString()}`,
@@ -193,7 +98,7 @@ function describeReport(report: ResourceReport): string {
   return `${report.status} — ${report.reason?.message ?? ''}`;
 }
 
-function printSummary(running: LocalStack, reports: readonly LoadReport[]): void {
+export function printSummary(running: LocalStack, reports: readonly LoadReport[]): void {
   const { temporal, postgres } = running;
   const origin = (managed: boolean) => (managed ? 'started here' : 'from the environment');
   const header = [

@@ -17,7 +17,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { bundleWorkflows } from '../worker.ts';
+import { bundleWorkflows } from './ingest-worker.ts';
 
 /** One history to replay, with what names it in a verdict. */
 export interface HistoryToReplay {

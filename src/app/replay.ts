@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { describeError } from './errors.ts';
+import { describeError } from '../errors.ts';
 import {
   bundleWorkflowsFrom,
   fetchWorkflowHistory,
@@ -16,7 +16,8 @@ import {
   readHistoryFile,
   replayHistories,
   type HistoryToReplay,
-} from './replay/replay-history.ts';
+} from './replay-history.ts';
+import { readSettings } from './settings.ts';
 
 const program = new Command('npm run replay --')
   .description('Replay one workflow history against the current workflow code and print the verdict.')
@@ -38,17 +39,14 @@ async function main(target: string, options: { workflows?: string }): Promise<nu
   if (target.endsWith('.json') || existsSync(target)) {
     item = await readHistoryFile(target);
   } else {
-    const address = process.env['TEMPORAL_ADDRESS'];
+    const { address, namespace } = readSettings().temporal;
     if (!address) {
       console.error(
         `replay: "${target}" is not a file; to fetch it as a workflow id, set TEMPORAL_ADDRESS (see --help).`,
       );
       return 2;
     }
-    item = await fetchWorkflowHistory(target, {
-      address,
-      namespace: process.env['TEMPORAL_NAMESPACE'] || 'default',
-    });
+    item = await fetchWorkflowHistory(target, { address, namespace });
   }
   installReplayRuntime();
   const workflowBundle =

@@ -1,0 +1,57 @@
+/**
+ * The process settings, read from the environment in one place. Entry points call `readSettings()` once and hand
+ * the typed result down; no other module reads `process.env` for its own configuration. The one exception is by
+ * design: `sourceEnv`, the environment each source reads its config values, base URL and credentials from at run
+ * time, inside activities (the names come from each source's config, so they cannot be listed here).
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { IngestError } from '../errors.ts';
+import { projectRoot } from '../local/paths.ts';
+import type { StackSettings } from '../local/stack.ts';
+
+/** An environment: `process.env`, or a test's own. An empty value counts as unset. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface Settings extends StackSettings {
+  /** pino level of the JSON logs on stderr (`LOG_LEVEL`, default `info`). */
+  readonly logLevel: string;
+  /** Where sources read config values, base URLs and credentials from, when a run of theirs needs them. */
+  readonly sourceEnv: Environment;
+}
+
+/** Reads every setting of the process from `env` (default `process.env`). */
+export function readSettings(env: Environment = process.env): Settings {
+  const value = (name: string): string | undefined => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  const cacheBase = value('XDG_CACHE_HOME') ?? join(value('HOME') ?? homedir(), '.cache');
+  return {
+    temporal: {
+      address: value('TEMPORAL_ADDRESS'),
+      namespace: value('TEMPORAL_NAMESPACE') ?? 'default',
+      uiUrl: value('TEMPORAL_UI_URL'),
+    },
+    databaseUrl: value('DATABASE_URL'),
+    dataDir: resolve(value('INGEST_DATA_DIR') ?? join(projectRoot, '.data')),
+    temporalCli: {
+      path: value('TEMPORAL_CLI_PATH'),
+      cacheDir: resolve(value('INGEST_CACHE_DIR') ?? join(cacheBase, 'durable-ingest')),
+      go: value('GO') ?? 'go',
+    },
+    logLevel: logLevel(value('LOG_LEVEL') ?? 'info'),
+    sourceEnv: env,
+  };
+}
+
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function logLevel(level: string): string {
+  if ((logLevels as readonly string[]).includes(level)) return level;
+  throw new IngestError(
+    'environment',
+    'SETTING_INVALID',
+    `LOG_LEVEL is "${level}"; expected one of ${logLevels.join(', ')}`,
+  );
+}

@@ -1,0 +1,73 @@
+/** The process settings: every variable is read in one place, with the defaults the README documents. */
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readSettings } from '../../../src/app/settings.ts';
+import { projectRoot } from '../../../src/local/paths.ts';
+
+describe('readSettings', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const settings = readSettings({ HOME: '/home/u' });
+    expect(settings.temporal).toEqual({ address: undefined, namespace: 'default', uiUrl: undefined });
+    expect(settings.databaseUrl).toBeUndefined();
+    expect(settings.dataDir).toBe(join(projectRoot, '.data'));
+    expect(settings.temporalCli).toEqual({
+      path: undefined,
+      cacheDir: '/home/u/.cache/durable-ingest',
+      go: 'go',
+    });
+    expect(settings.logLevel).toBe('info');
+  });
+
+  it('reads each variable it documents', () => {
+    const env = {
+      TEMPORAL_ADDRESS: 'temporal.example:7233',
+      TEMPORAL_NAMESPACE: 'ingest',
+      TEMPORAL_UI_URL: 'https://ui.example',
+      DATABASE_URL: 'postgres://db.example/ingest',
+      INGEST_DATA_DIR: 'relative/data',
+      INGEST_CACHE_DIR: '/var/cache/ingest',
+      TEMPORAL_CLI_PATH: '/opt/temporal',
+      GO: '/usr/local/go/bin/go',
+      LOG_LEVEL: 'debug',
+    };
+    const settings = readSettings(env);
+    expect(settings.temporal).toEqual({
+      address: 'temporal.example:7233',
+      namespace: 'ingest',
+      uiUrl: 'https://ui.example',
+    });
+    expect(settings.databaseUrl).toBe('postgres://db.example/ingest');
+    expect(settings.dataDir).toBe(resolve('relative/data'));
+    expect(settings.temporalCli).toEqual({
+      path: '/opt/temporal',
+      cacheDir: '/var/cache/ingest',
+      go: '/usr/local/go/bin/go',
+    });
+    expect(settings.logLevel).toBe('debug');
+    expect(settings.sourceEnv).toBe(env);
+  });
+
+  it('puts the cache under XDG_CACHE_HOME when it is set', () => {
+    expect(readSettings({ XDG_CACHE_HOME: '/xdg', HOME: '/home/u' }).temporalCli.cacheDir).toBe(
+      '/xdg/durable-ingest',
+    );
+  });
+
+  it('counts an empty variable as unset', () => {
+    const settings = readSettings({ TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', DATABASE_URL: '' });
+    expect(settings.temporal.address).toBeUndefined();
+    expect(settings.temporal.namespace).toBe('default');
+    expect(settings.databaseUrl).toBeUndefined();
+  });
+
+  it('refuses an unknown LOG_LEVEL with a classified error naming the variable', () => {
+    let error: unknown;
+    try {
+      readSettings({ LOG_LEVEL: 'loud' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'SETTING_INVALID' });
+    expect((error as Error).message).toContain('LOG_LEVEL');
+  });
+});
