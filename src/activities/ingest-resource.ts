@@ -168,12 +168,21 @@ async function loadResource(
   const fetchedInto = resource.repeatable
     ? await fetchPages(input, deps, requester, staging, signal, report)
     : await fetchOnce(input, deps, requester, staging, signal);
-  const { fetched, rejected, pages } = fetchedInto;
+  const { fetched, rejected, pages, endedIgnored } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
-  // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged.
-  const merged = await mergeStaged(db, staging, mode, mergeOptions(deps));
+  // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged. A
+  // fetch that a response action ended may have stopped short of the last page: it deletes nothing.
+  const merged = await mergeStaged(db, staging, mode, {
+    ...mergeOptions(deps),
+    ...(endedIgnored
+      ? {
+          incompleteFetch:
+            'the fetch ended on a response that response_actions ignored, so it may be partial',
+        }
+      : {}),
+  });
   if (merged.deletionsSkipped !== null) {
     warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
   }
@@ -186,6 +195,14 @@ async function loadResource(
   return countsOf(merged, pages);
 }
 
+/** What a resource's fetch staged; `endedIgnored` when a response that `response_actions` ignored ended it. */
+interface FetchedInto {
+  readonly fetched: number;
+  readonly rejected: number;
+  readonly pages: number;
+  readonly endedIgnored: boolean;
+}
+
 /** The pages of a repeatable resource, resumed after the last checkpointed page. */
 async function fetchPages(
   input: IngestResourceInput,
@@ -194,7 +211,7 @@ async function fetchPages(
   staging: Staging,
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
-): Promise<{ fetched: number; rejected: number; pages: number }> {
+): Promise<FetchedInto> {
   const { db } = deps;
   const { loadId, resource } = input;
   // Resume after the last page whose batches were all staged; drop whatever a failed attempt staged past it.
@@ -209,6 +226,7 @@ async function fetchPages(
   let rejected = 0;
   let pages = resumeAfter;
   let part = 0;
+  let done = saved?.done ?? null;
   const stager = new BatchPipeline(db, staging);
   report({ phase: 'fetching', page: resumeAfter + 1, fetched, rejected, resumeAfterPage: resumeAfter });
   for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
@@ -227,11 +245,12 @@ async function fetchPages(
     rejected += outcome.rejected;
     await saveCheckpoint(db, loadId, resource.name, event.state);
     pages = event.page;
+    done = event.state.done;
     part = 0;
     report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
   }
 
-  return { fetched, rejected, pages };
+  return { fetched, rejected, pages, endedIgnored: done === 'response-ignored' };
 }
 
 /**
@@ -244,7 +263,7 @@ async function fetchOnce(
   requester: ResourceRequester,
   staging: Staging,
   signal: AbortSignal,
-): Promise<{ fetched: number; rejected: number; pages: number }> {
+): Promise<FetchedInto> {
   if (input.resource.endpoint?.paginator.type !== 'single_page') {
     throw new IngestError(
       'config',
@@ -260,7 +279,7 @@ async function fetchOnce(
     signal,
   );
   const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);
-  return { fetched: records.length, rejected: staged.rejected, pages: 1 };
+  return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false };
 }
 
 /**

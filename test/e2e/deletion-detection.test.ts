@@ -3,8 +3,9 @@
  * that opts in on a paginated and a single-page resource. A row the API no longer has is marked deleted (or, with
  * replace, deleted) only after THAT resource's own complete fetch: never when its fetch fails half-way (the other
  * resource's complete fetch still removes its own), and a fetch that failed transiently and resumed from its
- * checkpoint counts as complete — its earlier pages are still staged, so no row it saw is removed. Append into a
- * migrated table is refused before any request.
+ * checkpoint counts as complete — its earlier pages are still staged, so no row it saw is removed — while a fetch
+ * that an ignored response (`response_actions`) ended early removes nothing. Append into a migrated table is refused
+ * before any request.
  */
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -219,6 +220,57 @@ describe('deletion detection and replace, end to end', () => {
         .where('resource', '=', 'user_call_records')
         .executeTakeFirstOrThrow();
       expect(run).toEqual({ deleted: '1', write_disposition: recorded });
+    },
+  );
+
+  it.each(Object.keys(dispositions) as (keyof typeof dispositions)[])(
+    '%s: removes nothing when a response that response_actions ignores ends the fetch early',
+    async (name) => {
+      const { edit, recorded } = dispositions[name];
+      await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+      const ignoring404 = (config: SourceConfig): SourceConfig => {
+        const edited = edit(config);
+        return {
+          ...edited,
+          resources: edited.resources.map((resource) =>
+            typeof resource === 'object' &&
+            resource.name === 'user_call_records' &&
+            typeof resource.endpoint === 'object'
+              ? {
+                  ...resource,
+                  endpoint: {
+                    ...resource.endpoint,
+                    response_actions: [{ status_code: 404, action: 'ignore' }],
+                  },
+                }
+              : resource,
+          ),
+        };
+      };
+      const first = await ingestOnce(ignoring404);
+      expect(first.report.outcome).toBe('ok');
+      expect(await liveCount('user_call_records')).toBe(callRecords);
+      await insertVanishedRow('user_call_records', 'vanished-call');
+
+      // Page 2 answers 404, which the config ignores: the fetch ends there, ok, with page 1 loaded — but pages 2
+      // and 3 were never seen, so neither their rows nor the vanished one may be removed.
+      sandbox.faults.add({
+        path: '/v1/user_call_records',
+        fault: { type: 'status', status: 404 },
+        requests: { from: 2 },
+      });
+      const cut = await ingestOnce(ignoring404);
+      expect(cut.report.resources.find((r) => r.resource === 'user_call_records')?.status).toBe('ok');
+      expect(countsOf(cut.report, 'user_call_records')).toMatchObject({ deleted: 0, unchanged: 10 });
+      expect(await rowState('user_call_records', 'vanished-call')).toBe('live');
+      expect(await liveCount('user_call_records')).toBe(callRecords + 1);
+      const run = await database.db
+        .selectFrom('ingest.resource_runs')
+        .select(['deleted', 'write_disposition'])
+        .where('load_id', '=', cut.report.loadId)
+        .where('resource', '=', 'user_call_records')
+        .executeTakeFirstOrThrow();
+      expect(run).toEqual({ deleted: '0', write_disposition: recorded });
     },
   );
 

@@ -33,9 +33,13 @@ export async function applyDeletions(
   trx: Kysely<Database>,
   staging: Staging,
   mode: MergeMode,
+  incompleteFetch?: string,
 ): Promise<DeletionOutcome> {
   const marks = mode.disposition === 'merge' && mode.deletionDetection;
   if (mode.disposition !== 'replace' && !marks) return nothing;
+  if (incompleteFetch !== undefined) {
+    return { deleted: 0, skipped: `${incompleteFetch}: no row was ${marks ? 'marked deleted' : 'deleted'}` };
+  }
   const { target, loadId } = staging;
   const keys = target.primaryKey;
   if (keys.length === 0) return nothing;

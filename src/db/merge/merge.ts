@@ -78,6 +78,12 @@ export interface MergeOptions {
    * once afterwards (`key-index.ts`; default {@link defaultKeyIndexRebuildFrom}). A whole number ≥ 1.
    */
   readonly keyIndexRebuildFrom?: number;
+  /**
+   * Why the fetch may not hold every record of the resource although it ended without error (a response that
+   * `response_actions` ignored ended it): `replace` and deletion detection then delete nothing, and say so in
+   * `deletionsSkipped`.
+   */
+  readonly incompleteFetch?: string;
 }
 
 /**
@@ -162,7 +168,12 @@ export async function mergeStaged(
       if (appends) distinct = fetched;
       const { inserted, updated, coercions } = counts;
       // Issue 7 — the one place deletions happen: after the rows are written, before the staging is dropped.
-      const { deleted, skipped: deletionsSkipped } = await applyDeletions(trx, staging, mode);
+      const { deleted, skipped: deletionsSkipped } = await applyDeletions(
+        trx,
+        staging,
+        mode,
+        options.incompleteFetch,
+      );
       const perBatch = await trx
         .selectFrom('ingest.staged_batches')
         .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('rejected'), sql<string>`0`).as('rejected'))
