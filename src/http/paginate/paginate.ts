@@ -10,6 +10,7 @@ import type { RenderedRequest } from '../../config/render.ts';
 import { extractRecords } from '../extract/extract-records.ts';
 import type { ExtractOptions } from '../extract/types.ts';
 import type { ResponseBody } from '../extract/byte-reader.ts';
+import { IngestError, isIngestError } from '../../errors.ts';
 import type { RecordBatch } from '../../shared/records.ts';
 import { pageRequest } from './page-request.ts';
 import type { FirstPageRequest } from './page-request.ts';
@@ -122,7 +123,9 @@ export async function* paginate(
       input.responseActions ?? [],
       // Without the sender's context no redactor knows the credentials: the body is not quoted.
       { excerpt: response.context !== undefined },
-    );
+    ).catch((error: unknown) => {
+      throw isIngestError(error) ? onPage(error, page) : error;
+    });
     if (settled === 'ignored') {
       // dlt ends a pagination at a response an action ignores: it has no records and no page follows.
       state = { ...state, pages: page, next: null, done: 'response-ignored' };
@@ -214,4 +217,14 @@ async function bodyText(body: ResponseBody, maxBytes: number): Promise<string> {
     }
   }
   return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
+
+/** The same error, saying which page failed (in its message and as `details.page`). */
+function onPage(error: IngestError, page: number): IngestError {
+  return new IngestError(error.category, error.code, `page ${page}: ${error.message}`, {
+    retryable: error.retryable,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    details: { ...error.details, page },
+  });
 }

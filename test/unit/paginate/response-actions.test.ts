@@ -91,6 +91,7 @@ describe('response_actions on a paginated resource (real HTTP)', () => {
       resource: 'items',
       status: 404,
       phase: 'request',
+      page: 2,
     });
     // The request context came with the response: the body is quoted, as for any request of the HTTP layer.
     expect(String(error.details['excerpt'])).toContain('Injected by the sandbox');

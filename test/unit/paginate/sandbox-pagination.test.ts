@@ -193,6 +193,7 @@ describe('each guard firing against the sandbox', () => {
       expect(error).toMatchObject({ code: 'HTTP_SERVER_ERROR', category: 'http-transient', retryable: true });
       expect(error.message).toContain('HTTP 503');
       expect(error.message).toContain('cursor=');
+      expect(error.message).toContain('page 2');
     } finally {
       sandbox.faults.remove(id);
     }
