@@ -3,9 +3,12 @@ import { createDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrations.ts';
 import { describeError } from '../errors.ts';
 import { migrationsFolder } from '../local/paths.ts';
+import { setLogLevel } from '../logging.ts';
 import { readSettings } from './settings.ts';
 
-const url = readSettings().databaseUrl;
+const settings = readSettings();
+setLogLevel(settings.logLevel);
+const url = settings.databaseUrl;
 if (!url) {
   console.error(
     'DATABASE_URL is not set. Example: DATABASE_URL=postgres://user:pass@localhost:5432/ingest npm run migrate',

@@ -17,6 +17,7 @@ import {
   replayHistories,
   type HistoryToReplay,
 } from './replay-history.ts';
+import { setLogLevel } from '../logging.ts';
 import { readSettings } from './settings.ts';
 
 const program = new Command('npm run replay --')
@@ -35,11 +36,13 @@ const program = new Command('npm run replay --')
   .parse();
 
 async function main(target: string, options: { workflows?: string }): Promise<number> {
+  const settings = readSettings();
+  setLogLevel(settings.logLevel);
   let item: HistoryToReplay;
   if (target.endsWith('.json') || existsSync(target)) {
     item = await readHistoryFile(target);
   } else {
-    const { address, namespace } = readSettings().temporal;
+    const { address, namespace } = settings.temporal;
     if (!address) {
       console.error(
         `replay: "${target}" is not a file; to fetch it as a workflow id, set TEMPORAL_ADDRESS (see --help).`,

@@ -49,20 +49,37 @@ export interface RuntimeWorkerOptions {
   readonly activities?: IngestWorkerOptions['activities'];
 }
 
-/** Connects to Postgres and Temporal. `maxConnections` sizes the Postgres pool. */
-export async function openRuntime(servers: Servers, options: { maxConnections: number }): Promise<Runtime> {
+export interface OpenRuntimeOptions {
+  /** Sizes the Postgres pool. */
+  readonly maxConnections: number;
+  /**
+   * Runs on the database before Temporal is connected (the schema check or the migrations), so that a database
+   * problem is reported as such even when Temporal is unreachable too.
+   */
+  readonly prepareDatabase?: (db: Kysely<Database>) => Promise<void>;
+}
+
+/** Connects to Postgres, then to Temporal. */
+export async function openRuntime(servers: Servers, options: OpenRuntimeOptions): Promise<Runtime> {
   installTemporalRuntime();
   const db = createDatabase(servers.databaseUrl, { maxConnections: options.maxConnections });
   const opened: { connection?: Connection | undefined; native?: NativeConnection | undefined } = {};
+  let closed = false;
   const close = async () => {
+    if (closed) return;
+    closed = true;
     const { connection, native } = opened;
-    opened.connection = undefined;
-    opened.native = undefined;
-    await connection?.close();
-    await native?.close();
-    await db.destroy().catch(() => undefined);
+    // In order, each step whatever the one before it did; the first failure is thrown once all have run.
+    const steps = [() => connection?.close(), () => native?.close(), () => db.destroy()];
+    const failures: unknown[] = [];
+    for (const step of steps)
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   };
   try {
+    await options.prepareDatabase?.(db);
     const { address, namespace } = servers.temporal;
     opened.native = await NativeConnection.connect({ address });
     opened.connection = await Connection.connect({ address });
@@ -88,7 +105,7 @@ export async function openRuntime(servers: Servers, options: { maxConnections: n
       close,
     };
   } catch (error) {
-    await close();
+    await close().catch(() => undefined); // the error that stopped the start-up is the one to report
     throw error;
   }
 }

@@ -48,11 +48,15 @@ try {
   const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv);
   const runtime = await openRuntime(
     { temporal: stack.temporal, databaseUrl: stack.postgres.url },
-    { maxConnections: 12 },
+    {
+      maxConnections: 12,
+      prepareDatabase: async (db) => {
+        const { applied } = await migrateToLatest(db, { folder: migrationsFolder });
+        say(`  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
+      },
+    },
   );
   try {
-    const { applied } = await migrateToLatest(runtime.db, { folder: migrationsFolder });
-    say(`  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
     say('  Bundling workflows and starting the worker…');
     const worker = await runtime.createWorker({ sources });
     // Promise.withResolvers is Node 22+; Node 20 is still supported.

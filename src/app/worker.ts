@@ -78,9 +78,11 @@ try {
   } else {
     await assertSourceCredentials(sources);
   }
-  const runtime = await openRuntime(servers, { maxConnections: options.concurrency + 4 });
+  const runtime = await openRuntime(servers, {
+    maxConnections: options.concurrency + 4,
+    prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
+  });
   try {
-    await assertSchemaCurrent(runtime.db, { folder: migrationsFolder });
     const worker = await runtime.createWorker({
       sources,
       concurrency: options.concurrency,
