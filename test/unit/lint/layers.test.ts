@@ -56,6 +56,13 @@ const forbidden: readonly (readonly [string, string, string])[] = [
   ],
   ['sandbox ↛ the product', 'src/sandbox/probe.ts', "import { IngestError } from '../errors.ts';"],
   ['shared ↛ config', 'src/shared/probe.ts', "import type { LoadedSource } from '../config/load.ts';"],
+  [
+    'db/tables ↛ db/staging',
+    'src/db/tables/probe.ts',
+    "import { prepareStaging } from '../staging/prepare.ts';",
+  ],
+  ['db/staging ↛ db/merge', 'src/db/staging/probe.ts', "import { mergeStaged } from '../merge/merge.ts';"],
+  ['db/ledger ↛ db/merge', 'src/db/ledger/probe.ts', "import { mergeStaged } from '../merge/merge.ts';"],
   ['local ↛ db', 'src/local/probe.ts', "import { createDatabase } from '../db/database.ts';"],
   ['src ↛ test', 'src/app/probe.ts', "import { withTemporal } from '../../test/helpers/temporal.ts';"],
   ['migrations ↛ src', 'migrations/probe.ts', "import { createDatabase } from '../src/db/database.ts';"],
@@ -76,6 +83,12 @@ const allowed: readonly (readonly [string, string, string])[] = [
     'src/workflows/probe.ts',
     "import type { LoadReport } from '../shared/ingest-types.ts';",
   ],
+  [
+    'db/merge → db/staging',
+    'src/db/merge/probe.ts',
+    "import { prepareStaging } from '../staging/prepare.ts';",
+  ],
+  ['db/staging → the top of db', 'src/db/staging/probe.ts', "import type { Database } from '../schema.ts';"],
   ['app → everything', 'src/app/probe.ts', "import { startLocalStack } from '../local/stack.ts';"],
 ];
 
