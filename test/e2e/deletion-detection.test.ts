@@ -136,6 +136,25 @@ async function liveCount(table: 'user_call_records' | 'forwarding_numbers'): Pro
   return Number(rows[0]?.n ?? 0);
 }
 
+/** From page 2 on, `user_call_records` answers `status`. */
+function failFromPageTwo(status: number): void {
+  sandbox.faults.add({
+    path: '/v1/user_call_records',
+    fault: { type: 'status', status },
+    requests: { from: 2 },
+  });
+}
+
+/** What the ledger recorded for `user_call_records` in a load. */
+function callRecordsRun(loadId: string) {
+  return database.db
+    .selectFrom('ingest.resource_runs')
+    .select(['deleted', 'write_disposition'])
+    .where('load_id', '=', loadId)
+    .where('resource', '=', 'user_call_records')
+    .executeTakeFirstOrThrow();
+}
+
 /** The fixture as it is (deletion detection on both resources), or with replace instead. */
 const dispositions = {
   'deletion detection': { edit: (config: SourceConfig) => config, removed: 'marked', recorded: 'merge' },
@@ -174,11 +193,7 @@ describe('deletion detection and replace, end to end', () => {
 
       // Page 2 of user_call_records fails for good (401): that resource fails after staging page 1; the other one
       // completes and removes its own vanished row.
-      sandbox.faults.add({
-        path: '/v1/user_call_records',
-        fault: { type: 'status', status: 401 },
-        requests: { from: 2 },
-      });
+      failFromPageTwo(401);
       const failed = await ingestOnce(edit);
       expect(failed.failure?.type).toBe('INGEST_PARTIAL_FAILURE');
       expect(failed.report.resources.find((r) => r.resource === 'user_call_records')?.status).toBe('failed');
@@ -213,13 +228,10 @@ describe('deletion detection and replace, end to end', () => {
         deleted: 1,
         unchanged: callRecords,
       });
-      const run = await database.db
-        .selectFrom('ingest.resource_runs')
-        .select(['deleted', 'write_disposition'])
-        .where('load_id', '=', resumed.report.loadId)
-        .where('resource', '=', 'user_call_records')
-        .executeTakeFirstOrThrow();
-      expect(run).toEqual({ deleted: '1', write_disposition: recorded });
+      expect(await callRecordsRun(resumed.report.loadId)).toEqual({
+        deleted: '1',
+        write_disposition: recorded,
+      });
     },
   );
 
@@ -254,23 +266,13 @@ describe('deletion detection and replace, end to end', () => {
 
       // Page 2 answers 404, which the config ignores: the fetch ends there, ok, with page 1 loaded — but pages 2
       // and 3 were never seen, so neither their rows nor the vanished one may be removed.
-      sandbox.faults.add({
-        path: '/v1/user_call_records',
-        fault: { type: 'status', status: 404 },
-        requests: { from: 2 },
-      });
+      failFromPageTwo(404);
       const cut = await ingestOnce(ignoring404);
       expect(cut.report.resources.find((r) => r.resource === 'user_call_records')?.status).toBe('ok');
       expect(countsOf(cut.report, 'user_call_records')).toMatchObject({ deleted: 0, unchanged: 10 });
       expect(await rowState('user_call_records', 'vanished-call')).toBe('live');
       expect(await liveCount('user_call_records')).toBe(callRecords + 1);
-      const run = await database.db
-        .selectFrom('ingest.resource_runs')
-        .select(['deleted', 'write_disposition'])
-        .where('load_id', '=', cut.report.loadId)
-        .where('resource', '=', 'user_call_records')
-        .executeTakeFirstOrThrow();
-      expect(run).toEqual({ deleted: '0', write_disposition: recorded });
+      expect(await callRecordsRun(cut.report.loadId)).toEqual({ deleted: '0', write_disposition: recorded });
     },
   );
 
