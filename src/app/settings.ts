@@ -6,6 +6,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readEnv } from '../config/env.ts';
 import { IngestError } from '../errors.ts';
 import { projectRoot } from '../local/paths.ts';
 import type { StackSettings } from '../local/stack.ts';
@@ -22,10 +23,7 @@ export interface Settings extends StackSettings {
 
 /** Reads every setting of the process from `env` (default `process.env`). */
 export function readSettings(env: Environment = process.env): Settings {
-  const value = (name: string): string | undefined => {
-    const raw = env[name];
-    return raw === undefined || raw === '' ? undefined : raw;
-  };
+  const value = (name: string): string | undefined => readEnv(env, name);
   const cacheBase = value('XDG_CACHE_HOME') ?? join(value('HOME') ?? homedir(), '.cache');
   return {
     temporal: {
