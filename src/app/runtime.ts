@@ -138,8 +138,7 @@ export async function sourcesFromSandbox(sandbox: Sandbox, env: Environment): Pr
     const key = keys[source];
     if (key === undefined) continue;
     baseUrls[source] = sandbox.url;
-    const { plan } = await planSource({ source }, { env, baseUrls });
-    for (const variable of plan.secretVariables) credentials[variable] = key;
+    for (const variable of await credentialVariables(source, { env, baseUrls })) credentials[variable] = key;
   }
   return { env: { ...env, ...credentials }, baseUrls, sandbox: true };
 }
@@ -151,9 +150,7 @@ export async function sourcesFromSandbox(sandbox: Sandbox, env: Environment): Pr
 export async function assertSourceCredentials(sources: SourceBindings): Promise<void> {
   const missing: string[] = [];
   for (const source of sourceNames) {
-    const baseUrls = sources.baseUrls ?? {};
-    const { plan } = await planSource({ source }, { env: sources.env, baseUrls });
-    for (const variable of plan.secretVariables)
+    for (const variable of await credentialVariables(source, sources))
       if (!sources.env[variable]) missing.push(`${variable} (source ${source})`);
   }
   if (missing.length > 0) {
@@ -164,4 +161,14 @@ export async function assertSourceCredentials(sources: SourceBindings): Promise<
         'from the local sandbox API instead.',
     );
   }
+}
+
+/** The credential variables a source's config names (`$env: …`), from its plan. */
+async function credentialVariables(
+  source: string,
+  bindings: Pick<SourceBindings, 'env' | 'baseUrls'>,
+): Promise<readonly string[]> {
+  const { env, baseUrls } = bindings;
+  const { plan } = await planSource({ source }, { env, ...(baseUrls === undefined ? {} : { baseUrls }) });
+  return plan.secretVariables;
 }
