@@ -12,6 +12,7 @@
 import { request, type Dispatcher } from 'undici';
 import { IngestError } from '../errors.ts';
 import { isSensitiveName } from '../config/secrets.ts';
+import { readBodyText } from './body-text.ts';
 import type { Authenticator, AuthTarget } from './auth.ts';
 import type { HttpClient } from './client.ts';
 import { acceptEncoding, decodeBody, parseContentEncoding, type DecodeFailure } from './decode-body.ts';
@@ -211,22 +212,7 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
     const raw = response.body;
     const maxBodyBytes = options.maxBodyBytes ?? client.maxBodyBytes;
     const bodyBytes = classifiedBody(raw, responseHeaders, maxBodyBytes, context, signal, fresh);
-    const readText = async (maxBytes: number): Promise<string> => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const iterator = bodyBytes[Symbol.asyncIterator]();
-      try {
-        while (size < maxBytes) {
-          const next = await iterator.next();
-          if (next.done === true) break;
-          chunks.push(Buffer.from(next.value));
-          size += next.value.byteLength;
-        }
-      } finally {
-        await iterator.return?.();
-      }
-      return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-    };
+    const readText = (maxBytes: number): Promise<string> => readBodyText(bodyBytes, maxBytes);
     const excerpt = async (): Promise<string | undefined> => {
       try {
         return bodyExcerpt(await readText(excerptReadBytes), redactor);

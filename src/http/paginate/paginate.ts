@@ -9,7 +9,6 @@ import type { ResolvedEndpoint, ResolvedResponseAction } from '../../shared/plan
 import type { RenderedRequest } from '../../config/render.ts';
 import { extractRecords } from '../extract/extract-records.ts';
 import type { ExtractOptions } from '../extract/types.ts';
-import type { ResponseBody } from '../extract/byte-reader.ts';
 import { IngestError, isIngestError } from '../../errors.ts';
 import type { RecordBatch } from '../../shared/records.ts';
 import { pageRequest } from './page-request.ts';
@@ -19,6 +18,7 @@ import { advancePagination, pageCapture, startPagination } from './paginator.ts'
 import { credentialParamsOf, stripCredentials } from './redact-url.ts';
 import type { RequestContext } from '../http-errors.ts';
 import { nameOnlyRedactor } from '../redact.ts';
+import { readBodyText } from '../body-text.ts';
 import { settleStatus } from '../response-status.ts';
 import type { PageRequest, SendPage } from './send-page.ts';
 import type { DoneReason, PaginationPolicy, PaginationState } from './types.ts';
@@ -118,7 +118,8 @@ export async function* paginate(
         status: response.status,
         headers: response.headers,
         context: response.context ?? contextOf(input, request, shownUrl),
-        text: (maxBytes) => bodyText(response.body, maxBytes),
+        // A body that fails while being read gives what arrived before: the status is what is reported.
+        text: (maxBytes) => readBodyText(response.body, maxBytes, { keepPartial: true }),
       },
       input.responseActions ?? [],
       // Without the sender's context no redactor knows the credentials: the body is not quoted.
@@ -190,33 +191,6 @@ function contextOf(input: PaginateInput, request: PageRequest, shownUrl: string)
     url: shownUrl,
     redactor: nameOnlyRedactor,
   };
-}
-
-/**
- * At most `maxBytes` of a body as text; the rest is not read and the body is closed. A body that fails while being
- * read gives what arrived before (the status is what is reported).
- */
-async function bodyText(body: ResponseBody, maxBytes: number): Promise<string> {
-  const iterator = Symbol.asyncIterator in body ? body[Symbol.asyncIterator]() : body[Symbol.iterator]();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    while (size < maxBytes) {
-      const next = await iterator.next();
-      if (next.done === true) break;
-      chunks.push(Buffer.from(next.value));
-      size += next.value.byteLength;
-    }
-  } catch {
-    // What arrived is enough to match an action's content and to quote.
-  } finally {
-    try {
-      await iterator.return?.();
-    } catch {
-      // Abandoning the body; its failure to close changes nothing.
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }
 
 /** The same error, saying which page failed (in its message and as `details.page`). */
