@@ -19,6 +19,7 @@ export interface SandboxCliFlags {
   readonly communicationsKey?: string;
   readonly messagingKey?: string;
   readonly pageSize?: number;
+  readonly projects?: number;
   readonly finalAfterPolls?: number;
   readonly finalAfterMs?: number;
   readonly preloadMessages?: number;
@@ -70,6 +71,7 @@ export function createSandboxCommand(): Command {
     .option('--communications-key <key>', 'expected api_key query parameter of the communications API')
     .option('--messaging-key <key>', 'expected api_key header of the messaging API')
     .option('--page-size <n>', 'default page size of the paginated routes', integer(1))
+    .option('--projects <n>', 'projects of /generic/projects (each with its tasks)', integer(0))
     .option('--final-after-polls <n>', 'polls a message answers with a non-final status', integer(0))
     .option('--final-after-ms <ms>', 'time after the send from which a message is final', integer(0))
     .option('--preload-messages <n>', 'create N "old" messages at start (their ids are printed)', integer(0))
@@ -123,6 +125,7 @@ export function optionsFromFlags(flags: SandboxCliFlags): SandboxOptions {
     faults,
     ...(hostile === undefined ? {} : { hostile }),
     ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+    ...(flags.projects === undefined ? {} : { projects: flags.projects }),
     ...(flags.tokenTtlMs === undefined ? {} : { generic: { tokenTtlMs: flags.tokenTtlMs } }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { FaultRule } from './faults.ts';
+import { defaultProjectCount } from './generators-projects.ts';
 import { hostileKinds, type HostileOptions, type ResolvedHostile } from './hostile.ts';
 import type { MessageProgressOptions, PreloadOptions } from './messaging-store.ts';
 import type { RequestLogEntry } from './request-log.ts';
@@ -49,6 +50,8 @@ export interface SandboxOptions {
   /** Expected API keys. Defaults `sandbox-communications-key` (query `api_key`), `sandbox-messaging-key` (header `api_key`). */
   readonly keys?: { readonly communications?: string; readonly messaging?: string };
   readonly generic?: GenericCredentialsOptions;
+  /** Projects of `/generic/projects` (each with its tasks under `/generic/projects/{id}/tasks`). Default 25. */
+  readonly projects?: number;
   /** Default page size of the paginated routes (clients may ask for another). Default 10. */
   readonly pageSize?: number;
   /** Message status progression and preloaded "old" messages. Default: final after 1 non-final poll. */
@@ -80,6 +83,7 @@ export interface ResolvedSandboxOptions {
   readonly hostile: ResolvedHostile | undefined;
   readonly keys: { readonly communications: string; readonly messaging: string };
   readonly generic: ResolvedGenericCredentials;
+  readonly projects: number;
   readonly pageSize: number;
   readonly messages: MessageProgressOptions;
   readonly preload: PreloadOptions | undefined;
@@ -102,6 +106,9 @@ export const defaultGenericCredentials: ResolvedGenericCredentials = {
   clientSecret: 'sandbox-client-secret',
   tokenTtlMs: 3_600_000,
 };
+
+/** Most projects the `projects` option allows (their tasks are generated per request, their counts kept). */
+export const maxProjects = 1_000_000;
 
 // Secrets travel in headers and URLs: visible ASCII without separators keeps every location valid.
 const secret = z.string().regex(/^[\x21-\x7e]+$/, 'must be non-empty visible ASCII without spaces');
@@ -158,6 +165,7 @@ const optionsSchema = z.object({
       tokenTtlMs: z.number().positive().optional(),
     })
     .optional(),
+  projects: z.number().int().min(0).max(maxProjects).optional(),
   pageSize: z.number().int().min(1).max(10_000).optional(),
   messages: z
     .object({
@@ -203,6 +211,7 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
     hostile,
     keys: { ...defaultKeys, ...withoutUndefined(options.keys) },
     generic: { ...defaultGenericCredentials, ...withoutUndefined(options.generic) },
+    projects: options.projects ?? defaultProjectCount,
     pageSize: options.pageSize ?? 10,
     messages: bothUnset
       ? { finalAfterPolls: 1 }

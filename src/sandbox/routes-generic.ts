@@ -67,7 +67,12 @@ export function genericRoutes(services: SandboxServices): Route[] {
   ];
 }
 
-function checkAuth(services: SandboxServices, kind: GenericAuthKind, ctx: RouteContext): AuthOutcome {
+/** Checks the credential of one generic auth kind against the sandbox's generic credentials. */
+export function checkGenericAuth(
+  services: SandboxServices,
+  kind: GenericAuthKind,
+  ctx: RouteContext,
+): AuthOutcome {
   const credentials = services.settings.generic;
   switch (kind) {
     case 'api-key-header':
@@ -91,31 +96,8 @@ function checkAuth(services: SandboxServices, kind: GenericAuthKind, ctx: RouteC
 }
 
 function serveAuthenticated(services: SandboxServices, kind: GenericAuthKind, ctx: RouteContext): Reply {
-  const outcome: AuthOutcome = ctx.enforceAuth ? checkAuth(services, kind, ctx) : 'not-required';
-  if (!authorize(ctx, () => outcome)) {
-    const challenge: Record<string, string> =
-      kind === 'basic'
-        ? { 'www-authenticate': 'Basic realm="sandbox"' }
-        : kind === 'bearer' || kind === 'oauth2'
-          ? {
-              'www-authenticate':
-                outcome === 'missing'
-                  ? 'Bearer realm="sandbox"'
-                  : 'Bearer realm="sandbox", error="invalid_token"',
-            }
-          : {};
-    const message =
-      outcome === 'expired'
-        ? 'The access token expired.'
-        : outcome === 'missing'
-          ? 'No credentials.'
-          : 'Invalid credentials.';
-    return jsonReply(
-      401,
-      { error: outcome === 'missing' ? 'unauthorized' : 'invalid_token', message },
-      challenge,
-    );
-  }
+  const outcome: AuthOutcome = ctx.enforceAuth ? checkGenericAuth(services, kind, ctx) : 'not-required';
+  if (!authorize(ctx, () => outcome)) return unauthorizedReply(kind, outcome);
   const { dataset } = services;
   const count = dataset.count('items');
   return streamReply(() => dataset.pageChunks('items', 0, count, { prefix: '{"data":[', suffix: ']}' }), {
@@ -123,6 +105,32 @@ function serveAuthenticated(services: SandboxServices, kind: GenericAuthKind, ct
     start: 0,
     end: count,
   });
+}
+
+/** The 401 of a generic route: `{error, message}`, with a `WWW-Authenticate` challenge for basic/bearer/oauth2. */
+export function unauthorizedReply(kind: GenericAuthKind, outcome: AuthOutcome): Reply {
+  const challenge: Record<string, string> =
+    kind === 'basic'
+      ? { 'www-authenticate': 'Basic realm="sandbox"' }
+      : kind === 'bearer' || kind === 'oauth2'
+        ? {
+            'www-authenticate':
+              outcome === 'missing'
+                ? 'Bearer realm="sandbox"'
+                : 'Bearer realm="sandbox", error="invalid_token"',
+          }
+        : {};
+  const message =
+    outcome === 'expired'
+      ? 'The access token expired.'
+      : outcome === 'missing'
+        ? 'No credentials.'
+        : 'Invalid credentials.';
+  return jsonReply(
+    401,
+    { error: outcome === 'missing' ? 'unauthorized' : 'invalid_token', message },
+    challenge,
+  );
 }
 
 /** OAuth2 client credentials (RFC 6749 §4.4): form-encoded POST, client id/secret in the body or basic auth. */
@@ -174,7 +182,8 @@ async function issueToken(services: SandboxServices, ctx: RouteContext): Promise
   );
 }
 
-function badRequest(message: string): Reply {
+/** A 400 `{error: 'invalid_request', message}`. */
+export function badRequest(message: string): Reply {
   return jsonReply(400, { error: 'invalid_request', message });
 }
 

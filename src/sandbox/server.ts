@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTokenStore } from './auth.ts';
 import { writeReply } from './body-writer.ts';
+import { sandboxConfigValues, type SandboxConfigValues } from './config-values.ts';
 import { createDataset, type Dataset } from './dataset.ts';
 import { bodyShaping, faultReply, withContentType } from './fault-replies.ts';
 import { createFaultBook, describeFault, type Fault, type FaultBook } from './faults.ts';
+import { createProjectDataset, type ProjectDataset } from './generators-projects.ts';
 import { createMessagingStore, type MessagingState } from './messaging-store.ts';
 import {
   resolveSandboxOptions,
@@ -30,6 +32,7 @@ import {
   type RequestLogWriter,
 } from './request-log.ts';
 import { communicationsRoutes } from './routes-communications.ts';
+import { genericChildRoutes } from './routes-generic-children.ts';
 import { genericRoutes } from './routes-generic.ts';
 import { messagingRoutes } from './routes-messaging.ts';
 import { createRouter, type RouteContext, type Router } from './routing.ts';
@@ -50,6 +53,13 @@ export interface Sandbox {
   readonly generic: ResolvedGenericCredentials;
   /** The data served, record by record, as values and exact JSON text. */
   readonly dataset: Dataset;
+  /** The projects of `/generic/projects` and the tasks of `/generic/projects/{projectId}/tasks`, as served. */
+  readonly projects: ProjectDataset;
+  /**
+   * Config values the sandbox suggests per source (`{ messaging: { to, from } }`): the app binds each as the
+   * environment variable `<SOURCE>_CONFIG_<KEY>` (e.g. `MESSAGING_CONFIG_TO`), so that `sms` sends to a test number.
+   */
+  readonly configValues: SandboxConfigValues;
   readonly log: RequestLog;
   /** Add, list, remove and clear fault rules at runtime. */
   readonly faults: FaultBook;
@@ -73,16 +83,18 @@ export const healthPath = '/__sandbox/health';
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const settings = resolveSandboxOptions(options);
   const dataset = createDataset({ seed: settings.seed, counts: settings.counts, hostile: settings.hostile });
+  const projects = createProjectDataset({ seed: settings.seed, count: settings.projects });
   const tokens = createTokenStore({ seed: settings.seed, ttlMs: settings.generic.tokenTtlMs });
   const messaging = createMessagingStore({ seed: settings.seed, progress: settings.messages });
   const preloadedMessageIds = settings.preload === undefined ? [] : messaging.preload(settings.preload);
   const faults = createFaultBook(settings.seed, settings.faults);
   const log = createRequestLog(settings.logLimit, settings.onRequest);
-  const services: SandboxServices = { settings, dataset, messaging, tokens };
+  const services: SandboxServices = { settings, dataset, projects, messaging, tokens };
   const router = createRouter([
     ...communicationsRoutes(services),
     ...messagingRoutes(services),
     ...genericRoutes(services),
+    ...genericChildRoutes(services),
   ]);
 
   const configuredSecrets = new Set([
@@ -124,6 +136,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     keys: settings.keys,
     generic: settings.generic,
     dataset,
+    projects,
+    configValues: sandboxConfigValues,
     log,
     faults,
     messaging,
