@@ -3,6 +3,7 @@
  * parent fields its requests use, its resolve params checked, its headers merged with the client's, and its
  * disposition, primary key and table name settled. Problems are collected into the caller's list.
  */
+import type { ResolvedParentField } from '../shared/plan.ts';
 import { mergeResourceDefaults, type MergedResource } from './defaults.ts';
 import { makeLocator, type ResourceLocator } from './locate.ts';
 import { joinPath, type ConfigProblem } from './problems.ts';
@@ -28,8 +29,13 @@ export interface AnalysedResource {
   readonly headers: readonly MergedHeader[];
   /** Config values its requests use: key → required (false when every use has an `or` fallback). */
   readonly configKeys: ReadonlyMap<string, boolean>;
-  /** The parent its requests depend on, and the parent fields they use. */
+  /**
+   * The parent its requests depend on, and the parent fields they use: the resolve params' fields in the order
+   * written, then those of `{resources.<parent>.<field>}` placeholders; each field once.
+   */
   readonly parent: { readonly name: string; readonly fields: readonly string[] } | null;
+  /** `include_from_parent` with dlt's names (empty without a parent: that is a problem, see `resource-rules.ts`). */
+  readonly includeFromParent: readonly ResolvedParentField[];
   /** Resolve params by name → parent field. */
   readonly resolveParams: ReadonlyMap<string, { readonly resource: string; readonly field: string }>;
   /** Its own request (path, params, body, endpoint headers) uses config values. */
@@ -37,6 +43,52 @@ export interface AnalysedResource {
   readonly writeDisposition: 'merge' | 'replace' | 'append';
   readonly primaryKey: readonly string[];
   readonly tableName: string;
+}
+
+/** One reference to a parent resource, and where it is written. */
+interface ParentRef {
+  readonly resource: string;
+  readonly field: string;
+  readonly location: string;
+  /** The reference in words, for messages. */
+  readonly what: string;
+}
+
+/**
+ * The one parent of a resource's references. dlt allows several resolve params as long as they name the same
+ * parent; each reference naming another is a problem at its own path.
+ */
+function parentOf(
+  name: string,
+  refs: readonly ParentRef[],
+  problems: ConfigProblem[],
+): AnalysedResource['parent'] {
+  const [first] = refs;
+  if (first === undefined) return null;
+  const reported = new Set<string>();
+  for (const ref of refs) {
+    if (ref.resource === first.resource || reported.has(ref.location)) continue;
+    reported.add(ref.location);
+    problems.push({
+      path: ref.location,
+      message: `${ref.what} names the parent "${ref.resource}", but ${first.what} (${first.location}) names "${first.resource}": a resource has one parent, so every resolve param of "${name}" (and every {resources.<parent>.<field>}) must name the same one`,
+    });
+  }
+  const fields = refs.filter((ref) => ref.resource === first.resource).map((ref) => ref.field);
+  return { name: first.resource, fields: [...new Set(fields)] };
+}
+
+/** The stored name of a parent field copied into a child record: dlt's `_<parent>_<field>`, dots made `__`. */
+export function parentFieldName(parent: string, field: string): string {
+  return `_${parent}_${field.replaceAll('.', '__')}`;
+}
+
+function parentFieldsOf(resource: MergedResource, parent: AnalysedResource['parent']): ResolvedParentField[] {
+  if (parent === null) return [];
+  return (resource.include_from_parent ?? []).map((field) => ({
+    field,
+    as: parentFieldName(parent.name, field),
+  }));
 }
 
 /** True for `{ type: resolve, resource, field }`. */
@@ -97,16 +149,20 @@ export function analyseResource(
   const { endpoint } = resource;
   const configKeys = new Map<string, boolean>();
   let parameterDependent = false;
-  const parentRefs: { resource: string; field: string; location: string }[] = [];
+  // Every reference to a parent: the resolve params first, in the order written, then `{resources.<p>.<f>}`.
+  const parentRefs: ParentRef[] = [];
   const resolveParams = new Map<string, { resource: string; field: string; location: string }>();
   const usedResolveParams = new Set<string>();
   const params = endpoint.params ?? {};
   for (const [name, value] of Object.entries(params)) {
     if (isResolveParam(value)) {
-      resolveParams.set(name, {
+      const location = locate.endpointEntry('params', name);
+      resolveParams.set(name, { resource: value.resource, field: value.field, location });
+      parentRefs.push({
         resource: value.resource,
         field: value.field,
-        location: locate.endpointEntry('params', name),
+        location,
+        what: `the resolve param "${name}"`,
       });
     }
   }
@@ -126,19 +182,18 @@ export function analyseResource(
           if (context !== 'client-header') parameterDependent = true;
           break;
         case 'resource_field':
-          parentRefs.push({ resource: expression.resource, field: expression.field, location });
+          parentRefs.push({
+            resource: expression.resource,
+            field: expression.field,
+            location,
+            what: token.source,
+          });
           break;
         case 'stream_slice':
         case 'resolve_param': {
           const binding = resolveParams.get(expression.name);
-          if (binding !== undefined) {
-            usedResolveParams.add(expression.name);
-            parentRefs.push({
-              resource: binding.resource,
-              field: binding.field,
-              location: joinPath(binding.location, 'resource'),
-            });
-          } else if (expression.kind === 'stream_slice') {
+          if (binding !== undefined) usedResolveParams.add(expression.name);
+          else if (expression.kind === 'stream_slice') {
             problems.push({
               path: location,
               message: `${token.source} needs the parent binding params.${expression.name}: { type: resolve, resource: <parent>, field: <field of the parent record> }`,
@@ -187,14 +242,7 @@ export function analyseResource(
       });
     }
   }
-  const parents = [...new Set(parentRefs.map((ref) => ref.resource))];
-  if (parents.length > 1) {
-    problems.push({
-      path: locate.endpoint('path'),
-      message: `the requests of "${resource.name}" depend on several resources (${parents.join(', ')}); a resource has at most one parent`,
-    });
-  }
-  const [parentName] = parents;
+  const parent = parentOf(resource.name, parentRefs, problems);
   return {
     index,
     path: `resources[${index}]`,
@@ -202,10 +250,8 @@ export function analyseResource(
     locate,
     headers,
     configKeys,
-    parent:
-      parentName === undefined
-        ? null
-        : { name: parentName, fields: [...new Set(parentRefs.map((ref) => ref.field))].sort() },
+    parent,
+    includeFromParent: parentFieldsOf(resource, parent),
     resolveParams,
     parameterDependent,
     writeDisposition: writeDispositionOf(resource),

@@ -1,13 +1,15 @@
 /**
  * Whole-source validation: the input is copied as plain data, checked against the schema, merged with
- * `resource_defaults`, then checked across resources — duplicate names and tables, template bindings, unknown
- * parents, dependency cycles, and the combinations we refuse (deletion detection on parent- or parameter-dependent
- * resources, `merge` without a primary key). Every problem is collected before one error is thrown, secrets masked.
+ * `resource_defaults`, then checked across resources — duplicate names and tables, template bindings, parents
+ * (one per resource, known, no cycle), and the combinations we refuse (deletion detection on parent- or
+ * parameter-dependent resources, `merge` without a primary key, the rules of `include_from_parent`, `side_effects`
+ * and `poll`). Every configuration error knowable before a request is found here, when a file is loaded. Every problem is collected before one error is thrown, secrets masked.
  * The analysis it returns is what `resolve.ts` turns into a plan.
  */
 import { analyseResource, type AnalysedResource } from './analyse-resource.ts';
 import { checkAcrossResources } from './cross-checks.ts';
 import { problemsFromIssues } from './issues.ts';
+import { checkResourceRules } from './resource-rules.ts';
 import { toPlainData } from './plain-data.ts';
 import { configInvalidError, maskProblems, type ConfigProblem, type ConfigWarning } from './problems.ts';
 import { sourceConfigSchema, type SourceConfig } from './schema.ts';
@@ -63,6 +65,7 @@ export function analyseSource(input: unknown, options: { readonly origin?: strin
   const problems: ConfigProblem[] = [];
   const resources = config.resources.map((entry, index) => analyseResource(config, entry, index, problems));
   checkAcrossResources(resources, problems);
+  for (const analysed of resources) checkResourceRules(analysed, config, problems);
   if (problems.length > 0) return fail(problems);
 
   const warnings = maskProblems(collectConfigWarnings(config, resources, literalSecrets), secretValues);

@@ -19,6 +19,7 @@ import type { ConfigProblem } from './problems.ts';
 import { encodePathValue } from './render.ts';
 import { resolveAuth } from './resolve-auth.ts';
 import { resolvePaginator } from './resolve-paginator.ts';
+import { effectivePaginator } from './resource-rules.ts';
 import type { ConfigValue, SourceConfig } from './schema.ts';
 import { isSensitiveName } from './secrets.ts';
 import { isSingleEntityPath, parseTemplate, type TemplateContext } from './templates.ts';
@@ -183,7 +184,8 @@ function bindHeaders(context: BindContext): Record<string, ResolvedHeaderValue> 
         path: header.location,
         message: 'the header value contains a line break (from a config value)',
       });
-    } else if (isSensitiveName(name) && text === value) {
+    } else if (isSensitiveName(name) && text === value && text !== '') {
+      // Written as is in the file: `collectInlineSecrets` holds it under this path (an empty value is not a secret).
       out[name] = { $inline: header.location };
     } else out[name] = text;
   }
@@ -195,7 +197,7 @@ export function resolveEndpoint(context: BindContext, config: SourceConfig): Res
   const { analysed } = context;
   const { endpoint } = analysed.resource;
   const singleEntity = isSingleEntityPath(endpoint.path);
-  const paginator = endpoint.paginator ?? (singleEntity ? 'single_page' : config.client.paginator);
+  const { paginator } = effectivePaginator(analysed, config);
   const responseActions: ResolvedResponseAction[] = (endpoint.response_actions ?? []).map((action) => ({
     statusCode: action.status_code === undefined ? null : Number(action.status_code),
     content: action.content ?? null,

@@ -37,7 +37,8 @@ export const compatSites = {
   'paginator.offset': '`paginator` with `type: offset`',
   'paginator.page_number': '`paginator` with `type: page_number`',
   'paginator.cursor': '`paginator` with `type: cursor`',
-  resource: 'a resource (`resources[i]`) and `resource_defaults` (which cannot set `name`)',
+  resource:
+    'a resource (`resources[i]`) and `resource_defaults` (which cannot set `name`, `side_effects` or `poll`)',
   endpoint: '`endpoint`',
   'param.resolve': 'an `endpoint.params` value with `type: resolve`',
   'param.incremental': 'an `endpoint.params` value with `type: incremental`',
@@ -47,6 +48,7 @@ export const compatSites = {
   secret: 'a secret reference (where a credential or header value goes)',
   retry: '`retry`: the retry budget of every resource of the source (ours)',
   rejected_records: '`rejected_records`: how long the payloads of rejected records are kept (ours)',
+  poll: '`poll`: a child fetched again until its records reach a final value (ours)',
 } as const;
 
 export type CompatSite = keyof typeof compatSites;
@@ -412,7 +414,25 @@ export const compatibilityMatrix = [
     site: 'resource',
     key: 'selected',
     status: 'supported',
-    note: '`false`: left out of a run unless asked for by name (or needed as the repeatable parent of one that runs)',
+    note: '`false`: left out of a run unless asked for by name (or run as the parent of one that runs, unless it has side effects)',
+  },
+  {
+    site: 'resource',
+    key: 'include_from_parent',
+    status: 'supported',
+    note: 'parent fields (top-level names or dotted paths) copied into every child record as `_<parent>_<field>` (dots become `__`); a child only',
+  },
+  {
+    site: 'resource',
+    key: 'side_effects',
+    status: 'extension',
+    note: '`true`: the request changes something on the server (e.g. sends a message): sent at most once per load, never paginated, retried or run implicitly as a parent; refused with a parent or a paginator other than `single_page`',
+  },
+  {
+    site: 'resource',
+    key: 'poll',
+    status: 'extension',
+    note: 'a child fetched again, pass after pass, until a field of its records reaches a final value (see `poll`); a child with `merge` only',
   },
   {
     site: 'resource',
@@ -464,12 +484,6 @@ export const compatibilityMatrix = [
     key: 'processing_steps',
     status: 'rejected',
     note: 'holds Python callables (filter/map); a source file here is data only',
-  },
-  {
-    site: 'resource',
-    key: 'include_from_parent',
-    status: 'rejected',
-    note: 'copying parent fields into child records is not implemented',
   },
 
   // --- endpoint --------------------------------------------------------------------------------------------------
@@ -524,9 +538,14 @@ export const compatibilityMatrix = [
     site: 'param.resolve',
     key: 'type',
     status: 'supported',
-    note: '`resolve`: the value comes from a parent record',
+    note: '`resolve`: the value comes from a parent record; a resource may have several, all naming the same parent',
   },
-  { site: 'param.resolve', key: 'resource', status: 'supported', note: 'the parent resource' },
+  {
+    site: 'param.resolve',
+    key: 'resource',
+    status: 'supported',
+    note: 'the parent resource (the same for every resolve param of a resource)',
+  },
   {
     site: 'param.resolve',
     key: 'field',
@@ -617,6 +636,38 @@ export const compatibilityMatrix = [
     ] as const
   ).map(ignoredColumnHint),
 
+  // --- poll (ours) ----------------------------------------------------------------------------------------------
+  {
+    site: 'poll',
+    key: 'field',
+    status: 'extension',
+    note: 'required: dotted path of the field in each child record',
+  },
+  {
+    site: 'poll',
+    key: 'final',
+    status: 'extension',
+    note: 'required: a non-empty list of the values (strings, numbers, booleans) after which the child never changes',
+  },
+  {
+    site: 'poll',
+    key: 'interval_seconds',
+    status: 'extension',
+    note: 'between two passes of one run (default 20; > 0)',
+  },
+  {
+    site: 'poll',
+    key: 'run_for_seconds',
+    status: 'extension',
+    note: 'how long one run keeps polling; what is still pending is polled by the next run (default 300; 0: one pass)',
+  },
+  {
+    site: 'poll',
+    key: 'max_age_seconds',
+    status: 'extension',
+    note: 'a child not final this long after its parent record was first seen is given up (default 86400; > 0)',
+  },
+
   // --- secret references -----------------------------------------------------------------------------------------
   {
     site: 'secret',
@@ -637,11 +688,26 @@ export type IgnoredKey<S extends CompatSite> = Extract<
 /** `resource_defaults` uses the resource rows, except that it cannot set `name`. */
 export type CompatLookupSite = CompatSite | 'resource_defaults';
 
-const defaultsNameEntry: CompatEntry = {
-  site: 'resource',
-  key: 'name',
-  status: 'rejected',
-  note: 'resource_defaults cannot name a resource; set `name` on each resource',
+/** The resource keys `resource_defaults` cannot set: they belong to one resource. */
+const defaultsRejectedEntries: Readonly<Record<string, CompatEntry>> = {
+  name: {
+    site: 'resource',
+    key: 'name',
+    status: 'rejected',
+    note: 'resource_defaults cannot name a resource; set `name` on each resource',
+  },
+  side_effects: {
+    site: 'resource',
+    key: 'side_effects',
+    status: 'rejected',
+    note: 'side effects belong to one request: set `side_effects` on the resource that has them',
+  },
+  poll: {
+    site: 'resource',
+    key: 'poll',
+    status: 'rejected',
+    note: 'polling belongs to one child: set `poll` on that resource',
+  },
 };
 
 /** The rows of one site. */
@@ -649,7 +715,7 @@ export function compatEntries(site: CompatLookupSite): readonly CompatEntry[] {
   if (site === 'resource_defaults') {
     return compatibilityMatrix
       .filter((entry) => entry.site === 'resource')
-      .map((entry) => (entry.key === 'name' ? defaultsNameEntry : entry));
+      .map((entry) => defaultsRejectedEntries[entry.key] ?? entry);
   }
   return compatibilityMatrix.filter((entry) => entry.site === site);
 }

@@ -13,6 +13,7 @@ import type {
   ResolvedTemplate,
   SecretRef,
 } from '../shared/plan.ts';
+import { readField } from '../shared/record-fields.ts';
 
 function encodeComponent(value: string, what: string): string {
   try {
@@ -56,20 +57,6 @@ function scalarText(value: unknown, field: string, resource: string): string {
     `the parent record's field "${field}" used by "${resource}" is ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}, not a string or number`,
     { details: { resource, field } },
   );
-}
-
-/** The value at a dotted path (`user.id`; a leading `$.` is allowed) of a record, or undefined. */
-export function readField(record: unknown, field: string): unknown {
-  const path = field.startsWith('$.') ? field.slice(2) : field;
-  let current: unknown = record;
-  for (const segment of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current =
-      Array.isArray(current) && /^\d+$/.test(segment)
-        ? current[Number(segment)]
-        : (current as Record<string, unknown>)[segment];
-  }
-  return current;
 }
 
 function parentValue(parent: unknown, field: string, resource: string): unknown {

@@ -66,7 +66,7 @@ export function resolveAuth(
         data[key] =
           typeof value === 'object'
             ? { $env: value.$env }
-            : typeof value === 'string' && isSensitiveName(key)
+            : typeof value === 'string' && value !== '' && isSensitiveName(key)
               ? { $inline: where }
               : value;
       }

@@ -19,12 +19,16 @@ import {
 import { planHash } from './plan-hash.ts';
 import { configInvalidError, maskProblems, type ConfigProblem } from './problems.ts';
 import type { SourceConfig } from './schema.ts';
+import { pollOf } from './resource-rules.ts';
 import { isRepeatable, orderResources, selectResources } from './select.ts';
 
 export interface ResolveOptions {
   /** Where config values, the base URL and (later) credentials come from: usually `process.env`. */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Run only these resources (and their repeatable parents); default: every resource not `selected: false`. */
+  /**
+   * Run only these resources (and their parents, unless a parent has side effects); default: every resource not
+   * `selected: false`.
+   */
   readonly only?: readonly string[];
   /** A base URL that wins over `<SOURCE>_BASE_URL` and `client.base_url` (the sandbox, tests). */
   readonly baseUrl?: string;
@@ -121,7 +125,11 @@ function dependencyFor(
 ): ResolvedDependency | null {
   if (analysed.parent === null) return null;
   const parentName = analysed.parent.name;
-  const base = { parent: parentName, fields: analysed.parent.fields };
+  const base = {
+    parent: parentName,
+    fields: analysed.parent.fields,
+    includeFromParent: analysed.includeFromParent,
+  };
   const parentPlan = planned.get(parentName);
   if (selection.has(parentName) && parentPlan !== undefined) {
     if (parentPlan.skip === null) return { ...base, parentRecordsFrom: 'run', note: null };
@@ -134,13 +142,33 @@ function dependencyFor(
   const parent = byName.get(parentName);
   const why =
     parent !== undefined && !isRepeatable(parent)
-      ? `; it is never run implicitly because its request is not repeatable (it uses config values or is not a GET)`
+      ? '; it is never run implicitly because it has side effects (side_effects: true)'
       : '';
   return {
     ...base,
     parentRecordsFrom: 'storage',
     note: `the parent "${parentName}" is not in this run${why}; its stored records are used`,
   };
+}
+
+/**
+ * Each resource with `childFields`: the sorted union of the resolve and `include_from_parent` fields of the
+ * resources of this plan whose parent it is.
+ */
+function withChildFields(resources: readonly ResolvedResource[]): ResolvedResource[] {
+  const needed = new Map<string, Set<string>>();
+  for (const resource of resources) {
+    const dependency = resource.dependency;
+    if (dependency === null) continue;
+    const fields = needed.get(dependency.parent) ?? new Set<string>();
+    for (const field of dependency.fields) fields.add(field);
+    for (const included of dependency.includeFromParent) fields.add(included.field);
+    needed.set(dependency.parent, fields);
+  }
+  return resources.map((resource) => ({
+    ...resource,
+    childFields: [...(needed.get(resource.name) ?? [])].sort(),
+  }));
 }
 
 function collectEnvVariables(value: unknown, into: Set<string>): void {
@@ -181,6 +209,8 @@ export function resolveSource(config: SourceConfig, options: ResolveOptions): Re
       dependency: dependencyFor(analysed, selection, planned, byName),
       parameterDependent: analysed.parameterDependent,
       repeatable: isRepeatable(analysed),
+      childFields: [],
+      poll: pollOf(analysed),
       configKeys: [...analysed.configKeys.keys()].sort(),
       selection: selection.get(resourceName) ?? 'default',
     };
@@ -199,7 +229,7 @@ export function resolveSource(config: SourceConfig, options: ResolveOptions): Re
     throw configInvalidError(maskProblems(problems, secretValues), { origin: options.origin });
   }
 
-  const resources = [...planned.values()];
+  const resources = withChildFields([...planned.values()]);
   const variables = new Set<string>();
   collectEnvVariables(resources, variables);
   const plan = {

@@ -1,4 +1,8 @@
-/** A resource, and `resource_defaults`: its endpoint, primary key, write disposition, columns and table. */
+/**
+ * A resource, and `resource_defaults`: its endpoint, primary key, write disposition, columns, table, the parent
+ * fields it copies (`include_from_parent`), and our `side_effects` and `poll` (a resource's own: `resource_defaults`
+ * cannot set them).
+ */
 import { z } from 'zod';
 import { didYouMean } from './problems.ts';
 import { endpointSchema } from './schema-endpoint.ts';
@@ -76,6 +80,25 @@ const columnsSchema = z.union(
   { error: 'expected an object of column name → hints, or a list of { name, … }' },
 );
 
+/** A field of a record: a name, or a dotted path (`user.id`) with no empty part. */
+export const fieldPath = z
+  .string()
+  .regex(/^[^.]+(\.[^.]+)*$/, 'expected a field name or a dotted path (`user.id`) without empty parts');
+
+/** Values `poll.final` may list. */
+const pollValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'expected a string, number or boolean',
+});
+
+/** `poll` (ours): fetch a child again until a field of its records reaches a final value. */
+export const pollSchema = siteObject('poll', {
+  field: fieldPath,
+  final: z.array(pollValue, { error: 'expected a list of values' }).min(1),
+  interval_seconds: z.number().positive().optional(),
+  run_for_seconds: z.number().min(0).optional(),
+  max_age_seconds: z.number().positive().optional(),
+});
+
 const resourceShape = {
   endpoint: endpointSchema.optional(),
   primary_key: z
@@ -92,10 +115,29 @@ const resourceShape = {
   table_name: z.string().min(1).optional(),
   selected: z.boolean().optional(),
   deletion_detection: z.boolean().optional(),
+  include_from_parent: z
+    .array(fieldPath, { error: 'expected a list of parent field names' })
+    .superRefine((fields, ctx) => {
+      fields.forEach((field, index) => {
+        if (fields.indexOf(field) !== index)
+          ctx.addIssue({ code: 'custom', path: [index], message: 'listed twice' });
+      });
+    })
+    .optional(),
+};
+
+/** Keys of a resource that `resource_defaults` cannot set. */
+const ownShape = {
+  side_effects: z.boolean().optional(),
+  poll: pollSchema.optional(),
 };
 
 /** A resource written as an object. */
-export const resourceObjectSchema = siteObject('resource', { name: z.string().min(1), ...resourceShape });
+export const resourceObjectSchema = siteObject('resource', {
+  name: z.string().min(1),
+  ...resourceShape,
+  ...ownShape,
+});
 
 /** `resource_defaults`: a resource without a name. */
 export const resourceDefaultsSchema = siteObject('resource', resourceShape, 'resource_defaults');

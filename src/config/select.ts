@@ -1,8 +1,8 @@
 /**
- * Which resources a run executes, and in which order. Selection rule: asking for a child also runs its parent when
- * the parent's request is repeatable — a GET that uses no config value. Otherwise (e.g. `sms`, which sends a
- * message built from config values) the parent is never run implicitly: the child reads the parent's records from
- * storage.
+ * Which resources a run executes, and in which order. Selection rule: asking for a child also runs its parent (and
+ * the parent's parent, …) unless the parent has side effects (`side_effects: true`, e.g. `sms`, which sends a
+ * message): such a parent is never run implicitly, and the child reads the parent's records from storage. A parent
+ * run implicitly but skipped for a missing config value also leaves the child reading stored records.
  */
 import type { AnalysedResource } from './analyse-resource.ts';
 import type { SourceAnalysis } from './analyse.ts';
@@ -16,9 +16,12 @@ export interface SelectionRequest {
   readonly origin?: string | undefined;
 }
 
-/** A resource whose request may be run implicitly (as a parent): a GET that uses no config value. */
+/**
+ * A resource whose request may be sent again — paginated, retried, run implicitly as a parent: every resource not
+ * marked `side_effects: true`, whatever its method, body or config values (as in dlt).
+ */
 export function isRepeatable(analysed: AnalysedResource): boolean {
-  return (analysed.resource.endpoint.method ?? 'GET') === 'GET' && !analysed.parameterDependent;
+  return analysed.resource.side_effects !== true;
 }
 
 /** The selected resources by name, with why each is selected; an unknown or empty `only` throws `SELECTION_INVALID`. */

@@ -50,7 +50,7 @@ export const templateGrammar = [
   },
   {
     form: '`{{ stream_slice.name }}`',
-    example: '{{ stream_slice.requestId }}',
+    example: '{{ stream_slice.project_id }}',
     kind: 'stream_slice',
     allowedIn: 'path, params, json, headers',
     meaning:
@@ -58,14 +58,14 @@ export const templateGrammar = [
   },
   {
     form: '`{resources.parent.field}`',
-    example: '{resources.sms.requestId}',
+    example: '{resources.projects.id}',
     kind: 'resource_field',
     allowedIn: 'path, params, json, headers',
     meaning: 'the field (a dotted path) of each record of the resource `parent` (dlt)',
   },
   {
     form: '`{name}`',
-    example: '{requestId}',
+    example: '{project_id}',
     kind: 'resolve_param',
     allowedIn: 'path',
     meaning: 'the endpoint\u2019s resolve param `name` (dlt)',

@@ -157,11 +157,21 @@ export interface ResolvedColumn {
   readonly description: string | null;
 }
 
+/** A parent field copied into each child record (`include_from_parent`), under dlt's name `_<parent>_<field>`. */
+export interface ResolvedParentField {
+  /** The field of the parent record (a top-level name, or a dotted path). */
+  readonly field: string;
+  /** The field it becomes in the child record: `_<parent>_<field>` (dlt's naming). */
+  readonly as: string;
+}
+
 /** How a child resource gets the parent records its requests are made for. */
 export interface ResolvedDependency {
   readonly parent: string;
-  /** The parent fields the child's requests use (dotted paths). */
+  /** The parent fields the child's requests use (dotted paths), one per resolve param, in the order written. */
   readonly fields: readonly string[];
+  /** Parent fields copied into every child record (`include_from_parent`). */
+  readonly includeFromParent: readonly ResolvedParentField[];
   /**
    * `run`: from the parent's records in this run (the orchestration may add stored ones); `storage`: the parent
    * does not run (not selected, or skipped), so its records are read from Postgres.
@@ -169,6 +179,25 @@ export interface ResolvedDependency {
   readonly parentRecordsFrom: 'run' | 'storage';
   /** Why, in words, when `storage`. */
   readonly note: string | null;
+}
+
+/**
+ * `poll` (ours): a child fetched again, pass after pass, until a field of its records reaches a final value — e.g.
+ * a message's delivery status. A parent record whose child is final is never fetched again; one still pending when
+ * the run stops polling carries over to the next run; one not final `maxAgeMs` after it was first seen is recorded
+ * as unresolvable and no longer polled.
+ */
+export interface ResolvedPoll {
+  /** Dotted path of the field in each child record. */
+  readonly field: string;
+  /** The values after which the child never changes. */
+  readonly final: readonly (string | number | boolean)[];
+  /** Between two passes of one run. */
+  readonly intervalMs: number;
+  /** How long one run keeps polling; what is still pending then is polled by the next run. */
+  readonly runForMs: number;
+  /** After this long (from when the parent record was first seen) a child not final is given up. */
+  readonly maxAgeMs: number;
 }
 
 /** Why a resource does not run. */
@@ -190,10 +219,19 @@ interface ResolvedResourceBase {
   /** Its requests use config values (`{{ config['x'] }}`): what it returns depends on them. */
   readonly parameterDependent: boolean;
   /**
-   * A GET that uses no config value: safe to run implicitly as the parent of a selected child. False for `sms`
-   * (its request is built from config values and sends a message): treat its request as not idempotent.
+   * The request may be sent again (every resource not marked `side_effects: true`): it may paginate, be retried and
+   * run implicitly as the parent of a selected child. A resource with side effects (the messaging `sms`, which
+   * sends a text message) is sent at most once per load and never paginates.
    */
   readonly repeatable: boolean;
+  /**
+   * The fields of this resource's records that its children in this plan need (their resolve fields and
+   * `include_from_parent` fields, dotted paths, sorted): what a run keeps of each record for them. Empty when no
+   * child of it runs.
+   */
+  readonly childFields: readonly string[];
+  /** `poll` (ours), on a child only: null when the child is fetched once per parent record. */
+  readonly poll: ResolvedPoll | null;
   /** The config values its requests use. */
   readonly configKeys: readonly string[];
   /** Why it is in the run: by default, asked for by name, or as the parent of an asked-for resource. */

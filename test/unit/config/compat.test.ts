@@ -162,6 +162,20 @@ function place(
         },
         path: `rejected_records.${key}`,
       };
+    case 'poll':
+      return {
+        source: sourceWith([
+          { name: 'a', endpoint: { path: '/a', paginator: 'single_page' } },
+          {
+            name: 'b',
+            primary_key: 'id',
+            write_disposition: 'merge',
+            endpoint: { path: '/b/{resources.a.id}' },
+            poll: { field: 'status', final: ['done'], [key]: value },
+          },
+        ]),
+        path: `resources[1].poll.${key}`,
+      };
     case 'retry':
       return {
         source: {

@@ -20,6 +20,7 @@ const messaging = {
   resources: [
     {
       name: 'sms',
+      side_effects: true,
       endpoint: {
         path: '/messaging/v1/sms',
         params: {
@@ -129,6 +130,7 @@ describe('selection and dependencies', () => {
     expect(resource(plan, 'messages').dependency).toEqual({
       parent: 'sms',
       fields: ['requestId'],
+      includeFromParent: [],
       parentRecordsFrom: 'storage',
       note: 'the parent "sms" is skipped (config values from, to are not set (set MESSAGING_CONFIG_FROM, MESSAGING_CONFIG_TO, or the config block of the source file)); its stored records are used',
     });
@@ -139,6 +141,7 @@ describe('selection and dependencies', () => {
     expect(resource(plan, 'messages').dependency).toEqual({
       parent: 'sms',
       fields: ['requestId'],
+      includeFromParent: [],
       parentRecordsFrom: 'run',
       note: null,
     });
@@ -156,7 +159,7 @@ describe('selection and dependencies', () => {
     ]);
     expect(resource(plan, 'messages').dependency).toMatchObject({
       parentRecordsFrom: 'storage',
-      note: 'the parent "sms" is not in this run; it is never run implicitly because its request is not repeatable (it uses config values or is not a GET); its stored records are used',
+      note: 'the parent "sms" is not in this run; it is never run implicitly because it has side effects (side_effects: true); its stored records are used',
     });
     expect(resource(resolveSource(messaging, { env: sending }), 'sms').repeatable).toBe(false);
   });
@@ -177,14 +180,39 @@ describe('selection and dependencies', () => {
     expect(resource(plan, 'c').dependency?.parentRecordsFrom).toBe('run');
   });
 
-  it('does not run a POST parent implicitly', () => {
-    const source = sourceWith([
-      { name: 'search', endpoint: { path: '/search', method: 'POST', json: { q: 'x' }, ...single } },
-      { name: 'detail', endpoint: { path: '/d/{resources.search.id}' } },
+  it('runs a POST parent implicitly: a request is repeatable unless it has side effects', () => {
+    const search = {
+      name: 'search',
+      endpoint: { path: '/search', method: 'POST', json: { q: 'x' }, paginator: { type: 'json_link' } },
+    };
+    const detail = { name: 'detail', endpoint: { path: '/d/{resources.search.id}' } };
+    const plan = resolveSource(sourceWith([search, detail]), { env: {}, only: ['detail'] });
+    expect(plan.resources.map((planned) => [planned.name, planned.selection, planned.repeatable])).toEqual([
+      ['search', 'parent', true],
+      ['detail', 'requested', true],
     ]);
-    expect(
-      resolveSource(source, { env: {}, only: ['detail'] }).resources.map((planned) => planned.name),
-    ).toEqual(['detail']);
+    expect(resource(plan, 'detail').dependency?.parentRecordsFrom).toBe('run');
+
+    const sending = { ...search, side_effects: true, endpoint: { ...search.endpoint, ...single } };
+    const alone = resolveSource(sourceWith([sending, detail]), { env: {}, only: ['detail'] });
+    expect(alone.resources.map((planned) => planned.name)).toEqual(['detail']);
+    expect(resource(alone, 'detail').dependency?.parentRecordsFrom).toBe('storage');
+  });
+
+  it('runs a parent that uses config values implicitly; skipped for a missing value, the child reads storage', () => {
+    const source = sourceWith([
+      { name: 'a', endpoint: { path: "/a/{{ config['account'] }}", ...single } },
+      { name: 'b', endpoint: { path: '/b/{resources.a.id}' } },
+    ]);
+    const missing = resolveSource(source, { env: {}, only: ['b'] });
+    expect(missing.resources.map((planned) => [planned.name, planned.selection])).toEqual([
+      ['a', 'parent'],
+      ['b', 'requested'],
+    ]);
+    expect(resource(missing, 'a').skip?.missingConfig).toEqual(['account']);
+    expect(resource(missing, 'b').dependency?.parentRecordsFrom).toBe('storage');
+    const set = resolveSource(source, { env: { DEMO_CONFIG_ACCOUNT: '7' }, only: ['b'] });
+    expect(resource(set, 'b').dependency?.parentRecordsFrom).toBe('run');
   });
 
   it('leaves out `selected: false` resources unless asked for by name', () => {

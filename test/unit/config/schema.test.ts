@@ -368,7 +368,6 @@ describe('invalid source configs: every problem, with its path and message', () 
           name: 'a',
           processing_steps: [{ filter: () => true }],
           merge_key: 'x',
-          include_from_parent: ['id'],
           endpoint: { path: '/a', incremental: { cursor_path: 'x' } },
         },
       ]),
@@ -377,7 +376,6 @@ describe('invalid source configs: every problem, with its path and message', () 
         'resources[0].endpoint.incremental: not supported: incremental loading is not implemented: every run fetches the resource and merges it by primary key',
         'resources[0].processing_steps: not supported: holds Python callables (filter/map); a source file here is data only',
         'resources[0].merge_key: not supported: delete-insert by merge key is not implemented; `merge` upserts by primary key',
-        'resources[0].include_from_parent: not supported: copying parent fields into child records is not implemented',
       ],
     ],
     [

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resolveSource } from '../../../src/config/resolve.ts';
-import { listSources, loadSource, sourceNames, type SourceName } from '../../../src/sources/index.ts';
+import { loadSourceByName, scanSources, shippedSourcesDir } from '../../../src/config/registry.ts';
 import { validateSourceConfig } from '../../../src/config/analyse.ts';
 import { asyncErrorOf, errorOf, problemLines } from './helpers.ts';
 
@@ -14,6 +15,11 @@ const seed = (name: string): Record<string, unknown> =>
   >;
 const secretMarker = 'dlt.secrets["api_key"]';
 
+/** The sources shipped in the repository's `sources/` folder. */
+const sourceNames = ['communications', 'messaging'] as const;
+type SourceName = (typeof sourceNames)[number];
+const loadSource = (name: string) => loadSourceByName(shippedSourcesDir, name);
+
 describe('the shipped sources mirror the seed dicts one to one', () => {
   it.each(sourceNames)('%s', async (name) => {
     const { config, warnings } = await loadSource(name);
@@ -21,7 +27,8 @@ describe('the shipped sources mirror the seed dicts one to one', () => {
     expect(sourceName).toBe(name);
     expect(warnings).toEqual([]);
 
-    // The only allowed changes: the secret reference, and the parent binding of `messages`.
+    // The only allowed changes: the secret reference, the parent binding of `messages`, `sms`'s side effects and
+    // the polling of `messages` (ours).
     const expected = seed(name) as {
       client: { auth: Record<string, unknown> };
       resources: Record<string, unknown>[];
@@ -33,7 +40,15 @@ describe('the shipped sources mirror the seed dicts one to one', () => {
         (resource['endpoint'] as Record<string, unknown>)['params'] = {
           requestId: { type: 'resolve', resource: 'sms', field: 'requestId' },
         };
+        resource['poll'] = {
+          field: 'status',
+          final: ['DELIVERED', 'UNDELIVERABLE', 'REJECTED', 'EXPIRED'],
+          interval_seconds: 20,
+          run_for_seconds: 300,
+          max_age_seconds: 86400,
+        };
       }
+      if (resource['name'] === 'sms') resource['side_effects'] = true;
     }
     expect(dict).toEqual(expected);
     if (name === 'messaging') expect(values).toEqual({ to: null, from: null, message: null });
@@ -157,10 +172,13 @@ describe('deletion detection on the shipped sources', () => {
   });
 });
 
-describe('the source registry', () => {
-  it('lists the shipped sources and the resources of each', async () => {
-    expect(listSources()).toEqual(['communications', 'messaging']);
-    for (const name of listSources()) {
+describe('the shipped sources folder', () => {
+  it('serves the shipped sources, each from its file, with the resources of each', async () => {
+    const scan = await scanSources(shippedSourcesDir);
+    expect(scan.broken).toEqual([]);
+    expect([...scan.sources.keys()]).toEqual(sourceNames);
+    for (const name of sourceNames) {
+      expect(scan.sources.get(name)?.file).toBe(join(shippedSourcesDir, `${name}.yaml`));
       const { config } = await loadSource(name);
       expect(
         config.resources.map((resource) => (typeof resource === 'string' ? resource : resource.name)),
@@ -172,7 +190,7 @@ describe('the source registry', () => {
     const error = await asyncErrorOf(loadSource('mesaging'));
     expect(error.code).toBe('UNKNOWN_SOURCE');
     expect(problemLines(error)).toEqual([
-      'source: unknown source "mesaging" — did you mean "messaging"?; the sources are: communications, messaging',
+      `source: unknown source "mesaging" — did you mean "messaging"?; the sources in ${shippedSourcesDir} are: communications, messaging`,
     ]);
   });
 });

@@ -89,7 +89,7 @@ describe('checks across resources', () => {
         { name: 'm', endpoint: { path: '/m/{resources.p.id}/{resources.q.id}' } },
       ]),
       [
-        'resources[2].endpoint.path: the requests of "m" depend on several resources (p, q); a resource has at most one parent',
+        'resources[2].endpoint.path: {resources.q.id} names the parent "q", but {resources.p.id} (resources[2].endpoint.path) names "p": a resource has one parent, so every resolve param of "m" (and every {resources.<parent>.<field>}) must name the same one',
       ],
     ],
     [

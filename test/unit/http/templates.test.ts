@@ -9,7 +9,7 @@ import { resolveSource } from '../../../src/config/resolve.ts';
 import type { SourceConfig } from '../../../src/config/schema.ts';
 import { failedBeforeSending } from '../../../src/http/http-errors.ts';
 import { openResource } from '../../../src/http/resource-request.ts';
-import { loadSource } from '../../../src/sources/index.ts';
+import { loadSourceByName, shippedSourcesDir } from '../../../src/config/registry.ts';
 import type { Sandbox } from '../../../src/sandbox/server.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import {
@@ -43,7 +43,7 @@ async function messagingPlan(
   env: Record<string, string>,
   edit?: (config: SourceConfig) => SourceConfig,
 ) {
-  const { config } = await loadSource('messaging');
+  const { config } = await loadSourceByName(shippedSourcesDir, 'messaging');
   return resolveSource(edit === undefined ? config : edit(config), { env, baseUrl: sandbox.url });
 }
 
@@ -200,7 +200,7 @@ describe('the message send is not repeatable', () => {
   it('a refused connection for the send is a connect-phase failure: safe to send again', async () => {
     const { sandbox } = context;
     const env = sendingEnv(sandbox);
-    const { config } = await loadSource('messaging');
+    const { config } = await loadSourceByName(shippedSourcesDir, 'messaging');
     const plan = resolveSource(config, { env, baseUrl: `http://127.0.0.1:${await closedPort()}` });
     const sendsBefore = sandbox.messaging.sends().length;
     const error = await rejectionOf(fetchAll(requester(plan, 'sms', { client: http.client, env })));
