@@ -88,19 +88,56 @@ export interface RejectedRecordsTable {
   rejected_at: GeneratedTimestamp;
 }
 
-export const smsSendStatuses = ['intended', 'sent', 'unknown', 'failed'] as const;
-export type SmsSendStatus = (typeof smsSendStatuses)[number];
+export const sendStatuses = ['intended', 'sent', 'unknown', 'failed'] as const;
+export type SendStatus = (typeof sendStatuses)[number];
 
-export interface SmsSendIntentsTable {
+/** The at-most-once send of a resource with side effects (`activities/send-once.ts`). */
+export interface SendIntentsTable {
   load_id: string;
   resource: string;
   source: string;
-  status: Generated<SmsSendStatus>;
+  status: Generated<SendStatus>;
   request_fingerprint: string | null;
-  request_id: string | null;
   intended_at: GeneratedTimestamp;
   replied_at: Timestamp | null;
   detail: Jsonb | null;
+}
+
+/** Per (load, resource): the fields of each record that the resource's children need (`ledger/parent-records.ts`). */
+export interface ParentRecordsTable {
+  load_id: string;
+  resource: string;
+  seq: Int8;
+  ordinal: number;
+  fields: Jsonb<Record<string, unknown>>;
+}
+
+export const childItemStates = ['pending', 'done', 'unresolvable'] as const;
+export type ChildItemState = (typeof childItemStates)[number];
+
+/** A child's work list in one load: one row per distinct set of parent values (`ledger/child-items.ts`). */
+export interface ChildItemsTable {
+  load_id: string;
+  resource: string;
+  item: Int8;
+  slice_hash: string;
+  fields: Jsonb<Record<string, unknown>>;
+  state: Generated<ChildItemState>;
+  first_seen_at: Timestamp;
+}
+
+export const childPollStates = ['pending', 'final', 'unresolvable'] as const;
+export type ChildPollState = (typeof childPollStates)[number];
+
+/** A polled child's parent values across loads (`ledger/child-items.ts`). */
+export interface ChildPollsTable {
+  source: string;
+  resource: string;
+  slice_hash: string;
+  fields: Jsonb<Record<string, unknown>>;
+  state: ChildPollState;
+  first_seen_at: Timestamp;
+  updated_at: GeneratedTimestamp;
 }
 
 export interface UnresolvableKeysTable {
@@ -159,7 +196,10 @@ export interface Database {
   'ingest.resource_runs': ResourceRunsTable;
   'ingest.checkpoints': CheckpointsTable;
   'ingest.rejected_records': RejectedRecordsTable;
-  'ingest.sms_send_intents': SmsSendIntentsTable;
+  'ingest.send_intents': SendIntentsTable;
+  'ingest.parent_records': ParentRecordsTable;
+  'ingest.child_items': ChildItemsTable;
+  'ingest.child_polls': ChildPollsTable;
   'ingest.unresolvable_keys': UnresolvableKeysTable;
   'ingest.resource_tables': ResourceTablesTable;
   'ingest.resource_columns': ResourceColumnsTable;

@@ -1,5 +1,5 @@
 /**
- * Several batches of one resource staged at once, each preparing the staging first (as `resolveSmsMessages` does
+ * Several batches of one resource staged at once, each preparing the staging first (as `resolveChildren` does
  * with 4 fetch activities at a time): no deadlock, and every record staged exactly once.
  */
 import { sql } from 'kysely';

@@ -40,7 +40,10 @@ describe('the schema', () => {
       'resource_runs',
       'checkpoints',
       'rejected_records',
-      'sms_send_intents',
+      'send_intents',
+      'parent_records',
+      'child_items',
+      'child_polls',
       'resource_tables',
       'resource_columns',
       'staging_tables',
@@ -50,28 +53,25 @@ describe('the schema', () => {
     }
   });
 
-  it('keeps one SMS send intent per load and resource, and a request id at most once', async () => {
-    await startLoad(database.db, { loadId: 'sms-load', source: 'messaging-sms-test' });
+  it('keeps one send intent per load and resource', async () => {
+    await startLoad(database.db, { loadId: 'send-load', source: 'messaging-send-test' });
     await database.db
-      .insertInto('ingest.sms_send_intents')
-      .values({ load_id: 'sms-load', resource: 'sms', source: 'messaging-sms-test' })
+      .insertInto('ingest.send_intents')
+      .values({ load_id: 'send-load', resource: 'sms', source: 'messaging-send-test' })
       .execute();
     await expect(
       database.db
-        .insertInto('ingest.sms_send_intents')
-        .values({ load_id: 'sms-load', resource: 'sms', source: 'messaging-sms-test' })
+        .insertInto('ingest.send_intents')
+        .values({ load_id: 'send-load', resource: 'sms', source: 'messaging-send-test' })
         .execute(),
-    ).rejects.toThrow(/duplicate key/);
+    ).rejects.toMatchObject({ code: '23505' }); // unique_violation
     await database.db
-      .updateTable('ingest.sms_send_intents')
-      .set({ status: 'sent', request_id: 'req-1', replied_at: new Date() })
-      .where('load_id', '=', 'sms-load')
+      .updateTable('ingest.send_intents')
+      .set({ status: 'sent', replied_at: new Date() })
+      .where('load_id', '=', 'send-load')
       .execute();
-    const intent = await database.db
-      .selectFrom('ingest.sms_send_intents')
-      .selectAll()
-      .executeTakeFirstOrThrow();
-    expect(intent).toMatchObject({ status: 'sent', request_id: 'req-1' });
+    const intent = await database.db.selectFrom('ingest.send_intents').selectAll().executeTakeFirstOrThrow();
+    expect(intent).toMatchObject({ status: 'sent', resource: 'sms' });
   });
 });
 

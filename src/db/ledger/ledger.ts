@@ -7,6 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, LoadStatus, ResourceRunStatus } from '../schema.ts';
 import { dropStaging } from '../staging/registry.ts';
+import { forgetChildWork } from './parent-records.ts';
 import { inTransaction } from '../transaction.ts';
 
 export interface StartLoadInput {
@@ -48,6 +49,15 @@ export interface FinishLoadInput {
 
 /** Records the end of a load. */
 export async function finishLoad(db: Kysely<Database>, input: FinishLoadInput): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    // What the load kept for its children is of no use once it is over (a polled child's carry-over lives on in
+    // `ingest.child_polls`).
+    await forgetChildWork(trx, input.loadId);
+    await closeLoadRow(trx, input);
+  });
+}
+
+async function closeLoadRow(db: Kysely<Database>, input: FinishLoadInput): Promise<void> {
   await db
     .updateTable('ingest.loads')
     .set({
@@ -240,6 +250,7 @@ export async function reconcileAbandonedLoads(
       .where('load_id', 'in', loads)
       .execute();
     for (const s of staged) await dropStaging(trx, s.load_id, s.resource);
+    for (const loadId of loads) await forgetChildWork(trx, loadId);
     return { loads, resourceRuns: Number(runs.numUpdatedRows), stagingTablesDropped: staged.length };
   });
 }

@@ -100,7 +100,7 @@ export async function prepareStaging(
       .executeTakeFirst();
     // Registered before: the tables exist (they are created in the same transaction as the registry row). Skip
     // the DDL — `ALTER TABLE` and `CREATE INDEX IF NOT EXISTS` lock the tables even when there is nothing to do,
-    // and concurrent batches writing into them (4 at once in resolveSmsMessages) then deadlock with this caller.
+    // and concurrent batches writing into them (4 at once in resolveChildren) then deadlock with this caller.
     if (registered === undefined) {
       if (await stagingLost(trx, staging)) {
         if (options.restartIfLost !== true) throw stagingLostError(staging, false);

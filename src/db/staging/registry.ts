@@ -117,6 +117,20 @@ export function stagingLostError(staging: Staging, retryable: boolean): IngestEr
  * batches it staged before (the data changed). Not needed when a retry re-sends the same batches.
  */
 export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, seq: number): Promise<void> {
+  await discardStagedRange(db, staging, seq, null);
+}
+
+/**
+ * Forgets the batches `from` ≤ seq < `to` (`to` null: every later one): what one position of the fetch staged — a
+ * child's parent record fetched again, say — before it is fetched anew.
+ */
+export async function discardStagedRange(
+  db: Kysely<Database>,
+  staging: Staging,
+  from: number,
+  to: number | null,
+): Promise<void> {
+  const below = (column: string) => (to === null ? sql`true` : sql`${sql.id(column)} < ${to}`);
   await inTransaction(db, async (trx) => {
     // The registry row's xmin marks this transaction as a write of the staging (a swap waits for every snapshot
     // older than the staging's last write: `merge/table-swap.ts`).
@@ -126,20 +140,18 @@ export async function discardStagedFrom(db: Kysely<Database>, staging: Staging, 
       .where('load_id', '=', staging.loadId)
       .where('resource', '=', staging.target.resource)
       .execute();
-    await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${seq}`.execute(trx);
-    await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq >= ${seq}`.execute(trx);
-    await trx
-      .deleteFrom('ingest.staged_batches')
-      .where('load_id', '=', staging.loadId)
-      .where('resource', '=', staging.target.resource)
-      .where('seq', '>=', String(seq))
-      .execute();
-    await trx
-      .deleteFrom('ingest.rejected_records')
-      .where('load_id', '=', staging.loadId)
-      .where('resource', '=', staging.target.resource)
-      .where('batch_seq', '>=', String(seq))
-      .execute();
+    await sql`DELETE FROM ${stagingTable(staging)} WHERE seq >= ${from} AND ${below('seq')}`.execute(trx);
+    await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq >= ${from} AND ${below('_seq')}`.execute(
+      trx,
+    );
+    await sql`
+      DELETE FROM ingest.staged_batches
+      WHERE load_id = ${staging.loadId} AND resource = ${staging.target.resource}
+        AND seq >= ${from} AND ${below('seq')}`.execute(trx);
+    await sql`
+      DELETE FROM ingest.rejected_records
+      WHERE load_id = ${staging.loadId} AND resource = ${staging.target.resource}
+        AND batch_seq >= ${from} AND ${below('batch_seq')}`.execute(trx);
   });
 }
 
