@@ -24,7 +24,6 @@ import { installTemporalRuntime } from '../src/logging.ts';
 import type { FaultRule } from '../src/sandbox/faults.ts';
 import { startSandbox } from '../src/sandbox/server.ts';
 import type { IngestSourceInput } from '../src/shared/ingest-types.ts';
-import { sourceNames } from '../src/sources/index.ts';
 import { createIngestWorker } from '../src/app/ingest-worker.ts';
 
 /** Where the fixtures live; file name = workflow id with `/` written as `__`. */
@@ -56,7 +55,7 @@ const scenarios: readonly Scenario[] = [
     expect: 'failed',
   },
   {
-    // The SMS path: one send, then resolveSmsMessages polls the ACCEPTED message again after a durable timer.
+    // The SMS path: one send, then resolveChildren polls the ACCEPTED message again after a durable timer.
     workflowId: 'fixture/messaging/sms',
     input: { source: 'messaging' },
     env: { MESSAGING_CONFIG_TO: '+15550100042', MESSAGING_CONFIG_FROM: 'fixtures' },
@@ -102,7 +101,8 @@ async function main(): Promise<void> {
       db,
       client,
       env: workerEnv,
-      baseUrls: Object.fromEntries(sourceNames.map((name) => [name, sandbox.url])),
+      // The sources the sandbox serves (a key each), all of them in the repository's sources/ folder.
+      baseUrls: Object.fromEntries(Object.keys(sandbox.keys).map((name) => [name, sandbox.url])),
       sandbox: true,
     });
     await mkdir(historiesDir, { recursive: true });
@@ -154,9 +154,9 @@ async function record(client: Client, workflowId: string, ended: string, runId?:
 }
 
 /**
- * `resolveSmsMessages` on its own over 40 stored ids (some still pending, one unknown to the API): small batches
- * and a low batch limit make it continue as new, and pending messages make it wait on a durable timer. Records the
- * first run (it ends by continuing as new) and the last one.
+ * `resolveChildren` on its own over 40 stored ids (some still pending, one unknown to the API): small batches and a
+ * low batch limit make it continue as new, and pending messages make it wait on a (shortened) durable timer. Records
+ * the first run (it ends by continuing as new) and the last one.
  */
 async function recordContinuedResolution(
   client: Client,
@@ -175,12 +175,13 @@ async function recordContinuedResolution(
     ON CONFLICT DO NOTHING`.execute(db);
   const { plan } = await planSource(
     { source: 'messaging', resources: ['messages'] },
-    { env: {}, baseUrls: { messaging: sandbox.url } },
+    { env: { MESSAGING_API_KEY: sandbox.keys.messaging }, baseUrls: { messaging: sandbox.url } },
   );
   const resource = plan.resources.find((r) => r.name === 'messages');
   if (!resource) throw new Error('no messages resource in the plan');
   const workflowId = 'fixture/resolve/continued';
-  const handle = await client.workflow.start('resolveSmsMessages', {
+  if (resource.poll === null) throw new Error('messages has no poll block');
+  const handle = await client.workflow.start('resolveChildren', {
     taskQueue: 'ingest',
     workflowId,
     args: [
@@ -189,11 +190,9 @@ async function recordContinuedResolution(
         source: 'messaging',
         baseUrl: plan.baseUrl,
         planHash: plan.hash,
-        resource,
+        resource: { ...resource, poll: { ...resource.poll, intervalMs: 1_000, runForMs: 30_000 } },
         batchSize: 5,
         maxBatchesPerRun: 4,
-        pollIntervalMs: 1_000,
-        pollForMs: 30_000,
       },
     ],
   });

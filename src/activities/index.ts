@@ -14,14 +14,16 @@ import type {
   FinishLoadInput,
   HealthActivities,
   IngestActivities,
-  BeginResolveInput,
-  FetchMessageBatchInput,
-  FetchMessageBatchResult,
+  BeginChildrenResult,
+  ChildRunInput,
+  FetchChildBatchInput,
+  FetchChildBatchResult,
+  FinishChildrenInput,
+  FinishChildrenResult,
+  ListChildItemsInput,
+  MergeChildrenInput,
   IngestResourceInput,
   IngestSourceInput,
-  ListPendingInput,
-  ListPendingResult,
-  MergePassInput,
   PlanSourceResult,
   ResolveActivities,
   ResourceCounts,
@@ -32,12 +34,12 @@ import { beginLoad, finishLoad, type RunStatusLookup } from './load-lifecycle.ts
 import { ingestResource } from './ingest-resource.ts';
 import { planSource } from './plan-source.ts';
 import {
-  beginResolve,
-  fetchMessageBatch,
-  finishResolve,
-  listPendingMessages,
-  mergeMessagePass,
-} from './resolve-messages.ts';
+  beginChildren,
+  fetchChildBatch,
+  finishChildren,
+  listChildItems,
+  mergeChildren,
+} from './resolve-children.ts';
 import type { RetryBudget } from './retry.ts';
 
 export interface ActivityDeps {
@@ -46,9 +48,14 @@ export interface ActivityDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Base URLs that win over the environment, per source (the sandbox in `npm start`). */
   readonly baseUrls?: Readonly<Record<string, string>>;
+  /** The sources folder `planSource` reads (rescanned every run); default: the repository's `sources/`. */
+  readonly sourcesDir?: string;
   /** Whether a workflow run is still running (the source's lease); from a Temporal client. */
   readonly runStatus?: RunStatusLookup;
+  /** True when the sources point at the sandbox API (recorded on each load). */
   readonly sandbox?: boolean;
+  /** When only some sources point at the sandbox (`npm start`): their names; `sandbox` is then ignored. */
+  readonly sandboxSources?: readonly string[];
   /** The HTTP client the resources share (connection reuse); one is created when omitted. */
   readonly http?: HttpClient;
   readonly retryBudget?: RetryBudget;
@@ -66,12 +73,17 @@ export function createActivities(deps: ActivityDeps) {
   const runStatus: RunStatusLookup =
     deps.runStatus ??
     (() => Promise.reject(new Error('createActivities: no runStatus lookup (a Temporal client) was given')));
-  const lifecycle = { db: deps.db, runStatus, sandbox: deps.sandbox ?? false };
+  const lifecycle = (source: string) => ({
+    db: deps.db,
+    runStatus,
+    sandbox: deps.sandboxSources?.includes(source) ?? deps.sandbox ?? false,
+  });
   const http = deps.http ?? createHttpClient();
   const resourceDeps = {
     db: deps.db,
     client: http,
     env,
+    ...(deps.sourcesDir === undefined ? {} : { sourcesDir: deps.sourcesDir }),
     ...(deps.retryBudget === undefined ? {} : { retryBudget: deps.retryBudget }),
     ...(deps.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
     ...(deps.mergeMemoryMb === undefined ? {} : { mergeMemoryMb: deps.mergeMemoryMb }),
@@ -85,40 +97,44 @@ export function createActivities(deps: ActivityDeps) {
     /** Resolves a source into a plan with its hash. */
     async planSource(input: IngestSourceInput): Promise<PlanSourceResult> {
       return withBoundary(() =>
-        planSource(input, { env, ...(deps.baseUrls === undefined ? {} : { baseUrls: deps.baseUrls }) }),
+        planSource(input, {
+          env,
+          ...(deps.baseUrls === undefined ? {} : { baseUrls: deps.baseUrls }),
+          ...(deps.sourcesDir === undefined ? {} : { sourcesDir: deps.sourcesDir }),
+        }),
       );
     },
     /** Takes the source's lease and opens the load. */
     async beginLoad(input: BeginLoadInput): Promise<BeginLoadResult> {
-      return withBoundary(() => beginLoad(input, lifecycle));
+      return withBoundary(() => beginLoad(input, lifecycle(input.source)));
     },
     /** Fetches, stages and merges one resource; returns its counts. Decides its own retries. */
     async ingestResource(input: IngestResourceInput): Promise<ResourceCounts> {
       return ingestResource(input, resourceDeps, Context.current());
     },
-    /** Opens the run of a dependent resource (`resolveSmsMessages`). */
-    async beginResolve(input: BeginResolveInput): Promise<void> {
-      return withBoundary(() => beginResolve(input, resourceDeps));
+    /** Opens the run of a dependent resource and builds its work list (`resolveChildren`). */
+    async beginChildren(input: ChildRunInput): Promise<BeginChildrenResult> {
+      return withBoundary(() => beginChildren(input, resourceDeps));
     },
-    /** The next keyset page of pending message ids. */
-    async listPendingMessages(input: ListPendingInput): Promise<ListPendingResult> {
-      return withBoundary(() => listPendingMessages(input, resourceDeps));
+    /** The next pending items of a dependent resource's work list. */
+    async listChildItems(input: ListChildItemsInput): Promise<readonly number[]> {
+      return withBoundary(() => listChildItems(input, resourceDeps));
     },
-    /** Fetches and stages one batch of message details; 404s are marked unresolvable. */
-    async fetchMessageBatch(input: FetchMessageBatchInput): Promise<FetchMessageBatchResult> {
-      return withBoundary(() => fetchMessageBatch(input, resourceDeps, Context.current().cancellationSignal));
+    /** Fetches and stages one batch of a dependent resource's items; 404s are marked unresolvable. */
+    async fetchChildBatch(input: FetchChildBatchInput): Promise<FetchChildBatchResult> {
+      return fetchChildBatch(input, resourceDeps, Context.current());
     },
-    /** Merges one polling pass in one transaction. */
-    async mergeMessagePass(input: MergePassInput): Promise<ResourceCounts> {
-      return withBoundary(() => mergeMessagePass(input, resourceDeps));
+    /** Merges what the resolution staged, in one transaction. */
+    async mergeChildren(input: MergeChildrenInput): Promise<ResourceCounts> {
+      return withBoundary(() => mergeChildren(input, resourceDeps));
     },
-    /** Closes the dependent resource's run with its totals. */
-    async finishResolve(input: BeginResolveInput & { readonly totals: ResourceCounts }): Promise<void> {
-      return withBoundary(() => finishResolve(input, resourceDeps));
+    /** Closes the dependent resource's run; a polled child's pending items carry over. */
+    async finishChildren(input: FinishChildrenInput): Promise<FinishChildrenResult> {
+      return withBoundary(() => finishChildren(input, resourceDeps));
     },
     /** Closes the load and releases the lease. */
     async finishLoad(input: FinishLoadInput): Promise<void> {
-      return withBoundary(() => finishLoad(input, lifecycle));
+      return withBoundary(() => finishLoad(input, lifecycle(input.source)));
     },
   } satisfies IngestActivities & ResolveActivities & HealthActivities;
 }

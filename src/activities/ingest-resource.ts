@@ -7,20 +7,13 @@
  * for headers), which is how Temporal's cancellation reaches the HTTP request. Returns counts only.
  */
 import type { Context } from '@temporalio/activity';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from '../db/ledger/checkpoints.ts';
-import {
-  finishResourceRun,
-  readResourceRuns,
-  skipResourceRun,
-  startResourceRun,
-} from '../db/ledger/ledger.ts';
+import { finishResourceRun, readResourceRuns, skipResourceRun } from '../db/ledger/ledger.ts';
+import { discardParentRecords, writeParentRecords } from '../db/ledger/parent-records.ts';
 import { maxBodyDepth } from '../db/tables/json-depth.ts';
-import { assertDispositionFits, type MergeMode } from '../db/merge/dispositions.ts';
-import { ensureAppendTable } from '../db/tables/append-tables.ts';
 import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
 import { allRecordsRejectedError } from '../db/ledger/rejected-records.ts';
-import { ensureResourceTable } from '../db/tables/auto-tables.ts';
 import type { Database } from '../db/schema.ts';
 import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
 import { discardStagedFrom, type Staging } from '../db/staging/registry.ts';
@@ -30,18 +23,21 @@ import type { HttpClient } from '../http/client.ts';
 import type { ExtractedRecord } from '../shared/records.ts';
 import { paginate, paginationInput } from '../http/paginate/paginate.ts';
 import type { PaginationState } from '../http/paginate/types.ts';
-import { openResource, pageSender, type ResourceRequester } from '../http/resource-request.ts';
+import { pageSender, type ResourceRequester } from '../http/resource-request.ts';
+import { openPlannedResource } from './open-requester.ts';
 import { sendOnce } from './send-once.ts';
 import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
-import { countsOf, singleResourcePlan } from './resource-run.ts';
-import { asIngestError, countFailure, toApplicationFailure } from './failure.ts';
-import { defaultRetryBudget, type AttemptCounts, type RetryBudget } from './retry.ts';
+import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
+import { asIngestError, toApplicationFailure } from './failure.ts';
+import { defaultRetryBudget, type RetryBudget } from './retry.ts';
 
 export interface IngestResourceDeps {
   readonly db: Kysely<Database>;
   readonly client: HttpClient;
   /** Credentials come from here, at run time: usually `process.env`. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where the source files are: read for credentials written inline in one (`$inline`). */
+  readonly sourcesDir?: string;
   readonly retryBudget?: RetryBudget;
   /** How often progress is heartbeated (default 2 s; the activity's heartbeat timeout must be well above it). */
   readonly heartbeatIntervalMs?: number;
@@ -117,8 +113,7 @@ async function loadResource(
   const { db } = deps;
   const { loadId, source, resource } = input;
   const run = { loadId, source, resource: resource.name, writeDisposition: resource.writeDisposition };
-  const plan = singleResourcePlan(input);
-  const opened = openResource(plan, resource.name, { client: deps.client, env: deps.env });
+  const opened = await openPlannedResource(input, deps);
   if (opened.kind === 'skipped') {
     await skipResourceRun(db, { ...run, reason: opened.skip.reason });
     return zeroCounts;
@@ -143,24 +138,7 @@ async function loadResource(
   }
 
   // The disposition travels from the plan to the merge; a table that cannot hold it fails here, before a request.
-  const mode: MergeMode = {
-    disposition: resource.writeDisposition,
-    deletionDetection: resource.deletionDetection,
-  };
-  // A resource no migration registered gets its table now (created_by = 'auto'): the minimal keyed shape, or the
-  // append shape (keyed by load position) for an append resource.
-  const tableSpec = {
-    source,
-    resource: resource.name,
-    tableName: resource.tableName,
-    primaryKey: resource.primaryKey,
-  };
-  const target =
-    mode.disposition === 'append'
-      ? await ensureAppendTable(db, tableSpec)
-      : await ensureResourceTable(db, tableSpec);
-  await startResourceRun(db, run); // first, so that a refusal is recorded as the run's failure
-  assertDispositionFits(target, mode);
+  const { target, mode } = await openResourceRun(db, input);
   // An attempt after a Postgres crash finds the unlogged staging emptied: it starts the fetch again from page 1.
   const staging = await prepareStaging(db, target, loadId, { ...stagingOptions(deps), restartIfLost: true });
   if (staging.restarted) await deleteCheckpoint(db, loadId, resource.name);
@@ -218,6 +196,7 @@ async function fetchPages(
   const saved = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
   const resumeAfter = saved?.pages ?? 0;
   await discardStagedFrom(db, staging, batchSeq(resumeAfter + 1, 0));
+  await discardParentRecords(db, { loadId, resource: resource.name, from: batchSeq(resumeAfter + 1, 0) });
 
   const rendered = requester.render();
   const send = pageSender(requester, rendered);
@@ -238,7 +217,9 @@ async function fetchPages(
   })) {
     if (event.type === 'records') {
       fetched += event.batch.records.length;
-      await stager.stage(batchSeq(event.page, part++), event.batch.records);
+      const seq = batchSeq(event.page, part++);
+      await stager.stage(seq, event.batch.records);
+      await keepForChildren(db, input, seq, event.batch.records);
       continue;
     }
     const outcome = await stager.drain();
@@ -279,7 +260,26 @@ async function fetchOnce(
     signal,
   );
   const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);
+  await keepForChildren(deps.db, input, batchSeq(1, 0), records);
   return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false };
+}
+
+/** Keeps what the resource's children need of a staged batch's records (nothing when no child of it runs). */
+async function keepForChildren(
+  db: Kysely<Database>,
+  input: IngestResourceInput,
+  seq: number,
+  records: readonly ExtractedRecord[],
+): Promise<void> {
+  const paths = input.resource.childFields;
+  if (paths.length === 0) return;
+  await writeParentRecords(db, {
+    loadId: input.loadId,
+    resource: input.resource.name,
+    seq,
+    paths,
+    values: records.map((record) => record.value),
+  });
 }
 
 /**
@@ -316,27 +316,4 @@ class BatchPipeline {
     this.#inFlight = undefined;
     if (pending) this.#rejected += (await pending).rejected;
   }
-}
-
-/** Counts this failure in the ledger (rate limiting apart), and returns the counts the retry decision uses. */
-async function recordFailure(
-  db: Kysely<Database>,
-  input: IngestResourceInput,
-  error: IngestError,
-): Promise<AttemptCounts> {
-  const counted = countFailure(error, { transientFailures: 0, rateLimited: 0 });
-  const row = await db
-    .updateTable('ingest.resource_runs')
-    .set({
-      status: 'failed',
-      error: error.message,
-      finished_at: sql`now()`,
-      transient_failures: sql`transient_failures + ${counted.transientFailures}`,
-      rate_limited: sql`rate_limited + ${counted.rateLimited}`,
-    })
-    .where('load_id', '=', input.loadId)
-    .where('resource', '=', input.resource.name)
-    .returning(['transient_failures', 'rate_limited'])
-    .executeTakeFirst();
-  return row ? { transientFailures: row.transient_failures, rateLimited: row.rate_limited } : counted;
 }

@@ -1,7 +1,7 @@
 /**
- * At most once: the one request of a resource that is not repeatable (the messaging `sms`, which SENDS a text
- * message) goes out at most once per (load, resource), whatever crashes. Before the request an intent is written
- * to `ingest.sms_send_intents`; after the reply, its records (raw text) and request id. A retried attempt that
+ * At most once: the one request of a resource with side effects (`side_effects: true`, e.g. the messaging `sms`,
+ * which SENDS a text message) goes out at most once per (load, resource), whatever crashes. Before the request an
+ * intent is written to `ingest.send_intents`; after the reply, its records (raw text). A retried attempt that
  * finds the reply reuses it without sending; one that finds only the intent reports "outcome unknown",
  * non-retryable, instead of sending again. Only a failure proven to happen before anything was sent (the connect
  * phase) is retried. The requester sends such requests with redirects refused, on a fresh connection, and the HTTP
@@ -34,7 +34,7 @@ export async function sendOnce(
 ): Promise<readonly ExtractedRecord[]> {
   const key = { load_id: input.loadId, resource: input.resource };
   const existing = await db
-    .selectFrom('ingest.sms_send_intents')
+    .selectFrom('ingest.send_intents')
     .selectAll()
     .where('load_id', '=', key.load_id)
     .where('resource', '=', key.resource)
@@ -44,7 +44,7 @@ export async function sendOnce(
 
   const rendered = requester.render();
   const inserted = await db
-    .insertInto('ingest.sms_send_intents')
+    .insertInto('ingest.send_intents')
     .values({
       ...key,
       source: input.source,
@@ -64,7 +64,7 @@ export async function sendOnce(
     if (failedBeforeSending(error)) {
       // Proven: nothing left this machine. Forget the intent, so the retry may send.
       await db
-        .deleteFrom('ingest.sms_send_intents')
+        .deleteFrom('ingest.send_intents')
         .where('load_id', '=', key.load_id)
         .where('resource', '=', key.resource)
         .execute();
@@ -73,12 +73,10 @@ export async function sendOnce(
     throw await outcomeUnknown(db, input, inserted.intended_at, describeError(error));
   }
   const reply: StoredReply = { records: records.map((r) => ({ text: r.text, issues: r.issues })) };
-  const first = records[0]?.value as { requestId?: unknown } | undefined;
   await db
-    .updateTable('ingest.sms_send_intents')
+    .updateTable('ingest.send_intents')
     .set({
       status: 'sent',
-      request_id: typeof first?.requestId === 'string' ? first.requestId : null,
       replied_at: new Date(),
       detail: JSON.stringify(reply),
     })
@@ -104,7 +102,7 @@ async function outcomeUnknown(
   what: string,
 ): Promise<IngestError> {
   await db
-    .updateTable('ingest.sms_send_intents')
+    .updateTable('ingest.send_intents')
     .set({ status: 'unknown' })
     .where('load_id', '=', input.loadId)
     .where('resource', '=', input.resource)
@@ -115,7 +113,7 @@ async function outcomeUnknown(
     'SEND_OUTCOME_UNKNOWN',
     `${input.source}.${input.resource}: outcome unknown — the request (which is not repeatable: it sends) was ` +
       `attempted${intendedAt ? ` at ${intendedAt.toISOString()}` : ''} and no reply was recorded (${what}). ` +
-      'It may or may not have gone out; it is not sent again in this load. The intent is in ingest.sms_send_intents.',
+      'It may or may not have gone out; it is not sent again in this load. The intent is in ingest.send_intents.',
     { retryable: false, details: { source: input.source, resource: input.resource, loadId: input.loadId } },
   );
 }

@@ -141,22 +141,24 @@ export interface IngestActivities {
   finishLoad(input: FinishLoadInput): Promise<void>;
 }
 
-/** `resolveSmsMessages` child workflow: its input (and its continue-as-new state). */
-export interface ResolveSmsMessagesInput {
+/**
+ * `resolveChildren` child workflow: its input (and its continue-as-new state). It fetches one dependent resource
+ * once per set of parent values (`ingest.child_items`), in batches, and merges what it staged once at the end.
+ */
+export interface ResolveChildrenInput {
   readonly loadId: string;
   readonly source: string;
   readonly baseUrl: string;
   readonly planHash: string;
-  /** The dependent resource (`messages`). */
+  /** The dependent resource. */
   readonly resource: ResolvedResource;
-  /** Ids per fetch activity (default 50) and ids per keyset page (default 500). */
+  /** The source's retry budget (what its file sets). */
+  readonly retry?: ResolvedRetry;
+  /** Parent value sets per fetch activity (default 50) and per listing of the work list (default 500). */
   readonly batchSize?: number;
   readonly pageSize?: number;
   /** Fetch activities at once (default 4). */
   readonly concurrency?: number;
-  /** Wait between polling passes (default 20 s) and the last moment a new pass may start (ms since epoch). */
-  readonly pollIntervalMs?: number;
-  readonly pollForMs?: number;
   /** Batches after which the run continues as new (default 500), so its history stays small. */
   readonly maxBatchesPerRun?: number;
   /** Continue-as-new state: where the current pass stands and what was done so far. */
@@ -165,74 +167,96 @@ export interface ResolveSmsMessagesInput {
 
 export interface ResolveState {
   readonly pass: number;
-  /** Keyset cursor of the current pass: the last id handed out. */
-  readonly after: string | null;
-  /** Batches started so far over all passes (numbers their staging sequence). */
-  readonly batches: number;
-  readonly pollUntil: number;
+  /** Keyset cursor of the current pass: the last item handed out. */
+  readonly after: number;
+  /** Polling stops at this time (ms since the epoch); null for a child without `poll`. */
+  readonly pollUntil: number | null;
   readonly pendingThisPass: number;
-  readonly totals: ResolveTotals;
+  /** Totals of every fetch so far. */
+  readonly fetched: FetchChildBatchResult;
+  readonly passes: number;
   readonly continuedAsNew: number;
 }
 
 export interface ResolveTotals {
   readonly counts: ResourceCounts;
-  readonly final: number;
+  /** Distinct sets of parent values in the work list. */
+  readonly items: number;
   readonly unresolvable: number;
-  /** Messages still not final when polling stopped: the next run picks them up from Postgres. */
+  /** Polled children still not final when polling stopped: the next run polls them again. */
   readonly stillPending: number;
   readonly passes: number;
   /** How many times the resolution continued as new. */
   readonly continuedAsNew: number;
 }
 
-export interface BeginResolveInput {
+/** Names the dependent resource's run. */
+export interface ChildRunInput {
   readonly loadId: string;
   readonly source: string;
   readonly resource: ResolvedResource;
 }
 
-export interface ListPendingInput {
-  readonly source: string;
-  readonly resource: ResolvedResource;
-  readonly after: string | null;
+export interface BeginChildrenResult {
+  /** Items in the work list. */
+  readonly items: number;
+  /** Carried-over items given up at once (older than `poll.max_age_seconds`). */
+  readonly givenUp: number;
+}
+
+export interface ListChildItemsInput {
+  readonly loadId: string;
+  readonly resource: string;
+  readonly after: number;
   readonly limit: number;
 }
 
-export interface ListPendingResult {
-  readonly ids: readonly string[];
-}
-
-export interface FetchMessageBatchInput {
+export interface FetchChildBatchInput {
   readonly loadId: string;
   readonly source: string;
   readonly baseUrl: string;
   readonly planHash: string;
   readonly resource: ResolvedResource;
-  readonly ids: readonly string[];
-  /** The batch's number over the whole resolution (deterministic: a retried batch replaces its staged records). */
-  readonly batch: number;
+  /** Item numbers of the work list. */
+  readonly items: readonly number[];
+  readonly retry?: ResolvedRetry;
 }
 
-export interface FetchMessageBatchResult {
+export interface FetchChildBatchResult {
+  /** Records fetched (rejected ones included) and pages requested. */
   readonly fetched: number;
-  readonly final: number;
+  readonly rejected: number;
+  readonly pages: number;
+  /** Items whose child came back (final, for a polled child), still pending, or unresolvable (404). */
+  readonly done: number;
   readonly pending: number;
   readonly unresolvable: number;
-  readonly rejected: number;
+  /** Some item's fetch ended on a response that `response_actions` ignored: the fetch may be partial. */
+  readonly ignored: boolean;
 }
 
-export interface MergePassInput {
-  readonly loadId: string;
-  readonly source: string;
-  readonly resource: ResolvedResource;
+export interface MergeChildrenInput extends ChildRunInput {
+  /** Pages requested over the whole resolution (reported with the counts). */
+  readonly pages: number;
+  /** The fetch may be partial (an ignored response ended one): replace deletes nothing. */
+  readonly incomplete: boolean;
 }
 
-/** The activities of `resolveSmsMessages`. */
+export interface FinishChildrenInput extends ChildRunInput {
+  readonly counts: ResourceCounts;
+}
+
+export interface FinishChildrenResult {
+  readonly items: number;
+  readonly unresolvable: number;
+  readonly stillPending: number;
+}
+
+/** The activities of `resolveChildren`. */
 export interface ResolveActivities {
-  beginResolve(input: BeginResolveInput): Promise<void>;
-  listPendingMessages(input: ListPendingInput): Promise<ListPendingResult>;
-  fetchMessageBatch(input: FetchMessageBatchInput): Promise<FetchMessageBatchResult>;
-  mergeMessagePass(input: MergePassInput): Promise<ResourceCounts>;
-  finishResolve(input: BeginResolveInput & { readonly totals: ResourceCounts }): Promise<void>;
+  beginChildren(input: ChildRunInput): Promise<BeginChildrenResult>;
+  listChildItems(input: ListChildItemsInput): Promise<readonly number[]>;
+  fetchChildBatch(input: FetchChildBatchInput): Promise<FetchChildBatchResult>;
+  mergeChildren(input: MergeChildrenInput): Promise<ResourceCounts>;
+  finishChildren(input: FinishChildrenInput): Promise<FinishChildrenResult>;
 }

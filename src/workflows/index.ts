@@ -4,4 +4,4 @@
  */
 export { healthCheck, type HealthReport } from './health-check.ts';
 export { ingestSource, progressQuery } from './ingest-source.ts';
-export { resolveSmsMessages } from './resolve-sms-messages.ts';
+export { resolveChildren } from './resolve-children.ts';

@@ -1,8 +1,9 @@
 /**
  * `ingestSource`: one durable run of one source. It plans (an activity resolves the config into a plan with its
  * hash, so a config edit never changes a running or replayed run), takes the source's lease and opens the load,
- * fans out one `ingestResource` activity per independent resource with bounded concurrency, hands dependent
- * resources to the `resolveSmsMessages` child workflow, closes the load in the ledger, and then either returns the
+ * fans out one `ingestResource` activity per independent resource with bounded concurrency, hands each dependent
+ * resource to its own `resolveChildren` child workflow once its parent has loaded, closes the load in the ledger,
+ * and then either returns the
  * report or — when some resources failed — fails with a typed, non-retryable failure whose details hold it.
  * Deterministic orchestration only: no I/O here, just activities, timers and state.
  */
@@ -31,7 +32,7 @@ import {
   type LoadReport,
   type ResourceReport,
 } from '../shared/ingest-types.ts';
-import { resolveSmsMessages } from './resolve-sms-messages.ts';
+import { resolveChildren } from './resolve-children.ts';
 import { outcomeSearchAttribute, sourceSearchAttribute } from './search-attributes.ts';
 
 /** Resources of one source that load at once (each holds one HTTP stream and one Postgres connection). */
@@ -115,11 +116,20 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
     const started = Date.now();
     try {
       const counts = resource.dependency
-        ? // A dependent resource (messages ← sms) is resolved by its child workflow, from the ids in Postgres.
+        ? // A dependent resource is fetched once per parent record by its own child workflow.
           (
-            await executeChild(resolveSmsMessages, {
+            await executeChild(resolveChildren, {
               workflowId: `${info.workflowId}/${resource.name}`,
-              args: [{ loadId: openLoadId, source, baseUrl: plan.baseUrl, planHash: plan.hash, resource }],
+              args: [
+                {
+                  loadId: openLoadId,
+                  source,
+                  baseUrl: plan.baseUrl,
+                  planHash: plan.hash,
+                  resource,
+                  ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+                },
+              ],
             })
           ).counts
         : await resources.ingestResource({
@@ -161,12 +171,39 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       if (!isCancellation(error)) throw error;
     });
   try {
-    // Parents first: a dependent resource reads what its parent stored in this run.
+    // A dependent resource starts once its parent has loaded in this run (it reads the parent's records of this
+    // run); the others start in plan order, at most `resourceConcurrency` at once.
     await loading.run(async () => {
-      const independent = plan.resources.filter((r) => r.dependency === null);
-      await runBounded(independent, resourceConcurrency, runResource);
-      const dependent = plan.resources.filter((r) => r.dependency !== null);
-      await runBounded(dependent, resourceConcurrency, runResource);
+      const slot = limiter(resourceConcurrency);
+      const loaded = new Map<string, Promise<void>>();
+      for (const resource of plan.resources) {
+        const parent =
+          resource.dependency?.parentRecordsFrom === 'run' ? resource.dependency.parent : undefined;
+        const parentLoaded = parent === undefined ? undefined : loaded.get(parent);
+        loaded.set(
+          resource.name,
+          (async () => {
+            if (parent !== undefined && parentLoaded !== undefined) {
+              await parentLoaded;
+              const parentReport = reports.get(parent);
+              if (parentReport?.status !== 'ok') {
+                reports.set(resource.name, {
+                  resource: resource.name,
+                  status: 'failed',
+                  counts: zeroCounts,
+                  reason: {
+                    code: 'PARENT_FAILED',
+                    message: `its parent resource ${parent} did not load in this run (${parentReport?.status ?? 'not run'})`,
+                  },
+                });
+                return;
+              }
+            }
+            await slot(() => runResource(resource));
+          })(),
+        );
+      }
+      await Promise.all(loaded.values());
     });
   } catch (error) {
     if (!(isCancellation(error) && deadlinePassed)) throw error;
@@ -247,20 +284,22 @@ export function decideOutcome(reports: readonly ResourceReport[]): IngestOutcome
   return reports.some((r) => r.status === 'ok') ? 'partial' : 'failed';
 }
 
-/** Runs `task` for every item, at most `limit` at once, in order of the list. */
-async function runBounded<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
+/** Runs tasks at most `limit` at once, in the order they ask for a slot (deterministic: workflow promises are). */
+function limiter(limit: number): (task: () => Promise<void>) => Promise<void> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < limit) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      await task();
+    } finally {
+      // The slot passes to the next waiting task, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function describeFailure(error: unknown, deadlinePassed: boolean): { code: string; message: string } {

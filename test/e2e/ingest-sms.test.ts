@@ -1,7 +1,8 @@
 /**
- * The SMS path end to end (real dev server, worker, Postgres, the sandbox over HTTP): `sms` sends at most once
- * whatever happens to its reply, and `resolveSmsMessages` resolves the request ids in Postgres — this run's and
- * older pending ones, in batches, continuing as new, with 404s as final per-record outcomes.
+ * The SMS path end to end (real dev server, worker, Postgres, the sandbox over HTTP): `sms` (side effects) sends at
+ * most once whatever happens to its reply, and `messages` — a child with `poll` — is resolved by `resolveChildren`:
+ * this run's request id, or, when `sms` does not run, the ids stored in Postgres, in batches, continuing as new,
+ * with 404s as per-record outcomes.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,7 +13,7 @@ import { startLoad } from '../../src/db/ledger/ledger.ts';
 import { createHttpClient } from '../../src/http/client.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { LoadReport, ResolveTotals } from '../../src/shared/ingest-types.ts';
-import type { ingestSource, resolveSmsMessages } from '../../src/workflows/index.ts';
+import type { ingestSource, resolveChildren } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 
@@ -77,14 +78,18 @@ describe('the SMS path', () => {
     const { report, failure } = await ingest(workerOptions());
     expect(failure).toBeUndefined();
     expect(sends() - before).toBe(1);
-    const sms = await database.db
-      .selectFrom('ingest.sms_send_intents')
-      .select(['status', 'request_id'])
+    const intent = await database.db
+      .selectFrom('ingest.send_intents')
+      .select('status')
       .where('load_id', '=', report.loadId)
       .executeTakeFirstOrThrow();
-    expect(sms.status).toBe('sent');
+    expect(intent.status).toBe('sent');
+    // The message behind the request id this run's send returned, resolved by the child workflow in this run.
     const { rows } = await sql<{ status: string }>`
-      SELECT status FROM messaging.messages WHERE request_id = ${sms.request_id}`.execute(database.db);
+      SELECT m.status FROM messaging.messages AS m
+      JOIN messaging.sms AS s ON s.request_id = m.request_id
+      WHERE s._load_id = ${report.loadId}`.execute(database.db);
+    expect(rows).toHaveLength(1);
     expect(['DELIVERED', 'UNDELIVERABLE', 'REJECTED', 'EXPIRED']).toContain(rows[0]?.status);
     expect(report.resources.find((r) => r.resource === 'messages')).toMatchObject({ status: 'ok' });
   });
@@ -142,7 +147,7 @@ describe('the SMS path', () => {
     await startLoad(database.db, { loadId, source: 'messaging' });
     const { plan } = await planSource(
       { source: 'messaging', resources: ['messages'] },
-      { env: {}, baseUrls: { messaging: sandbox.url } },
+      { env: { MESSAGING_API_KEY: sandbox.keys.messaging }, baseUrls: { messaging: sandbox.url } },
     );
     const resource = plan.resources.find((r) => r.name === 'messages');
     if (!resource) throw new Error('no messages resource in the plan');
@@ -150,7 +155,7 @@ describe('the SMS path', () => {
     const totals = await temporal.withWorker(
       database.db,
       () =>
-        temporal.client.workflow.execute<typeof resolveSmsMessages>('resolveSmsMessages', {
+        temporal.client.workflow.execute<typeof resolveChildren>('resolveChildren', {
           taskQueue: temporal.taskQueue,
           workflowId,
           args: [

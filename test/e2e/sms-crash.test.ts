@@ -66,7 +66,7 @@ describe('the SMS send under a worker crash', () => {
     expect(sandbox.messaging.sendCount(to)).toBe(1);
     expect(sandbox.log.entries().filter((e) => e.path.startsWith('/messaging/v1/sms'))).toHaveLength(1);
     const intent = await database.db
-      .selectFrom('ingest.sms_send_intents')
+      .selectFrom('ingest.send_intents')
       .select('status')
       .where('load_id', '=', report?.loadId ?? '')
       .executeTakeFirstOrThrow();

@@ -8,17 +8,12 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createAppendTable } from '../../src/db/tables/append-tables.ts';
 import type { MergeMode } from '../../src/db/merge/dispositions.ts';
-import { beginResolve } from '../../src/activities/resolve-messages.ts';
-import type { ResolvedResource } from '../../src/shared/plan.ts';
-import { resolveSource } from '../../src/config/resolve.ts';
 import { mergeStaged } from '../../src/db/merge/merge.ts';
 import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
 import { prepareStaging } from '../../src/db/staging/prepare.ts';
 import { stageRecords } from '../../src/db/staging/stage-records.ts';
 import { IngestError } from '../../src/errors.ts';
-import { createHttpClient } from '../../src/http/client.ts';
 import type { ExtractedRecord } from '../../src/shared/records.ts';
-import { loadSource } from '../../src/sources/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
 
@@ -350,45 +345,5 @@ describe('deletion detection', () => {
     await expect(
       mergeStaged(database.db, staging, { disposition: 'replace', deletionDetection: true }),
     ).rejects.toThrow(/deletion detection needs write_disposition merge \(this load uses replace\)/);
-  });
-});
-
-describe('dependent resources (resolved in passes)', () => {
-  it('refuse write_disposition replace when their run begins, naming the resource; no run is recorded', async () => {
-    const { config } = await loadSource('messaging');
-    const replacing = {
-      ...config,
-      resources: config.resources.map((resource) =>
-        typeof resource === 'object' && resource.name === 'messages'
-          ? { ...resource, write_disposition: 'replace' as const }
-          : resource,
-      ),
-    };
-    const plan = resolveSource(replacing, { env: {}, only: ['messages'] });
-    const messages = plan.resources.find((resource) => resource.name === 'messages');
-    expect(messages?.writeDisposition).toBe('replace');
-    const client = createHttpClient();
-    try {
-      const refused = await beginResolve(
-        { loadId: 'dependent-replace', source: 'messaging', resource: messages as ResolvedResource },
-        { db: database.db, client, env: {} },
-      ).catch((error: unknown) => error);
-      expect(refused).toMatchObject({
-        category: 'config',
-        code: 'DISPOSITION_NOT_SUPPORTED',
-        retryable: false,
-      });
-      expect((refused as Error).message).toMatch(
-        /^messaging\.messages: write_disposition replace is not supported for a resource whose requests depend on a parent resource \(sms\)/,
-      );
-    } finally {
-      await client.close();
-    }
-    const runs = await database.db
-      .selectFrom('ingest.resource_runs')
-      .select('resource')
-      .where('load_id', '=', 'dependent-replace')
-      .execute();
-    expect(runs).toEqual([]);
   });
 });

@@ -74,7 +74,7 @@ describe('replay of the committed histories', () => {
     expect(verdicts.map((v) => [v.label, v.kind])).toEqual(histories.map((h) => [h.label, 'ok']));
     for (const verdict of verdicts) {
       expect(formatVerdict(verdict)).toMatch(
-        /^ok: fixture__\S+\.json \((ingestSource|resolveSmsMessages), \d+ events\) replays/,
+        /^ok: fixture__\S+\.json \((ingestSource|resolveChildren), \d+ events\) replays/,
       );
     }
   });

@@ -1,0 +1,401 @@
+/**
+ * The activities of `resolveChildren`: a dependent resource (a `resolve` param) fetched once per set of parent
+ * values, with its own paginator and disposition.
+ * - `beginChildren` opens the resource's run and builds its work list (`db/ledger/child-items.ts`) from the parent's
+ *   records of this run, or from the parent's table when the parent did not run; a polled child adds what earlier
+ *   runs left pending and gives up what is older than its `max_age_seconds`.
+ * - `fetchChildBatch` fetches a batch of items: each item's pages are staged under the item's own sequence numbers
+ *   (a refetch — a retry, or the next poll — replaces them), with `include_from_parent` fields added to each record;
+ *   a 404 makes the item unresolvable (recorded with its reason), not a failed resource. When the resource has
+ *   children of its own, it keeps their fields as a parent does.
+ * - `mergeChildren` merges everything staged, ONE transaction (the resource's commit point); `finishChildren` closes
+ *   the run with its counts and, for a polled child, carries pending items over to the next run.
+ */
+import type { Context } from '@temporalio/activity';
+import type { Kysely } from 'kysely';
+import {
+  buildChildItems,
+  countChildItems,
+  listPendingItems,
+  readChildItems,
+  settleChildItems,
+  type ChildItem,
+  type ParentRecordSource,
+} from '../db/ledger/child-items.ts';
+import {
+  carryOverPolls,
+  childKeyText,
+  giveUpStaleItems,
+  markUnresolvable,
+  type UnresolvableKey,
+} from '../db/ledger/child-outcomes.ts';
+import { finishResourceRun, readResourceRuns } from '../db/ledger/ledger.ts';
+import { discardParentRecords, writeParentRecords } from '../db/ledger/parent-records.ts';
+import { allRecordsRejectedError } from '../db/ledger/rejected-records.ts';
+import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
+import type { ChildItemState, Database } from '../db/schema.ts';
+import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
+import { discardStagedRange, type Staging } from '../db/staging/registry.ts';
+import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
+import { maxBodyDepth } from '../db/tables/json-depth.ts';
+import { readResourceTable, type ResourceTable } from '../db/tables/resource-tables.ts';
+import { IngestError, isIngestError } from '../errors.ts';
+import type { HttpClient } from '../http/client.ts';
+import { paginate, paginationInput } from '../http/paginate/paginate.ts';
+import { pageSender, type ResourceRequester } from '../http/resource-request.ts';
+import { openPlannedResource } from './open-requester.ts';
+import type {
+  BeginChildrenResult,
+  ChildRunInput,
+  FetchChildBatchInput,
+  FetchChildBatchResult,
+  FinishChildrenInput,
+  FinishChildrenResult,
+  ListChildItemsInput,
+  MergeChildrenInput,
+  ResourceCounts,
+} from '../shared/ingest-types.ts';
+import type { ResolvedPoll, ResolvedResource } from '../shared/plan.ts';
+import { readField, recordOfFields } from '../shared/record-fields.ts';
+import type { ExtractedRecord } from '../shared/records.ts';
+import { asIngestError, toApplicationFailure } from './failure.ts';
+import { parentAdditions, withParentFields } from './parent-fields.ts';
+import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
+import { defaultRetryBudget, type RetryBudget } from './retry.ts';
+
+export interface ResolveDeps {
+  readonly db: Kysely<Database>;
+  readonly client: HttpClient;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where the source files are: read for credentials written inline in one (`$inline`). */
+  readonly sourcesDir?: string;
+  readonly retryBudget?: RetryBudget;
+  /** How often a fetch heartbeats (default 2 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** Size of one staged batch of raw JSON (default 1 MiB). */
+  readonly batchBytes?: number;
+  /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
+  readonly mergeMemoryMb?: number;
+  /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`). */
+  readonly firstLoadSwap?: boolean;
+}
+
+/** Opens the dependent resource's run and builds its work list (idempotent). */
+export async function beginChildren(input: ChildRunInput, deps: ResolveDeps): Promise<BeginChildrenResult> {
+  const { db } = deps;
+  const dependency = dependencyOf(input);
+  await openResourceRun(db, input);
+  const parents: ParentRecordSource =
+    dependency.parentRecordsFrom === 'run'
+      ? { from: 'run', parent: dependency.parent }
+      : { from: 'storage', table: await parentTable(db, input.source, dependency.parent) };
+  const items = await buildChildItems(db, {
+    loadId: input.loadId,
+    source: input.source,
+    resource: input.resource.name,
+    parents,
+    paths: childPaths(input.resource),
+    polled: input.resource.poll !== null,
+  });
+  const givenUp = await giveUpStale(db, input);
+  return { items, givenUp };
+}
+
+/** The next pending items of the work list. */
+export async function listChildItems(
+  input: ListChildItemsInput,
+  deps: ResolveDeps,
+): Promise<readonly number[]> {
+  return listPendingItems(deps.db, input);
+}
+
+/** Fetches and stages one batch of items; a failure leaves as the `ApplicationFailure` the retry decision made. */
+export async function fetchChildBatch(
+  input: FetchChildBatchInput,
+  deps: ResolveDeps,
+  context: Context,
+): Promise<FetchChildBatchResult> {
+  let progress = { item: 0, of: input.items.length, fetched: 0 };
+  const beat = () => context.heartbeat(progress);
+  beat();
+  const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
+  try {
+    return await fetchItems(input, deps, context.cancellationSignal, (next) => {
+      progress = next;
+    });
+  } catch (error) {
+    const failure = asIngestError(error);
+    const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
+    throw toApplicationFailure(
+      failure,
+      counts ?? { transientFailures: context.info.attempt, rateLimited: 0 },
+      { ...(deps.retryBudget ?? defaultRetryBudget), ...input.retry },
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** Merges everything the resolution staged, in one transaction; a merge an earlier attempt committed is not redone. */
+export async function mergeChildren(input: MergeChildrenInput, deps: ResolveDeps): Promise<ResourceCounts> {
+  const { db } = deps;
+  const { loadId, source, resource } = input;
+  const earlier = (await readResourceRuns(db, loadId)).find((r) => r.resource === resource.name);
+  if (earlier?.mergedAt != null) {
+    if (earlier.fetched === 0 && earlier.rejected > 0) {
+      throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, earlier.rejected);
+    }
+    return countsOf(earlier, input.pages);
+  }
+  const target = await readResourceTable(db, source, resource.name);
+  const staging = await prepareStaging(db, target, loadId, stagingOptions(deps));
+  const merged = await mergeStaged(
+    db,
+    staging,
+    { disposition: resource.writeDisposition, deletionDetection: false },
+    {
+      ...mergeOptions(deps),
+      ...(input.incomplete
+        ? {
+            incompleteFetch:
+              'the fetch of some parent record ended on a response that response_actions ignored, so it may be partial',
+          }
+        : {}),
+    },
+  );
+  if (merged.fetched === 0 && merged.rejected > 0) {
+    throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, merged.rejected);
+  }
+  return countsOf(merged, input.pages);
+}
+
+/** Closes the run with its counts; a polled child's pending items carry over to the next run. */
+export async function finishChildren(
+  input: FinishChildrenInput,
+  deps: ResolveDeps,
+): Promise<FinishChildrenResult> {
+  const { db } = deps;
+  const run = { loadId: input.loadId, resource: input.resource.name };
+  if (input.resource.poll !== null) {
+    await giveUpStale(db, input);
+    await carryOverPolls(db, { ...run, source: input.source });
+  }
+  await db
+    .updateTable('ingest.resource_runs')
+    .set({
+      fetched: String(input.counts.fetched),
+      inserted: String(input.counts.inserted),
+      updated: String(input.counts.updated),
+      unchanged: String(input.counts.unchanged),
+      rejected: String(input.counts.rejected),
+    })
+    .where('load_id', '=', input.loadId)
+    .where('resource', '=', input.resource.name)
+    .execute();
+  await finishResourceRun(db, { ...run, status: 'succeeded' });
+  const counted = await countChildItems(db, run);
+  return { items: counted.items, unresolvable: counted.unresolvable, stillPending: counted.pending };
+}
+
+async function fetchItems(
+  input: FetchChildBatchInput,
+  deps: ResolveDeps,
+  signal: AbortSignal,
+  report: (progress: { item: number; of: number; fetched: number }) => void,
+): Promise<FetchChildBatchResult> {
+  const { db } = deps;
+  const { resource } = input;
+  const dependency = dependencyOf(input);
+  const requester = await requesterFor(input, deps);
+  const target = await readResourceTable(db, input.source, resource.name);
+  const staging = await prepareStaging(db, target, input.loadId, stagingOptions(deps));
+  const items = await readChildItems(db, {
+    loadId: input.loadId,
+    resource: resource.name,
+    items: input.items,
+  });
+  const outcome = { fetched: 0, rejected: 0, pages: 0, done: 0, pending: 0, unresolvable: 0, ignored: false };
+  const settled: { item: number; state: ChildItemState }[] = [];
+  const unresolvable: UnresolvableKey[] = [];
+  for (const [index, item] of items.entries()) {
+    signal.throwIfAborted();
+    report({ item: index + 1, of: items.length, fetched: outcome.fetched });
+    await forgetItem(db, staging, input, item.item);
+    try {
+      const fetched = await fetchItem(db, {
+        staging,
+        requester,
+        input,
+        item,
+        signal,
+        batchBytes: deps.batchBytes,
+      });
+      outcome.fetched += fetched.records;
+      outcome.rejected += fetched.rejected;
+      outcome.pages += fetched.pages;
+      outcome.ignored ||= fetched.ignored;
+      const state = resource.poll === null || fetched.final ? 'done' : 'pending';
+      outcome[state] += 1;
+      settled.push({ item: item.item, state });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      // The parent's child does not exist (any more): a per-item outcome, recorded with the reason.
+      await forgetItem(db, staging, input, item.item);
+      outcome.unresolvable += 1;
+      settled.push({ item: item.item, state: 'unresolvable' });
+      unresolvable.push({
+        key: childKeyText(item.fields, dependency.fields),
+        httpStatus: 404,
+        reason: error instanceof Error ? error.message : 'not found',
+      });
+    }
+  }
+  const run = { loadId: input.loadId, source: input.source, resource: resource.name };
+  await markUnresolvable(db, run, unresolvable);
+  await settleChildItems(db, { loadId: input.loadId, resource: resource.name, items: settled });
+  return outcome;
+}
+
+/** What one item's fetch staged. `final`: a polled child's records all reached a final value. */
+interface ItemFetch {
+  readonly records: number;
+  readonly rejected: number;
+  readonly pages: number;
+  readonly ignored: boolean;
+  readonly final: boolean;
+}
+
+/** Fetches one item's pages and stages them under the item's sequence numbers. */
+async function fetchItem(
+  db: Kysely<Database>,
+  args: {
+    readonly staging: Staging;
+    readonly requester: ResourceRequester;
+    readonly input: FetchChildBatchInput;
+    readonly item: ChildItem;
+    readonly signal: AbortSignal;
+    readonly batchBytes: number | undefined;
+  },
+): Promise<ItemFetch> {
+  const { staging, requester, input, item, signal } = args;
+  const { resource } = input;
+  const dependency = dependencyOf(input);
+  const additions = parentAdditions(dependency.includeFromParent, item.fields);
+  const rendered = requester.render(recordOfFields(item.fields));
+  let records = 0;
+  let rejected = 0;
+  let pages = 0;
+  let part = 0;
+  let ignored = false;
+  let final = true;
+  for await (const event of paginate(
+    paginationInput(resource.name, requester.endpoint, rendered, {}),
+    pageSender(requester, rendered),
+    { signal, extract: { batchBytes: args.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth } },
+  )) {
+    if (event.type === 'records') {
+      const batch = event.batch.records.map((record) => withParentFields(record, additions));
+      const seq = batchSeq(item.item, part++);
+      const staged = await stageRecords(db, staging, seq, batch);
+      rejected += staged.rejected;
+      records += batch.length;
+      if (resource.poll !== null) final &&= batch.every((record) => isFinal(record, resource.poll));
+      if (resource.childFields.length > 0) {
+        await writeParentRecords(db, {
+          loadId: input.loadId,
+          resource: resource.name,
+          seq,
+          paths: resource.childFields,
+          values: batch.map((record) => record.value),
+        });
+      }
+      continue;
+    }
+    pages = event.page;
+    ignored = event.state.done === 'response-ignored';
+  }
+  return { records, rejected, pages, ignored, final: final && records > 0 };
+}
+
+/** Drops what an earlier fetch of the item staged (and kept for grandchildren), before it is fetched again. */
+async function forgetItem(
+  db: Kysely<Database>,
+  staging: Staging,
+  input: FetchChildBatchInput,
+  item: number,
+): Promise<void> {
+  const from = batchSeq(item, 0);
+  const to = batchSeq(item + 1, 0);
+  await discardStagedRange(db, staging, from, to);
+  if (input.resource.childFields.length > 0) {
+    await discardParentRecords(db, { loadId: input.loadId, resource: input.resource.name, from, to });
+  }
+}
+
+function isFinal(record: ExtractedRecord, poll: ResolvedPoll | null): boolean {
+  if (poll === null) return true;
+  const value = readField(record.value, poll.field);
+  return poll.final.some((final) => final === value);
+}
+
+function isNotFound(error: unknown): error is Error {
+  return isIngestError(error) && error.details['status'] === 404;
+}
+
+/** The parent fields the child uses: its resolve fields and its `include_from_parent` fields. */
+function childPaths(resource: ResolvedResource): string[] {
+  const dependency = resource.dependency;
+  if (dependency === null) return [];
+  return [...new Set([...dependency.fields, ...dependency.includeFromParent.map((f) => f.field)])].sort();
+}
+
+async function giveUpStale(db: Kysely<Database>, input: ChildRunInput): Promise<number> {
+  const poll = input.resource.poll;
+  if (poll === null) return 0;
+  return giveUpStaleItems(db, {
+    loadId: input.loadId,
+    source: input.source,
+    resource: input.resource.name,
+    maxAgeMs: poll.maxAgeMs,
+    requestPaths: dependencyOf(input).fields,
+  });
+}
+
+/** The parent's table, or null when it has none yet (it never loaded: there is nothing to resolve). */
+async function parentTable(
+  db: Kysely<Database>,
+  source: string,
+  parent: string,
+): Promise<ResourceTable | null> {
+  try {
+    return await readResourceTable(db, source, parent);
+  } catch (error) {
+    if (isIngestError(error) && error.code === 'RESOURCE_TABLE_MISSING') return null;
+    throw error;
+  }
+}
+
+function dependencyOf(input: { readonly source: string; readonly resource: ResolvedResource }) {
+  const { dependency } = input.resource;
+  if (dependency === null) {
+    throw new IngestError(
+      'config',
+      'NOT_DEPENDENT',
+      `${input.source}.${input.resource.name} has no parent resource`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  return dependency;
+}
+
+async function requesterFor(input: FetchChildBatchInput, deps: ResolveDeps): Promise<ResourceRequester> {
+  const opened = await openPlannedResource(input, deps);
+  if (opened.kind === 'skipped') {
+    throw new IngestError('config', 'RESOURCE_SKIPPED', `${input.resource.name}: ${opened.skip.reason}`, {
+      retryable: false,
+    });
+  }
+  return opened.requester;
+}
