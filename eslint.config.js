@@ -45,7 +45,7 @@ const nodeBuiltins = [
  */
 const layers = {
   activities: {
-    may: ['config', 'http', 'db', 'shared', 'sources', 'errors.ts', 'logging.ts'],
+    may: ['config', 'http', 'db', 'shared', 'errors.ts', 'logging.ts'],
     why: 'activities wire config, http and db; they know neither the entry points nor the local stack',
   },
   workflows: {
@@ -62,9 +62,8 @@ const layers = {
   },
   config: {
     may: ['shared', 'errors.ts', 'logging.ts'],
-    why: 'config is pure: schema, validation and the plan',
+    why: 'config is schema, validation, the plan and the sources folder it reads them from',
   },
-  sources: { may: ['config', 'shared', 'errors.ts'], why: 'sources are data, loaded through config' },
   shared: { may: [], why: 'shared holds the types every layer speaks; it depends on nothing' },
   local: {
     may: ['shared', 'errors.ts', 'logging.ts'],

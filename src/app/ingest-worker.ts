@@ -43,10 +43,14 @@ export interface IngestWorkerOptions {
   readonly client: Client;
   /** Where sources read config values, base URLs and credentials from, at run time (`Settings.sourceEnv`). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The sources folder each run's plan is read from (default: the repository's `sources/`). */
+  readonly sourcesDir?: string;
   /** Base URLs per source that win over the environment (the sandbox in `npm start`, tests). */
   readonly baseUrls?: Readonly<Record<string, string>>;
   /** True when the sources point at the sandbox API (recorded on each load). */
   readonly sandbox?: boolean;
+  /** When only some sources point at the sandbox: their names (then `sandbox` is ignored). */
+  readonly sandboxSources?: readonly string[];
   /** Other activity settings (retry budget, heartbeat period, merge memory). */
   readonly activities?: Pick<
     ActivityDeps,
@@ -65,8 +69,10 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       db: options.db,
       runStatus: runStatusFrom(options.client),
       env: options.env,
+      ...(options.sourcesDir === undefined ? {} : { sourcesDir: options.sourcesDir }),
       ...(options.baseUrls === undefined ? {} : { baseUrls: options.baseUrls }),
       ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+      ...(options.sandboxSources === undefined ? {} : { sandboxSources: options.sandboxSources }),
       ...options.activities,
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,

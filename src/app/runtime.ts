@@ -2,20 +2,18 @@
  * The one place a process is wired. Entry points read their `Settings` once, then `openRuntime` connects (Postgres
  * through Kysely, Temporal's client and worker connections), `createWorker` builds the worker from those
  * connections, and `close` tears everything down in reverse order. Which sources a worker serves and where their
- * credentials come from is decided here from the sources' own configs — never from variable names in an entry.
+ * credentials come from is decided by `sources.ts` from the sources folder — never from names in an entry point.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
-import { planSource } from '../activities/plan-source.ts';
 import { createDatabase } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { IngestError } from '../errors.ts';
 import { installTemporalRuntime } from '../logging.ts';
-import type { Sandbox } from '../sandbox/server.ts';
-import { sourceNames } from '../sources/index.ts';
 import { createIngestWorker, type IngestWorkerOptions } from './ingest-worker.ts';
-import type { Environment, Settings } from './settings.ts';
+import type { Settings } from './settings.ts';
+import type { SourceBindings } from './sources.ts';
 
 /** The servers a runtime connects to: from the settings, or the ones a local stack started. */
 export interface Servers {
@@ -31,15 +29,6 @@ export interface Runtime {
   createWorker(options: RuntimeWorkerOptions): Promise<Worker>;
   /** Closes the connections; run the worker to its end first. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** Where the sources of a worker send their requests and find their credentials. */
-export interface SourceBindings {
-  readonly env: Environment;
-  /** Base URLs per source that win over the sources' own (`client.base_url`, `<SOURCE>_BASE_URL`). */
-  readonly baseUrls?: Readonly<Record<string, string>>;
-  /** True when the sources are served by the sandbox API (recorded on each load). */
-  readonly sandbox: boolean;
 }
 
 export interface RuntimeWorkerOptions {
@@ -96,8 +85,12 @@ export async function openRuntime(servers: Servers, options: OpenRuntimeOptions)
           db,
           client,
           env: worker.sources.env,
+          sourcesDir: worker.sources.sourcesDir,
           ...(worker.sources.baseUrls === undefined ? {} : { baseUrls: worker.sources.baseUrls }),
           sandbox: worker.sources.sandbox,
+          ...(worker.sources.sandboxSources === undefined
+            ? {}
+            : { sandboxSources: worker.sources.sandboxSources }),
           ...(worker.concurrency === undefined ? {} : { maxConcurrentActivities: worker.concurrency }),
           ...(worker.workflowBundle === undefined ? {} : { workflowBundle: worker.workflowBundle }),
           ...(worker.activities === undefined ? {} : { activities: worker.activities }),
@@ -119,56 +112,4 @@ export function serversFromSettings(settings: Settings, hint: string): Servers {
     throw new IngestError('environment', 'WORKER_ENV_MISSING', `Set ${missing.join(' and ')} ${hint}`);
   }
   return { temporal: { address, namespace }, databaseUrl };
-}
-
-/** The sources as their configs describe them: credentials and base URLs from the environment. */
-export function sourcesFromEnvironment(env: Environment): SourceBindings {
-  return { env, sandbox: false };
-}
-
-/**
- * Every source the sandbox API serves pointed at it: its base URL, and each credential variable the source's
- * config names (`$env: …`) set to the sandbox's key for that source.
- */
-export async function sourcesFromSandbox(sandbox: Sandbox, env: Environment): Promise<SourceBindings> {
-  const keys: Readonly<Record<string, string>> = sandbox.keys;
-  const credentials: Record<string, string> = {};
-  const baseUrls: Record<string, string> = {};
-  for (const source of sourceNames) {
-    const key = keys[source];
-    if (key === undefined) continue;
-    baseUrls[source] = sandbox.url;
-    for (const variable of await credentialVariables(source, { env, baseUrls })) credentials[variable] = key;
-  }
-  return { env: { ...env, ...credentials }, baseUrls, sandbox: true };
-}
-
-/**
- * Refuses to start a worker that would fail every run of a source: each credential variable every source's config
- * names must be set. The error names each missing variable and its source (never a value).
- */
-export async function assertSourceCredentials(sources: SourceBindings): Promise<void> {
-  const missing: string[] = [];
-  for (const source of sourceNames) {
-    for (const variable of await credentialVariables(source, sources))
-      if (!sources.env[variable]) missing.push(`${variable} (source ${source})`);
-  }
-  if (missing.length > 0) {
-    throw new IngestError(
-      'environment',
-      'CREDENTIALS_MISSING',
-      `refusing to start: no credentials for ${missing.join(', ')}. Set them, or run with --sandbox to ingest ` +
-        'from the local sandbox API instead.',
-    );
-  }
-}
-
-/** The credential variables a source's config names (`$env: …`), from its plan. */
-async function credentialVariables(
-  source: string,
-  bindings: Pick<SourceBindings, 'env' | 'baseUrls'>,
-): Promise<readonly string[]> {
-  const { env, baseUrls } = bindings;
-  const { plan } = await planSource({ source }, { env, ...(baseUrls === undefined ? {} : { baseUrls }) });
-  return plan.secretVariables;
 }

@@ -7,6 +7,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readEnv } from '../config/env.ts';
+import { shippedSourcesDir } from '../config/registry.ts';
 import { IngestError } from '../errors.ts';
 import { projectRoot } from '../local/paths.ts';
 import type { StackSettings } from '../local/stack.ts';
@@ -19,6 +20,8 @@ export interface Settings extends StackSettings {
   readonly logLevel: string;
   /** Where sources read config values, base URLs and credentials from, when a run of theirs needs them. */
   readonly sourceEnv: Environment;
+  /** The sources folder (`INGEST_SOURCES_DIR`, default the repository's `sources/`); `--sources` overrides it. */
+  readonly sourcesDir: string;
 }
 
 /** Reads every setting of the process from `env` (default `process.env`). */
@@ -40,6 +43,7 @@ export function readSettings(env: Environment = process.env): Settings {
     },
     logLevel: logLevel(value('LOG_LEVEL') ?? 'info'),
     sourceEnv: env,
+    sourcesDir: resolve(value('INGEST_SOURCES_DIR') ?? shippedSourcesDir),
   };
 }
 

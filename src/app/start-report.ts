@@ -1,13 +1,16 @@
 /**
- * What `npm start` shows while it works: each run's resources as they finish (from the workflow's `progress`
- * query), then a summary table with where everything runs. Output is for a person on a terminal.
+ * What `npm start` shows while it works: the sources it does not run and why, each run's resources as they finish
+ * (from the workflow's `progress` query), then a summary table with where everything runs. Output is for a person
+ * on a terminal.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { describeError } from '../errors.ts';
 import type { LocalStack } from '../local/stack.ts';
 import type { IngestProgress, LoadReport, ResourceReport } from '../shared/ingest-types.ts';
 import { taskQueue } from '../shared/names.ts';
 import type { ingestSource } from '../workflows/index.ts';
+import type { NotRun } from './sources.ts';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -34,6 +37,38 @@ export async function ingestOnce(client: Client, source: string): Promise<LoadRe
     say(`  ${source}: a run from before is still going (${holder.workflowId}); following it instead`);
     return followRun(client, source, holder.workflowId, holder.runId);
   }
+}
+
+/** How one source's run ended: its report, or why it has none (e.g. it failed while planning). */
+export interface RunOutcome {
+  readonly source: string;
+  readonly report?: LoadReport;
+  readonly failure?: string;
+}
+
+/** Runs every source in `sources` at once; one failing never stops the others. */
+export async function ingestEach(client: Client, sources: readonly string[]): Promise<RunOutcome[]> {
+  return Promise.all(
+    sources.map((source) =>
+      ingestOnce(client, source).then(
+        (report): RunOutcome => ({ source, report }),
+        (error: unknown): RunOutcome => {
+          const failure = describeError(
+            error instanceof WorkflowFailedError ? (error.cause ?? error) : error,
+          );
+          say(`  ${source}: failed — ${failure}`);
+          return { source, failure };
+        },
+      ),
+    ),
+  );
+}
+
+/** Lists the sources that are not run, with why. */
+export function printNotRun(notRun: readonly NotRun[]): void {
+  if (notRun.length === 0) return;
+  say('Not run:');
+  for (const { source, reason } of notRun) say(`  ${source}: ${reason}`);
 }
 
 interface BusyFacts {
@@ -98,7 +133,12 @@ function describeReport(report: ResourceReport): string {
   return `${report.status} — ${report.reason?.message ?? ''}`;
 }
 
-export function printSummary(running: LocalStack, reports: readonly LoadReport[]): void {
+export function printSummary(
+  running: LocalStack,
+  outcomes: readonly RunOutcome[],
+  notRun: readonly NotRun[] = [],
+): void {
+  const reports = outcomes.flatMap((outcome) => (outcome.report === undefined ? [] : [outcome.report]));
   const { temporal, postgres } = running;
   const origin = (managed: boolean) => (managed ? 'started here' : 'from the environment');
   const header = [
@@ -134,7 +174,13 @@ export function printSummary(running: LocalStack, reports: readonly LoadReport[]
   say('Summary');
   say(line(header));
   for (const row of rows) say(line(row));
-  for (const report of reports) say(`  ${report.source}: ${report.outcome} (load ${report.loadId})`);
+  for (const outcome of outcomes) {
+    const { source, report, failure } = outcome;
+    say(
+      `  ${source}: ${report === undefined ? `failed — ${failure ?? 'no report'}` : `${report.outcome} (load ${report.loadId})`}`,
+    );
+  }
+  for (const { source, reason } of notRun) say(`  ${source}: not run — ${reason}`);
   const skipped = reports.flatMap((report) => report.resources.filter((r) => r.status === 'skipped'));
   if (skipped.length > 0) say('  Skipped resources are listed with their reason above.');
   say('');

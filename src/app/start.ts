@@ -1,27 +1,38 @@
 /**
  * `npm start`: the whole pipeline on embedded defaults — Temporal (with its Web UI) and Postgres started here
  * unless TEMPORAL_ADDRESS / DATABASE_URL name others, migrations applied, the sandbox API standing in for the
- * sources it serves (announced: it is never a silent fallback), a worker on the `ingest` queue, one full ingestion
- * of every source with live progress, a summary table, the UI link and the Postgres connection string. Stays up
- * until Ctrl-C; `--once` exits after the summary (exit code 1 when a run failed).
+ * sources it serves (announced: it is never a silent fallback), a worker on the `ingest` queue serving the sources
+ * folder (`--sources`, INGEST_SOURCES_DIR, default `sources/`), one full ingestion of every source the sandbox
+ * serves and of every other source whose credentials are set (against its own API) with live progress, the
+ * sources not run and why, a summary table, the UI link and the Postgres connection string. Stays up until Ctrl-C;
+ * `--once` exits after the summary (exit code 1 when a run failed).
  */
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { migrateToLatest } from '../db/migrations.ts';
 import { describeError } from '../errors.ts';
 import { migrationsFolder } from '../local/paths.ts';
 import { startLocalStack, type LocalStack } from '../local/stack.ts';
-import { setLogLevel } from '../logging.ts';
+import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
 import { runUntilSignal } from './ingest-worker.ts';
-import { openRuntime, sourcesFromSandbox } from './runtime.ts';
+import { openRuntime } from './runtime.ts';
 import { readSettings } from './settings.ts';
-import { ingestOnce, printSummary } from './start-report.ts';
+import { chooseStartRuns, logSurvey, sourcesFromSandbox, surveySources } from './sources.ts';
+import { ingestEach, printNotRun, printSummary } from './start-report.ts';
 
 const program = new Command('npm start')
-  .description('Run durable-ingest locally on embedded defaults: ingest every source from the sandbox API.')
+  .description(
+    'Run durable-ingest locally on embedded defaults: ingest every source the sandbox API serves, and every ' +
+      'other source whose credentials are set.',
+  )
   .option('--once', 'do the work, print the summary and exit (for scripts and CI)', false)
+  .option(
+    '--sources <dir>',
+    'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
+  )
   .parse();
-const { once } = program.opts<{ once: boolean }>();
+const { once, sources: sourcesOption } = program.opts<{ once: boolean; sources?: string }>();
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -44,8 +55,14 @@ try {
     startLocalStack({ purpose: 'user', settings, onProgress: (line) => say(`  ${line}`) }),
     startSandbox(),
   ]);
-  say(`  Sandbox API        ${sandbox.url}  (the local stand-in for the sources: no credentials needed)`);
-  const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv);
+  const sourcesDir = resolve(sourcesOption ?? settings.sourcesDir);
+  const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
+  const stand = (sources.sandboxSources ?? []).join(', ') || 'no source of the folder';
+  say(`  Sandbox API        ${sandbox.url}  (the local stand-in for ${stand}: no credentials needed)`);
+  say(`  Sources            ${sourcesDir}`);
+  const survey = await surveySources(sources);
+  logSurvey(survey, logger);
+  const { run, notRun } = chooseStartRuns(survey);
   const runtime = await openRuntime(
     { temporal: stack.temporal, databaseUrl: stack.postgres.url },
     {
@@ -67,12 +84,16 @@ try {
     process.off('SIGTERM', onEarlySignal);
     try {
       if (interrupted) throw new Error('interrupted');
-      const names = Object.keys(sources.baseUrls ?? {});
       say('');
-      say(`Ingesting ${names.join(' and ')} (watch it live in the Temporal UI)…`);
-      const reports = await Promise.all(names.map((source) => ingestOnce(runtime.client, source)));
-      printSummary(stack, reports);
-      if (reports.some((report) => report.outcome !== 'ok')) process.exitCode = 1;
+      printNotRun(notRun);
+      say(
+        run.length === 0
+          ? 'No source to ingest.'
+          : `Ingesting ${run.join(', ')} (watch it live in the Temporal UI)…`,
+      );
+      const outcomes = await ingestEach(runtime.client, run);
+      printSummary(stack, outcomes, notRun);
+      if (outcomes.some((outcome) => outcome.report?.outcome !== 'ok')) process.exitCode = 1;
       if (!once) say('\nRunning. Press Ctrl-C to stop.');
     } finally {
       if (once) finish();

@@ -1,9 +1,13 @@
 /**
- * `npm run worker`: a worker for a Temporal server and a Postgres of your own (TEMPORAL_ADDRESS, DATABASE_URL).
- * It refuses to start when the schema is behind or when a source lacks its credentials — the sandbox API is used
- * only when asked for with `--sandbox` (and announced), never as a silent fallback. Shuts down gracefully on
- * SIGINT/SIGTERM: in-flight activities get a grace period to finish or heartbeat.
+ * `npm run worker`: a worker for a Temporal server and a Postgres of your own (TEMPORAL_ADDRESS, DATABASE_URL),
+ * serving every source of the sources folder (`--sources`, INGEST_SOURCES_DIR, default `sources/`). At start-up it
+ * logs each source it serves (file, resources, credential variables not set) and each broken file; it refuses to
+ * start only when the schema is behind or the folder cannot be read. Credentials are checked when a source runs,
+ * so a source without them fails its own runs only. The sandbox API is used only when asked for with `--sandbox`
+ * (and announced), never as a silent fallback. Shuts down gracefully on SIGINT/SIGTERM: in-flight activities get a
+ * grace period to finish or heartbeat.
  */
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultMergeMemoryMb } from '../db/merge/merge.ts';
 import { assertSchemaCurrent } from '../db/migrations.ts';
@@ -13,14 +17,9 @@ import { migrationsFolder } from '../local/paths.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
 import { runUntilSignal } from './ingest-worker.ts';
-import {
-  assertSourceCredentials,
-  openRuntime,
-  serversFromSettings,
-  sourcesFromEnvironment,
-  sourcesFromSandbox,
-} from './runtime.ts';
+import { openRuntime, serversFromSettings } from './runtime.ts';
 import { readSettings } from './settings.ts';
+import { logSurvey, sourcesFromEnvironment, sourcesFromSandbox, surveySources } from './sources.ts';
 
 const positive = (value: string) => {
   const n = Number(value);
@@ -30,7 +29,15 @@ const positive = (value: string) => {
 
 const program = new Command('npm run worker --')
   .description('Run a durable-ingest worker against TEMPORAL_ADDRESS and DATABASE_URL.')
-  .option('--sandbox', 'serve both sources from an in-process sandbox API (demos, tests)', false)
+  .option(
+    '--sources <dir>',
+    'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
+  )
+  .option(
+    '--sandbox',
+    'point the sources the sandbox API serves (communications, messaging) at an in-process sandbox (demos, tests)',
+    false,
+  )
   .option('--concurrency <n>', 'resources loading at once in this worker', positive, 8)
   .option(
     '--rate-limit <requests-per-second>',
@@ -54,6 +61,7 @@ const program = new Command('npm run worker --')
   .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
   .parse();
 const options = program.opts<{
+  sources?: string;
   sandbox: boolean;
   concurrency: number;
   rateLimit?: number;
@@ -70,14 +78,18 @@ try {
     settings,
     '(or run `npm start`, which starts a local Temporal and Postgres itself).',
   );
-  let sources = sourcesFromEnvironment(settings.sourceEnv);
+  const sourcesDir = resolve(options.sources ?? settings.sourcesDir);
+  let sources = sourcesFromEnvironment(settings.sourceEnv, sourcesDir);
   if (options.sandbox) {
     sandbox = await startSandbox();
-    logger.info({ url: sandbox.url }, 'using the sandbox API for every source (--sandbox)');
-    sources = await sourcesFromSandbox(sandbox, settings.sourceEnv);
-  } else {
-    await assertSourceCredentials(sources);
+    sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
+    const served = sources.sandboxSources ?? [];
+    logger.info(
+      { url: sandbox.url, sources: served },
+      `using the sandbox API for ${served.length === 0 ? 'no source' : served.join(', ')} (--sandbox)`,
+    );
   }
+  logSurvey(await surveySources(sources), logger);
   const runtime = await openRuntime(servers, {
     maxConnections: options.concurrency + 4,
     prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),

@@ -1,6 +1,7 @@
 /**
- * `npm start` as a person runs it: it prints where the Temporal UI and Postgres are, the UI answers, and Ctrl-C
- * (SIGINT to the whole foreground process group, as a terminal sends it) exits 0 and leaves no process behind.
+ * `npm start` as a person runs it: it ingests the sources the sandbox serves from the sources folder, prints where
+ * the Temporal UI and Postgres are, the UI answers, and Ctrl-C (SIGINT to the whole foreground process group, as a
+ * terminal sends it) exits 0 and leaves no process behind.
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -26,6 +27,7 @@ describe('npm start (the start script)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, INGEST_DATA_DIR: dataDir };
     delete env['TEMPORAL_ADDRESS'];
     delete env['DATABASE_URL'];
+    delete env['INGEST_SOURCES_DIR'];
     // The `start` script of package.json, run in its own process group like a terminal's foreground job. (npm
     // itself answers a Ctrl-C with 130 whatever its script does, so the exit code asserted is the script's.)
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/start.ts'], {
@@ -52,6 +54,10 @@ describe('npm start (the start script)', () => {
         () => output,
       );
       expect(exitCode, output).toBeUndefined();
+      expect(output).toContain(`Sources            ${join(projectRoot, 'sources')}`);
+      expect(output).toContain('Ingesting communications, messaging');
+      // The sandbox suggests messaging's sms recipient: the send and its child workflow run too.
+      expect(output).toMatch(/messaging\.sms: ok/);
       const ui = /Temporal UI\s+(http:\/\/\S+)/.exec(output)?.[1];
       const postgres = /Postgres\s+(postgres:\/\/\S+)/.exec(output)?.[1];
       expect(ui, output).toBeDefined();

@@ -1,65 +1,134 @@
 /**
- * `npm run worker` against the run's servers: it refuses to start without credentials (naming the variables) and
- * never falls back to the sandbox silently; with `--sandbox` it starts, and SIGTERM stops it with exit code 0.
+ * `npm run worker` against the run's servers: it starts whatever credentials are missing, logging each source it
+ * serves with the variables it lacks (names only) and each broken file; a run of a source without its credential
+ * fails naming the variable. It never falls back to the sandbox silently; with `--sandbox` it starts, and SIGTERM
+ * stops it with exit code 0.
  */
 import { spawn } from 'node:child_process';
-import { describe, expect, inject, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/local/paths.ts';
+import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
 
 const database = withDatabase();
-const { temporalAddress, workflowBundlePath } = inject('stack');
+const { temporalAddress, namespace, workflowBundlePath } = inject('stack');
+const emptyDir = await mkdtemp(join(tmpdir(), 'ingest-worker-sources-'));
+afterAll(() => rm(emptyDir, { recursive: true, force: true }));
 
-function runWorker(args: readonly string[], env: NodeJS.ProcessEnv, until?: (output: string) => boolean) {
+/** A worker process; `stop` sends SIGTERM and resolves with its exit code and everything it printed. */
+function startWorker(args: readonly string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/worker.ts', ...args], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  let signalled = false;
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (!signalled && until?.(output)) {
-      signalled = true;
-      child.kill('SIGTERM');
-    }
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let code: number | null | undefined;
+  void exited.then((value) => (code = value));
+  return {
+    output: () => output,
+    exited,
+    /** Resolves once `text` was printed; rejects when the process exits first or after 60 s. */
+    async waitFor(text: string): Promise<void> {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes(text)) {
+        if (code !== undefined)
+          throw new Error(`the worker exited (${String(code)}) before "${text}":\n${output}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}":\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop(): Promise<{ code: number | null; output: string }> {
+      if (code === undefined) child.kill('SIGTERM');
+      return { code: await exited, output };
+    },
   };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return new Promise<{ code: number | null; output: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, output })),
-  );
 }
 
 const baseEnv = () => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
     DATABASE_URL: database.url,
   };
   delete env['COMMUNICATIONS_API_KEY'];
   delete env['MESSAGING_API_KEY'];
+  delete env['INGEST_SOURCES_DIR'];
   return env;
 };
 
 describe('npm run worker', () => {
-  it('refuses to start without credentials, naming each missing variable', async () => {
-    const { code, output } = await runWorker([], baseEnv());
+  it('starts without credentials, lists what each source lacks, and fails a run naming the variable', async () => {
+    const worker = startWorker(['--workflow-bundle', workflowBundlePath], baseEnv());
+    try {
+      await worker.waitFor('worker started');
+      const output = worker.output();
+      expect(output).toContain('source communications: serving 9 resources from');
+      expect(output).toContain(join(projectRoot, 'sources', 'communications.yaml'));
+      expect(output).toContain('its runs fail until COMMUNICATIONS_API_KEY is set');
+      expect(output).toContain('its runs fail until MESSAGING_API_KEY is set');
+
+      const connection = await Connection.connect({ address: temporalAddress });
+      try {
+        const client = new Client({ connection, namespace });
+        const failure: unknown = await client.workflow
+          .execute('ingestSource', {
+            taskQueue,
+            workflowId: `worker-main/no-credentials/${Date.now()}`,
+            args: [{ source: 'messaging' }],
+            workflowExecutionTimeout: '60 seconds',
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        expect(failure).toBeInstanceOf(WorkflowFailedError);
+        const cause = (failure as WorkflowFailedError).cause;
+        expect(cause?.message).toContain('MESSAGING_API_KEY');
+        expect(cause?.message).toContain('source messaging');
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      const { code, output } = await worker.stop();
+      expect(output).toContain('worker stopped');
+      expect(code).toBe(0);
+    }
+  }, 120_000);
+
+  it('starts on a sources folder with nothing valid in it, reporting the broken file and warning loudly', async () => {
+    await writeFile(join(emptyDir, 'broken.yaml'), 'name: broken\nclient: [unclosed\n');
+    const worker = startWorker(['--sources', emptyDir, '--workflow-bundle', workflowBundlePath], baseEnv());
+    await worker.waitFor('worker started');
+    const { code, output } = await worker.stop();
+    expect(output).toContain(`broken source file ${join(emptyDir, 'broken.yaml')}`);
+    expect(output).toContain('NO SOURCE IS SERVED');
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('refuses a sources folder that does not exist', async () => {
+    const missing = join(emptyDir, 'missing');
+    const worker = startWorker(['--sources', missing], baseEnv());
+    const code = await worker.exited;
+    const output = worker.output();
     expect(code).toBe(1);
-    expect(output).toContain('refusing to start');
-    expect(output).toContain('COMMUNICATIONS_API_KEY (source communications)');
-    expect(output).toContain('MESSAGING_API_KEY (source messaging)');
+    expect(output).toContain(`the sources folder ${missing} cannot be read (it does not exist)`);
     expect(output).not.toContain('worker started');
   }, 60_000);
 
   it('starts with --sandbox and a prebuilt bundle, announces it, and stops cleanly on SIGTERM', async () => {
-    const { code, output } = await runWorker(
-      ['--sandbox', '--workflow-bundle', workflowBundlePath],
-      baseEnv(),
-      (text) => text.includes('worker started'),
-    );
-    expect(output).toContain('using the sandbox API');
+    const worker = startWorker(['--sandbox', '--workflow-bundle', workflowBundlePath], baseEnv());
+    await worker.waitFor('worker started');
+    const { code, output } = await worker.stop();
+    expect(output).toContain('using the sandbox API for communications, messaging');
     expect(output).toContain('worker stopped');
     expect(code).toBe(0);
   }, 60_000);

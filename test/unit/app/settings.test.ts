@@ -16,6 +16,7 @@ describe('readSettings', () => {
       go: 'go',
     });
     expect(settings.logLevel).toBe('info');
+    expect(settings.sourcesDir).toBe(join(projectRoot, 'sources'));
   });
 
   it('reads each variable it documents', () => {
@@ -29,6 +30,7 @@ describe('readSettings', () => {
       TEMPORAL_CLI_PATH: '/opt/temporal',
       GO: '/usr/local/go/bin/go',
       LOG_LEVEL: 'debug',
+      INGEST_SOURCES_DIR: 'my/sources',
     };
     const settings = readSettings(env);
     expect(settings.temporal).toEqual({
@@ -45,6 +47,7 @@ describe('readSettings', () => {
     });
     expect(settings.logLevel).toBe('debug');
     expect(settings.sourceEnv).toBe(env);
+    expect(settings.sourcesDir).toBe(resolve('my/sources'));
   });
 
   it('puts the cache under XDG_CACHE_HOME when it is set', () => {

@@ -64,6 +64,7 @@ const forbidden: readonly (readonly [string, string, string])[] = [
   ['db/staging ↛ db/merge', 'src/db/staging/probe.ts', "import { mergeStaged } from '../merge/merge.ts';"],
   ['db/ledger ↛ db/merge', 'src/db/ledger/probe.ts', "import { mergeStaged } from '../merge/merge.ts';"],
   ['local ↛ db', 'src/local/probe.ts', "import { createDatabase } from '../db/database.ts';"],
+  ['activities ↛ local', 'src/activities/probe.ts', "import { projectRoot } from '../local/paths.ts';"],
   ['src ↛ test', 'src/app/probe.ts', "import { withTemporal } from '../../test/helpers/temporal.ts';"],
   ['migrations ↛ src', 'migrations/probe.ts', "import { createDatabase } from '../src/db/database.ts';"],
 ];
@@ -90,6 +91,11 @@ const allowed: readonly (readonly [string, string, string])[] = [
   ],
   ['db/staging → the top of db', 'src/db/staging/probe.ts', "import type { Database } from '../schema.ts';"],
   ['app → everything', 'src/app/probe.ts', "import { startLocalStack } from '../local/stack.ts';"],
+  [
+    'activities → the source registry (config)',
+    'src/activities/probe.ts',
+    "import { loadSourceByName } from '../config/registry.ts';",
+  ],
 ];
 
 describe('the layer rules', () => {
