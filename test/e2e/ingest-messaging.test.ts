@@ -47,6 +47,12 @@ describe('the messaging source, end to end', () => {
       expect(rows.map((row) => canonicalJson(row.data)).sort(), resource).toEqual(served);
     }
     expect(report.resources.find((r) => r.resource === 'phones')?.counts.fetched).toBe(0);
+    // `messages` (a resolve child of `sms`) ran as its own child workflow.
+    const child = await temporal.client.workflow
+      .getHandle(`ingest/messaging/${temporal.taskQueue}/messages`)
+      .describe();
+    expect(child.type).toBe('resolveChildren');
+    expect(report.resources.find((r) => r.resource === 'messages')?.status).toBe('ok');
   });
 
   it('never writes the API key into the workflow histories (parent and child), payloads decoded', async () => {

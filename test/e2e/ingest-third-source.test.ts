@@ -39,6 +39,13 @@ beforeAll(async () => {
   await copyFile(fixture, join(sourcesDir, 'projects.yaml'));
   // Variants of the same file with other dispositions for the child: each a source of its own.
   const text = await readFile(fixture, 'utf8');
+  // The same file with its API key written inline (discouraged, warned, but supported): read when the run needs it.
+  await writeFile(
+    join(sourcesDir, 'projects-inline.yaml'),
+    text
+      .replace('name: projects', 'name: projects_inline')
+      .replace('{ $env: PROJECTS_API_KEY }', JSON.stringify(sandbox.generic.apiKey)),
+  );
   for (const disposition of ['replace', 'append'] as const) {
     const variant = text
       .replace('name: projects', `name: projects_${disposition}`)
@@ -57,7 +64,7 @@ function environment(withKeys: boolean): Record<string, string> {
     COMMUNICATIONS_BASE_URL: sandbox.url,
     COMMUNICATIONS_API_KEY: sandbox.keys.communications,
   };
-  for (const name of ['PROJECTS', 'PROJECTS_REPLACE', 'PROJECTS_APPEND']) {
+  for (const name of ['PROJECTS', 'PROJECTS_REPLACE', 'PROJECTS_APPEND', 'PROJECTS_INLINE']) {
     env[`${name}_BASE_URL`] = sandbox.url;
     if (withKeys) env[`${name}_API_KEY`] = sandbox.generic.apiKey;
   }
@@ -163,6 +170,22 @@ describe('a third source, added as one file', () => {
         n: string;
       }>`SELECT count(*) AS n FROM ${sql.table(`${source}.tasks`)}`.execute(database.db);
       expect(Number(rows[0]?.n)).toBe(expectedTasks().length * (disposition === 'append' ? 2 : 1));
+    }
+  });
+
+  it('runs with a credential written inline in its file, which never reaches the history', async () => {
+    const { workflowId, failure } = await withWorker(environment(false), () =>
+      startWithCli({ source: 'projects_inline' }),
+    );
+    expect(failure).toBeUndefined();
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM projects_inline.tasks`.execute(
+      database.db,
+    );
+    expect(Number(rows[0]?.n)).toBe(expectedTasks().length);
+    for (const id of [workflowId, `${workflowId}/tasks`]) {
+      const history = JSON.stringify(await temporal.client.workflow.getHandle(id).fetchHistory());
+      expect(history).not.toContain(sandbox.generic.apiKey);
+      expect(history).not.toContain(Buffer.from(sandbox.generic.apiKey).toString('base64'));
     }
   });
 
