@@ -271,7 +271,8 @@ async function keepForChildren(
   seq: number,
   records: readonly ExtractedRecord[],
 ): Promise<void> {
-  const paths = input.resource.childFields;
+  // Absent from plans recorded before children were kept for: nothing to keep then.
+  const paths = (input.resource as { childFields?: readonly string[] }).childFields ?? [];
   if (paths.length === 0) return;
   await writeParentRecords(db, {
     loadId: input.loadId,

@@ -95,7 +95,8 @@ export async function beginChildren(input: ChildRunInput, deps: ResolveDeps): Pr
     resource: input.resource.name,
     parents,
     paths: childPaths(input.resource),
-    polled: input.resource.poll !== null,
+    polled: pollOf(input.resource) !== null,
+    requestPaths: dependency.fields,
   });
   const givenUp = await giveUpStale(db, input);
   return { items, givenUp };
@@ -176,7 +177,7 @@ export async function finishChildren(
 ): Promise<FinishChildrenResult> {
   const { db } = deps;
   const run = { loadId: input.loadId, resource: input.resource.name };
-  if (input.resource.poll !== null) {
+  if (pollOf(input.resource) !== null) {
     await giveUpStale(db, input);
     await carryOverPolls(db, { ...run, source: input.source });
   }
@@ -234,19 +235,20 @@ async function fetchItems(
       outcome.rejected += fetched.rejected;
       outcome.pages += fetched.pages;
       outcome.ignored ||= fetched.ignored;
-      const state = resource.poll === null || fetched.final ? 'done' : 'pending';
+      const state = pollOf(resource) === null || fetched.final ? 'done' : 'pending';
       outcome[state] += 1;
       settled.push({ item: item.item, state });
     } catch (error) {
-      if (!isNotFound(error)) throw error;
-      // The parent's child does not exist (any more): a per-item outcome, recorded with the reason.
+      if (!isItemOutcome(error)) throw error;
+      // The parent's child does not exist (any more), or the parent record cannot make its request: a per-item
+      // outcome, recorded with the reason; the other items go on.
       await forgetItem(db, staging, input, item.item);
       outcome.unresolvable += 1;
       settled.push({ item: item.item, state: 'unresolvable' });
       unresolvable.push({
         key: childKeyText(item.fields, dependency.fields),
-        httpStatus: 404,
-        reason: error instanceof Error ? error.message : 'not found',
+        httpStatus: isNotFound(error) ? 404 : null,
+        reason: error.message,
       });
     }
   }
@@ -279,8 +281,10 @@ async function fetchItem(
 ): Promise<ItemFetch> {
   const { staging, requester, input, item, signal } = args;
   const { resource } = input;
+  const poll = pollOf(resource);
   const dependency = dependencyOf(input);
-  const additions = parentAdditions(dependency.includeFromParent, item.fields);
+  const additions = parentAdditions(dependency.includeFromParent ?? [], item.fields);
+  assertExact(item.fields, dependency.fields);
   const rendered = requester.render(recordOfFields(item.fields));
   let records = 0;
   let rejected = 0;
@@ -299,13 +303,13 @@ async function fetchItem(
       const staged = await stageRecords(db, staging, seq, batch);
       rejected += staged.rejected;
       records += batch.length;
-      if (resource.poll !== null) final &&= batch.every((record) => isFinal(record, resource.poll));
-      if (resource.childFields.length > 0) {
+      if (poll !== null) final &&= batch.every((record) => isFinal(record, poll));
+      if (childFieldsOf(resource).length > 0) {
         await writeParentRecords(db, {
           loadId: input.loadId,
           resource: resource.name,
           seq,
-          paths: resource.childFields,
+          paths: childFieldsOf(resource),
           values: batch.map((record) => record.value),
         });
       }
@@ -327,13 +331,12 @@ async function forgetItem(
   const from = batchSeq(item, 0);
   const to = batchSeq(item + 1, 0);
   await discardStagedRange(db, staging, from, to);
-  if (input.resource.childFields.length > 0) {
+  if (childFieldsOf(input.resource).length > 0) {
     await discardParentRecords(db, { loadId: input.loadId, resource: input.resource.name, from, to });
   }
 }
 
-function isFinal(record: ExtractedRecord, poll: ResolvedPoll | null): boolean {
-  if (poll === null) return true;
+function isFinal(record: ExtractedRecord, poll: ResolvedPoll): boolean {
   const value = readField(record.value, poll.field);
   return poll.final.some((final) => final === value);
 }
@@ -342,15 +345,49 @@ function isNotFound(error: unknown): error is Error {
   return isIngestError(error) && error.details['status'] === 404;
 }
 
+/**
+ * A number beyond 2^53 has lost digits on its way here (JavaScript numbers): a request built from it would name
+ * another record. Such a parent record is unresolvable, with the reason, rather than silently fetched wrong.
+ */
+function assertExact(fields: Readonly<Record<string, unknown>>, requestPaths: readonly string[]): void {
+  for (const path of requestPaths) {
+    const value = fields[path];
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw new IngestError(
+        'response-shape',
+        'PARENT_FIELD_IMPRECISE',
+        `the parent field ${path} is an integer beyond 2^53 (${value}), which cannot be used exactly in a request`,
+        { retryable: false },
+      );
+    }
+  }
+}
+
+/** A failure that belongs to one parent record: a 404, or a parent field its request cannot use. */
+function isItemOutcome(error: unknown): error is Error {
+  return isNotFound(error) || (isIngestError(error) && error.code.startsWith('PARENT_'));
+}
+
+/** `poll`, `childFields` and `includeFromParent` are absent from plans recorded before they existed. */
+function pollOf(resource: ResolvedResource): ResolvedPoll | null {
+  return (resource as { poll?: ResolvedPoll | null }).poll ?? null;
+}
+
+function childFieldsOf(resource: ResolvedResource): readonly string[] {
+  return (resource as { childFields?: readonly string[] }).childFields ?? [];
+}
+
 /** The parent fields the child uses: its resolve fields and its `include_from_parent` fields. */
 function childPaths(resource: ResolvedResource): string[] {
   const dependency = resource.dependency;
   if (dependency === null) return [];
-  return [...new Set([...dependency.fields, ...dependency.includeFromParent.map((f) => f.field)])].sort();
+  return [
+    ...new Set([...dependency.fields, ...(dependency.includeFromParent ?? []).map((f) => f.field)]),
+  ].sort();
 }
 
 async function giveUpStale(db: Kysely<Database>, input: ChildRunInput): Promise<number> {
-  const poll = input.resource.poll;
+  const poll = pollOf(input.resource);
   if (poll === null) return 0;
   return giveUpStaleItems(db, {
     loadId: input.loadId,

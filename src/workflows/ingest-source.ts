@@ -13,6 +13,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -30,10 +31,17 @@ import {
   type IngestProgress,
   type IngestSourceInput,
   type LoadReport,
+  type ResourceCounts,
   type ResourceReport,
 } from '../shared/ingest-types.ts';
 import { resolveChildren } from './resolve-children.ts';
 import { outcomeSearchAttribute, sourceSearchAttribute } from './search-attributes.ts';
+
+/**
+ * The patch that made dependent resources start as soon as their parent has loaded, as `resolveChildren` child
+ * workflows (before it: after every independent resource, as `resolveSmsMessages`). Never reuse this id.
+ */
+const childrenWithTheirParent = 'children-with-their-parent';
 
 /** Resources of one source that load at once (each holds one HTTP stream and one Postgres connection). */
 const resourceConcurrency = 4;
@@ -102,6 +110,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   const openLoadId = loadId;
   phase = 'loading';
 
+  // Histories from before children started with their parent (and ran as `resolveChildren`) replay the old way.
+  const legacyChildren = !patched(childrenWithTheirParent);
   const runResource = async (resource: ResolvedResource): Promise<void> => {
     if (resource.skip) {
       reports.set(resource.name, {
@@ -116,22 +126,35 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
     const started = Date.now();
     try {
       const counts = resource.dependency
-        ? // A dependent resource is fetched once per parent record by its own child workflow.
-          (
-            await executeChild(resolveChildren, {
-              workflowId: `${info.workflowId}/${resource.name}`,
-              args: [
+        ? legacyChildren
+          ? // A run started before resolveChildren existed: its history has the old child workflow type.
+            (
+              await executeChild<(input: unknown) => Promise<{ readonly counts: ResourceCounts }>>(
+                'resolveSmsMessages',
                 {
-                  loadId: openLoadId,
-                  source,
-                  baseUrl: plan.baseUrl,
-                  planHash: plan.hash,
-                  resource,
-                  ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+                  workflowId: `${info.workflowId}/${resource.name}`,
+                  args: [
+                    { loadId: openLoadId, source, baseUrl: plan.baseUrl, planHash: plan.hash, resource },
+                  ],
                 },
-              ],
-            })
-          ).counts
+              )
+            ).counts
+          : // A dependent resource is fetched once per parent record by its own child workflow.
+            (
+              await executeChild(resolveChildren, {
+                workflowId: `${info.workflowId}/${resource.name}`,
+                args: [
+                  {
+                    loadId: openLoadId,
+                    source,
+                    baseUrl: plan.baseUrl,
+                    planHash: plan.hash,
+                    resource,
+                    ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+                  },
+                ],
+              })
+            ).counts
         : await resources.ingestResource({
             loadId: openLoadId,
             source,
@@ -174,6 +197,20 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
     // A dependent resource starts once its parent has loaded in this run (it reads the parent's records of this
     // run); the others start in plan order, at most `resourceConcurrency` at once.
     await loading.run(async () => {
+      if (legacyChildren) {
+        // Runs started before this patch: every independent resource first, then the dependent ones.
+        await runBounded(
+          plan.resources.filter((r) => r.dependency === null),
+          resourceConcurrency,
+          runResource,
+        );
+        await runBounded(
+          plan.resources.filter((r) => r.dependency !== null),
+          resourceConcurrency,
+          runResource,
+        );
+        return;
+      }
       const slot = limiter(resourceConcurrency);
       const loaded = new Map<string, Promise<void>>();
       for (const resource of plan.resources) {
@@ -284,6 +321,22 @@ export function decideOutcome(reports: readonly ResourceReport[]): IngestOutcome
   return reports.some((r) => r.status === 'ok') ? 'partial' : 'failed';
 }
 
+/** Runs `task` for every item, at most `limit` at once, in order of the list (runs from before the patch). */
+async function runBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** Runs tasks at most `limit` at once, in the order they ask for a slot (deterministic: workflow promises are). */
 function limiter(limit: number): (task: () => Promise<void>) => Promise<void> {
   let active = 0;
@@ -306,8 +359,11 @@ function describeFailure(error: unknown, deadlinePassed: boolean): { code: strin
   if (deadlinePassed && isCancellation(error)) {
     return { code: ingestFailureTypes.timedOut, message: `the run's deadline of ${runDeadline} passed` };
   }
-  const cause =
-    error instanceof ActivityFailure || error instanceof ChildWorkflowFailure ? error.cause : error;
+  // A child workflow's failure wraps its activity's, which wraps the typed failure: unwrap to it.
+  let cause: unknown = error;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) {
+    cause = cause.cause;
+  }
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'UNKNOWN', message: cause.message };
   return { code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };
 }

@@ -71,7 +71,7 @@ describe('the work list of a child', () => {
       resource: 'projects',
       seq: 5,
       paths: ['id', 'key'],
-      values: [{ id: 30, key: 'C' }, { id: 10, key: 'A' }, { id: 30, key: 'C' }, { key: 'no id' }],
+      values: [{ id: 30, key: 'C' }, { id: 10, key: 'A' }, { id: 30, key: 'D' }, { key: 'no id' }],
     });
     await writeParentRecords(database.db, {
       loadId: 'parents-1',
@@ -85,16 +85,17 @@ describe('the work list of a child', () => {
       source,
       resource: 'tasks',
       parents: { from: 'run', parent: 'projects' } as const,
-      paths: ['id'],
+      paths: ['id', 'key'],
+      requestPaths: ['id'],
       polled: false,
     };
     expect(await buildChildItems(database.db, input)).toBe(3);
     expect(await buildChildItems(database.db, input)).toBe(3); // a retried activity finds it built
     const items = await readChildItems(database.db, { loadId, resource: 'tasks', items: [1, 2, 3] });
     expect(items).toEqual([
-      { item: 1, fields: { id: 30 } },
-      { item: 2, fields: { id: 10 } },
-      { item: 3, fields: {} }, // the parent record without the field: the fetch reports it
+      { item: 1, fields: { id: 30, key: 'C' } }, // one request per id: the first parent record's other fields
+      { item: 2, fields: { id: 10, key: 'A' } },
+      { item: 3, fields: { key: 'no id' } }, // the parent record without the field: the fetch reports it
     ]);
     expect(await listPendingItems(database.db, { loadId, resource: 'tasks', after: 1, limit: 10 })).toEqual([
       2, 3,
@@ -147,6 +148,7 @@ describe('the work list of a child', () => {
       resource: 'stored_children',
       parents: { from: 'storage', table },
       paths: ['id'],
+      requestPaths: ['id'],
       polled: false,
     });
     expect(count).toBe(3);
@@ -165,6 +167,7 @@ describe('the work list of a child', () => {
       resource: 'statuses',
       parents: { from: 'run', parent: 'sends' } as const,
       paths: ['requestId'],
+      requestPaths: ['requestId'],
       polled: true,
     });
     const sends = (loadId: string, ids: string[]) =>
@@ -179,6 +182,13 @@ describe('the work list of a child', () => {
     await startLoad(database.db, { loadId: 'poll-1', source });
     await sends('poll-1', ['r1', 'r2', 'r3']);
     expect(await buildChildItems(database.db, polled('poll-1'))).toBe(3);
+    // Known across loads at once: had this load's resolution failed, the next load would poll them.
+    const known = await database.db
+      .selectFrom('ingest.child_polls')
+      .select('state')
+      .where('source', '=', source)
+      .execute();
+    expect(known.map((k) => k.state)).toEqual(['pending', 'pending', 'pending']);
     await settleChildItems(database.db, {
       loadId: 'poll-1',
       resource: 'statuses',

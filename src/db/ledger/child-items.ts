@@ -22,8 +22,13 @@ export interface BuildChildItemsInput {
   /** The child resource. */
   readonly resource: string;
   readonly parents: ParentRecordSource;
-  /** The parent fields the child uses (dotted paths). */
+  /** The parent fields the child uses (dotted paths): its request fields and its `include_from_parent` fields. */
   readonly paths: readonly string[];
+  /**
+   * The parent fields its requests use: what makes two items the same request. Items are distinct by these; the
+   * other fields (`include_from_parent`) come from the first parent record with them.
+   */
+  readonly requestPaths: readonly string[];
   /** The child is polled: carry over what earlier loads left pending, skip what is final or given up. */
   readonly polled: boolean;
 }
@@ -55,7 +60,11 @@ export async function buildChildItems(db: Kysely<Database>, input: BuildChildIte
         ${parentRows}
         ${carried}
       ), hashed AS (
-        SELECT md5(fields::text)::uuid AS slice_hash, fields, origin, seq, ordinal FROM candidates
+        SELECT md5((SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+                    FROM jsonb_each(fields) AS e WHERE e.key = ANY(${sql.val(input.requestPaths)}::text[]))::text)::uuid
+                 AS slice_hash,
+               fields, origin, seq, ordinal
+        FROM candidates
       ), firsts AS (
         SELECT DISTINCT ON (slice_hash) slice_hash, fields, origin, seq, ordinal
         FROM hashed ORDER BY slice_hash, origin, seq, ordinal
@@ -69,6 +78,15 @@ export async function buildChildItems(db: Kysely<Database>, input: BuildChildIte
                       now())
       FROM firsts AS f
       WHERE true ${settled}`.execute(trx);
+    if (polled) {
+      // Known across loads from now on: should this load's resolution not finish, the next load polls them.
+      await sql`
+        INSERT INTO ingest.child_polls (source, resource, slice_hash, fields, state, first_seen_at)
+        SELECT ${source}, ${resource}, i.slice_hash, i.fields, 'pending', i.first_seen_at
+        FROM ingest.child_items AS i
+        WHERE i.load_id = ${loadId} AND i.resource = ${resource}
+        ON CONFLICT (source, resource, slice_hash) DO NOTHING`.execute(trx);
+    }
     return countItems(trx, loadId, resource);
   });
 }
@@ -91,9 +109,10 @@ function parentRowsSql(input: BuildChildItemsInput) {
   // A missing field is SQL NULL here (a JSON null is not), so it is left out, as for the records of a run.
   const live = isAppendTable(table) ? sql`true` : sql`t._deleted_at IS NULL`;
   return sql`
-    SELECT (SELECT coalesce(jsonb_object_agg(path, t.data #> string_to_array(path, '.')), '{}'::jsonb)
+    SELECT (SELECT coalesce(jsonb_object_agg(path, t.data #> string_to_array(regexp_replace(path, '^\$\.', ''), '.')),
+                            '{}'::jsonb)
             FROM unnest(${paths}) AS path
-            WHERE t.data #> string_to_array(path, '.') IS NOT NULL) AS fields,
+            WHERE t.data #> string_to_array(regexp_replace(path, '^\$\.', ''), '.') IS NOT NULL) AS fields,
            1 AS origin, 0::bigint AS seq, 0 AS ordinal
     FROM ${sql.id(table.schema, table.table)} AS t
     WHERE ${live}`;
