@@ -64,9 +64,23 @@ export interface Dataset {
   ): IterableIterator<Buffer>;
 }
 
+/** The dataset as the server holds it: records can be appended (new call records, `sandbox.changes`). */
+export interface MutableDataset extends Dataset {
+  /** Appends records (exact JSON texts) after the generated ones; they are never hostile. */
+  append(resource: SandboxResource, texts: readonly string[]): void;
+  /** The generated (clean) text of record `index`, also past the configured count (for building new records). */
+  generatedText(resource: SandboxResource, index: number): string;
+  /** How many records were generated from the seed (the configured count, before appends). */
+  generatedCount(resource: SandboxResource): number;
+}
+
 /** Builds the dataset of the given seed and counts. */
-export function createDataset(settings: DatasetSettings): Dataset {
-  const { seed, counts, hostile } = settings;
+export function createDataset(settings: DatasetSettings): MutableDataset {
+  const { seed, hostile } = settings;
+  const generated = settings.counts;
+  const appended = new Map<SandboxResource, string[]>();
+  // Current counts: the generated records plus the appended ones.
+  const counts: Record<SandboxResource, number> = { ...generated };
   // Per-resource constants, computed once: the salt of each record's PRNG and the base of its numeric ids.
   const salts = new Map(sandboxResources.map((resource) => [resource, hashString(resource)]));
   const idBases = new Map(
@@ -99,6 +113,7 @@ export function createDataset(settings: DatasetSettings): Dataset {
   };
 
   const textOf = (resource: SandboxResource, index: number): string => {
+    if (index >= generated[resource]) return appended.get(resource)?.[index - generated[resource]] ?? '';
     const kind = hostileKindAt(hostile, index);
     const text = cleanText(resource, index);
     return kind === undefined
@@ -109,7 +124,8 @@ export function createDataset(settings: DatasetSettings): Dataset {
   const writerFor =
     (resource: SandboxResource): RecordWriter =>
     (writer, index) => {
-      if (hostileKindAt(hostile, index) === undefined) writeClean(writer, resource, index);
+      if (index >= generated[resource]) writer.text(textOf(resource, index));
+      else if (hostileKindAt(hostile, index) === undefined) writeClean(writer, resource, index);
       else writer.text(textOf(resource, index));
     };
 
@@ -157,10 +173,18 @@ export function createDataset(settings: DatasetSettings): Dataset {
     recordTexts: texts,
     hostileKind: (resource, index) => {
       checkIndex(resource, index);
-      return hostileKindAt(hostile, index);
+      return index >= generated[resource] ? undefined : hostileKindAt(hostile, index);
     },
     bodyText: (resource) => chunksToText(bodyChunks(resource)),
     bodyChunks,
     pageChunks,
+    append(resource, texts) {
+      const list = appended.get(resource) ?? [];
+      list.push(...texts);
+      appended.set(resource, list);
+      counts[resource] = generated[resource] + list.length;
+    },
+    generatedText: (resource, index) => cleanText(resource, index),
+    generatedCount: (resource) => generated[resource],
   };
 }

@@ -52,6 +52,8 @@ export interface SandboxOptions {
   readonly generic?: GenericCredentialsOptions;
   /** Projects of `/generic/projects` (each with its tasks under `/generic/projects/{id}/tasks`). Default 25. */
   readonly projects?: number;
+  /** Initial records of `/generic/changes` (more come with `sandbox.changes.mutate`). Default 40. */
+  readonly changes?: number;
   /** Default page size of the paginated routes (clients may ask for another). Default 10. */
   readonly pageSize?: number;
   /** Message status progression and preloaded "old" messages. Default: final after 1 non-final poll. */
@@ -84,6 +86,7 @@ export interface ResolvedSandboxOptions {
   readonly keys: { readonly communications: string; readonly messaging: string };
   readonly generic: ResolvedGenericCredentials;
   readonly projects: number;
+  readonly changes: number;
   readonly pageSize: number;
   readonly messages: MessageProgressOptions;
   readonly preload: PreloadOptions | undefined;
@@ -106,6 +109,10 @@ export const defaultGenericCredentials: ResolvedGenericCredentials = {
   clientSecret: 'sandbox-client-secret',
   tokenTtlMs: 3_600_000,
 };
+
+/** Initial records of `/generic/changes` by default, and the most the `changes` option allows. */
+export const defaultChangeCount = 40;
+export const maxChanges = 1_000_000;
 
 /** Most projects the `projects` option allows (their tasks are generated per request, their counts kept). */
 export const maxProjects = 1_000_000;
@@ -166,6 +173,7 @@ const optionsSchema = z.object({
     })
     .optional(),
   projects: z.number().int().min(0).max(maxProjects).optional(),
+  changes: z.number().int().min(0).max(maxChanges).optional(),
   pageSize: z.number().int().min(1).max(10_000).optional(),
   messages: z
     .object({
@@ -212,6 +220,7 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
     keys: { ...defaultKeys, ...withoutUndefined(options.keys) },
     generic: { ...defaultGenericCredentials, ...withoutUndefined(options.generic) },
     projects: options.projects ?? defaultProjectCount,
+    changes: options.changes ?? defaultChangeCount,
     pageSize: options.pageSize ?? 10,
     messages: bothUnset
       ? { finalAfterPolls: 1 }

@@ -49,6 +49,11 @@ export interface RequestLogEntry {
   readonly route: string | undefined;
   /** Path and query as received, credential values replaced by `REDACTED`. */
   readonly path: string;
+  /**
+   * The request body as text, for routes that take a JSON body (`POST /generic/search`); known secrets replaced by
+   * `REDACTED`. Undefined for every other route (the OAuth2 token request's form body is never kept).
+   */
+  readonly requestBody: string | undefined;
   /** The status sent; undefined when the connection was reset before any header. */
   readonly status: number | undefined;
   /** The fault applied, e.g. `status 429 (retry-after 2s as seconds)`, or undefined. */
@@ -117,6 +122,7 @@ export function createRequestLog(
         method: init.method,
         route: undefined,
         path: init.path,
+        requestBody: undefined,
         status: undefined,
         fault: undefined,
         retryAfter: undefined,

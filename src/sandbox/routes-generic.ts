@@ -250,10 +250,16 @@ function servePage(services: SandboxServices, style: PaginatorStyle, ctx: RouteC
       if (hasMore) headers['link'] = `<${pageUrl(nextPage)}>; rel="next"`;
       break;
     case 'offset':
-      extra = { total, offset: start, limit: size };
+      extra = { total, offset: start, limit: size, has_more: hasMore };
       break;
     case 'page-number':
-      extra = { page, page_size: size, total_pages: Math.ceil(total / size), total_items: total };
+      extra = {
+        page,
+        page_size: size,
+        total_pages: Math.ceil(total / size),
+        total_items: total,
+        has_more: hasMore,
+      };
       break;
     case 'cursor':
       extra = { cursors: { next: hasMore ? encodeCursor(nextStart) : null }, has_more: hasMore };

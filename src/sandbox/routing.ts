@@ -23,6 +23,8 @@ export interface RouteContext {
   addCredentials(sightings: readonly CredentialSighting[]): void;
   /** The request body as text (at most `limitBytes`; more is an error). */
   readBody(limitBytes?: number): Promise<string>;
+  /** Keeps a (JSON) request body in the request log as `requestBody`, known secrets redacted. */
+  recordBody(text: string): void;
 }
 
 export interface Route {

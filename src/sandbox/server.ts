@@ -7,6 +7,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTokenStore } from './auth.ts';
+import {
+  createCallLog,
+  createChanges,
+  createClock,
+  type CallLogState,
+  type ChangesState,
+  type SandboxClock,
+} from './changes.ts';
 import { writeReply } from './body-writer.ts';
 import { sandboxConfigValues, type SandboxConfigValues } from './config-values.ts';
 import { createDataset, type Dataset } from './dataset.ts';
@@ -33,6 +41,8 @@ import {
 } from './request-log.ts';
 import { communicationsRoutes } from './routes-communications.ts';
 import { genericChildRoutes } from './routes-generic-children.ts';
+import { genericChangesRoutes } from './routes-generic-changes.ts';
+import { genericSearchRoutes } from './routes-generic-search.ts';
 import { genericRoutes } from './routes-generic.ts';
 import { messagingRoutes } from './routes-messaging.ts';
 import { createRouter, type RouteContext, type Router } from './routing.ts';
@@ -53,6 +63,15 @@ export interface Sandbox {
   readonly generic: ResolvedGenericCredentials;
   /** The data served, record by record, as values and exact JSON text. */
   readonly dataset: Dataset;
+  /** The clock of all changing data: strictly increasing, starts at 2025-01-01T00:00:00.000Z, never the wall clock. */
+  readonly clock: SandboxClock;
+  /**
+   * The records of `GET /generic/changes`: `mutate({ add, change, at })`, `records()` (all, as served now),
+   * `window(since, before)` (what an `updated_since`/`updated_before` request returns).
+   */
+  readonly changes: ChangesState;
+  /** New call records (`add(n, { at })`) and `window(dateFrom, dateTo)` of `/v1/user_call_records`. */
+  readonly callLog: CallLogState;
   /** The projects of `/generic/projects` and the tasks of `/generic/projects/{projectId}/tasks`, as served. */
   readonly projects: ProjectDataset;
   /**
@@ -89,12 +108,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const preloadedMessageIds = settings.preload === undefined ? [] : messaging.preload(settings.preload);
   const faults = createFaultBook(settings.seed, settings.faults);
   const log = createRequestLog(settings.logLimit, settings.onRequest);
-  const services: SandboxServices = { settings, dataset, projects, messaging, tokens };
+  const clock = createClock();
+  const changes = createChanges(settings.seed, settings.changes, clock);
+  const callLog = createCallLog(dataset, clock);
+  const services: SandboxServices = { settings, dataset, projects, messaging, tokens, changes, callLog };
   const router = createRouter([
     ...communicationsRoutes(services),
     ...messagingRoutes(services),
     ...genericRoutes(services),
     ...genericChildRoutes(services),
+    ...genericSearchRoutes(services),
+    ...genericChangesRoutes(services),
   ]);
 
   const configuredSecrets = new Set([
@@ -106,12 +130,30 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     settings.generic.clientSecret,
   ]);
   const isKnownSecret = (value: string): boolean => configuredSecrets.has(value) || tokens.isIssued(value);
+  const redactSecrets = (text: string): string => {
+    let redacted = text;
+    for (const secret of configuredSecrets) {
+      if (secret !== '') redacted = redacted.split(secret).join('REDACTED');
+    }
+    return redacted;
+  };
   const stopping = new AbortController();
   const origins = { main: '', other: '' };
 
   const handler = (origin: Origin) => (req: IncomingMessage, res: ServerResponse) => {
     // handleRequest answers 500 itself; this only keeps a bug from escaping as an unhandled rejection.
-    const scope = { origin, req, res, router, faults, log, isKnownSecret, origins, signal: stopping.signal };
+    const scope = {
+      origin,
+      req,
+      res,
+      router,
+      faults,
+      log,
+      isKnownSecret,
+      redactSecrets,
+      origins,
+      signal: stopping.signal,
+    };
     handleRequest(scope).catch(() => res.destroy());
   };
   const main = createServer({ keepAliveTimeout: 5000 }, handler('main'));
@@ -137,6 +179,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     generic: settings.generic,
     dataset,
     projects,
+    clock,
+    changes,
+    callLog,
     configValues: sandboxConfigValues,
     log,
     faults,
@@ -190,6 +235,7 @@ interface RequestScope {
   readonly faults: FaultBook;
   readonly log: RequestLogWriter;
   readonly isKnownSecret: (value: string) => boolean;
+  readonly redactSecrets: (text: string) => string;
   readonly origins: { readonly main: string; readonly other: string };
   readonly signal: AbortSignal;
 }
@@ -285,6 +331,9 @@ async function respond(
         entry.credentials = [...entry.credentials, ...sightings];
       },
       readBody: (limit) => readBody(req, limit ?? 1024 * 1024),
+      recordBody: (text) => {
+        entry.requestBody = scope.redactSecrets(text);
+      },
     };
     reply = await match.route.handle(ctx);
   } else if (match.type === 'method-not-allowed') {
