@@ -1,7 +1,7 @@
 /**
  * Building each page's request from the resource's first request and the paginator's `NextRequest`: query
  * parameters set without re-encoding the others (render.ts' encoding stays byte for byte), a next URL used as is,
- * a cursor put at a path of the JSON body.
+ * a cursor, an offset, limit or page put at a path of the JSON body (the other members of the body kept).
  */
 import type { JsonValue } from '../../shared/plan.ts';
 import { appendQuery } from '../../config/render.ts';
@@ -61,7 +61,11 @@ export function pageRequest(first: FirstPageRequest, next: NextRequest): PageReq
   let json = first.json;
   if (next.type === 'params') url = withQueryParams(first.url, next.params);
   else if (next.type === 'url') url = next.url;
-  else json = setAtPath(json, parseDataSelector(next.path), next.value);
+  else if (next.type === 'body') json = setAtPath(json, parseDataSelector(next.path), next.value);
+  else {
+    url = withQueryParams(first.url, next.params);
+    for (const field of next.body) json = setAtPath(json, parseDataSelector(field.path), field.value);
+  }
   if (json === undefined) return { method: first.method, url, headers: first.headers };
   const hasType = Object.keys(first.headers).some((name) => name.toLowerCase() === 'content-type');
   return {

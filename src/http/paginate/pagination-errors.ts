@@ -1,7 +1,8 @@
 /**
  * The errors of pagination, all `IngestError`s of the one taxonomy: a loop that does not end is a clear,
  * non-retryable error (a repeated link or cursor, too many pages, a link to another origin), as is a response the
- * paginator cannot read (a total or cursor of the wrong type). Messages quote values only after redaction.
+ * paginator cannot read (a total, has-more flag or cursor missing or of the wrong type). Messages quote values
+ * only after redaction.
  */
 import { IngestError } from '../../errors.ts';
 import type { ErrorCategory } from '../../errors.ts';
@@ -14,6 +15,8 @@ export const paginationErrorCodes = [
   'PAGINATION_CURSOR_INVALID',
   'PAGINATION_TOTAL_NOT_FOUND',
   'PAGINATION_TOTAL_INVALID',
+  'PAGINATION_HAS_MORE_NOT_FOUND',
+  'PAGINATION_HAS_MORE_INVALID',
   'PAGINATION_UNBOUNDED',
   'PAGINATION_STATE_INVALID',
 ] as const;

@@ -34,8 +34,9 @@ function maxPagesOf(paginator: ResolvedPaginator): number {
 
 /**
  * The state before the first request. `firstUrl` (the rendered endpoint URL) is remembered by the loop guard, so a
- * next link back to it is caught. A range paginator with no way to stop (no `total_path`, no maximum and
- * `stop_after_empty_page: false`) is refused like dlt refuses it (`PAGINATION_UNBOUNDED`, config).
+ * next link back to it is caught. A range paginator with no way to stop (no `total_path`, no maximum, no
+ * `has_more_path` and `stop_after_empty_page: false`) is refused like dlt refuses it (`PAGINATION_UNBOUNDED`,
+ * config).
  */
 export function startPagination(
   paginator: ResolvedPaginator,
@@ -46,11 +47,17 @@ export function startPagination(
   },
 ): PaginationState {
   const rule = rangeRuleOf(paginator);
-  if (rule !== undefined && rule.totalPath === null && rule.maximum === null && !rule.stopAfterEmptyPage) {
+  if (
+    rule !== undefined &&
+    rule.totalPath === null &&
+    rule.maximum === null &&
+    rule.hasMorePath === null &&
+    !rule.stopAfterEmptyPage
+  ) {
     throw paginationError(
       'config',
       'PAGINATION_UNBOUNDED',
-      `the ${paginator.type} paginator has no way to stop: set total_path, ${paginator.type === 'offset' ? 'maximum_offset' : 'maximum_page'} or stop_after_empty_page`,
+      `the ${paginator.type} paginator has no way to stop: set total_path, ${paginator.type === 'offset' ? 'maximum_offset' : 'maximum_page'}, has_more_path or stop_after_empty_page`,
     );
   }
   const position =
@@ -80,8 +87,10 @@ export function pageCapture(state: PaginationState): CaptureOptions | undefined 
     case 'cursor':
       return cursorCapture(paginator);
     case 'offset':
-    case 'page_number':
-      return paginator.totalPath === null ? undefined : { paths: [paginator.totalPath] };
+    case 'page_number': {
+      const paths = [paginator.totalPath, paginator.hasMorePath ?? null].filter((path) => path !== null);
+      return paths.length === 0 ? undefined : { paths };
+    }
     default:
       return undefined;
   }

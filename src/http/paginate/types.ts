@@ -14,12 +14,26 @@ export type ConcretePaginator = Exclude<ResolvedPaginator, { readonly type: 'aut
  * - `params`: set these query parameters (replacing ones of the same name, keeping the others), dlt's
  *   `request.params[...] = …` — offset/limit, page, cursors; `{}` is the first request unchanged;
  * - `url`: request this URL instead (the endpoint's own query parameters are dropped, as dlt does for next links);
- * - `body`: set this value at a dotted path of the JSON body (`cursor_body_path`).
+ * - `body`: set this value at a dotted path of the JSON body (`cursor_body_path`);
+ * - `fields`: set these query parameters and these values at dotted paths of the JSON body — `offset` /
+ *   `page_number` when some of their values go in the body (`offset_body_path`, `limit_body_path`,
+ *   `page_body_path`); with none in the body they ask with `params`, as they always did.
  */
 export type NextRequest =
   | { readonly type: 'params'; readonly params: Readonly<Record<string, string>> }
   | { readonly type: 'url'; readonly url: string }
-  | { readonly type: 'body'; readonly path: string; readonly value: string | number };
+  | { readonly type: 'body'; readonly path: string; readonly value: string | number }
+  | {
+      readonly type: 'fields';
+      readonly params: Readonly<Record<string, string>>;
+      readonly body: readonly BodyValue[];
+    };
+
+/** A value put at a dotted path of the JSON body (JSON numbers stay numbers, as dlt sends them). */
+export interface BodyValue {
+  readonly path: string;
+  readonly value: string | number;
+}
 
 /** Why a pagination ended (expected outcomes, not errors). */
 export const doneReasons = [
@@ -35,6 +49,8 @@ export const doneReasons = [
   'total-reached',
   /** `maximum_offset` / `maximum_page` reached. */
   'maximum-reached',
+  /** `offset` / `page_number` with `has_more_path`: the response says no page follows (`false` there). */
+  'has-more-false',
   /** A `response_actions` item ignored the response (dlt stops there too); the page has no records. */
   'response-ignored',
 ] as const;
