@@ -1,10 +1,12 @@
 /**
- * The analysis of one resource: `resource_defaults` merged in, its templates walked for the config values and the
- * parent fields its requests use, its resolve params checked, its headers merged with the client's, and its
- * disposition, primary key and table name settled. Problems are collected into the caller's list.
+ * The analysis of one resource: `resource_defaults` merged in, its templates walked for the config values, parent
+ * fields and incremental placeholders its requests use, its resolve params and incremental config checked, its
+ * headers merged with the client's, and its disposition, primary key and table name settled. Problems are collected
+ * into the caller's list.
  */
 import type { ResolvedParentField } from '../shared/plan.ts';
 import { mergeResourceDefaults, type MergedResource } from './defaults.ts';
+import { analyseIncremental, type AnalysedIncremental, type IncrementalPlaceholder } from './incremental.ts';
 import { makeLocator, type ResourceLocator } from './locate.ts';
 import { joinPath, type ConfigProblem } from './problems.ts';
 import type { ParamValueConfig, ResolveParamConfig, ResourceEntryConfig, SourceConfig } from './schema.ts';
@@ -43,6 +45,8 @@ export interface AnalysedResource {
   readonly writeDisposition: 'merge' | 'replace' | 'append';
   readonly primaryKey: readonly string[];
   readonly tableName: string;
+  /** Its incremental config (`endpoint.incremental` or an incremental param), or null. */
+  readonly incremental: AnalysedIncremental | null;
 }
 
 /** One reference to a parent resource, and where it is written. */
@@ -151,6 +155,7 @@ export function analyseResource(
   let parameterDependent = false;
   // Every reference to a parent: the resolve params first, in the order written, then `{resources.<p>.<f>}`.
   const parentRefs: ParentRef[] = [];
+  const placeholders: IncrementalPlaceholder[] = [];
   const resolveParams = new Map<string, { resource: string; field: string; location: string }>();
   const usedResolveParams = new Set<string>();
   const params = endpoint.params ?? {};
@@ -188,6 +193,9 @@ export function analyseResource(
             location,
             what: token.source,
           });
+          break;
+        case 'incremental':
+          placeholders.push({ location, source: token.source });
           break;
         case 'stream_slice':
         case 'resolve_param': {
@@ -257,5 +265,6 @@ export function analyseResource(
     writeDisposition: writeDispositionOf(resource),
     primaryKey: primaryKeyOf(resource),
     tableName: resource.table_name ?? resource.name,
+    incremental: analyseIncremental(resource, locate, placeholders, problems),
   };
 }

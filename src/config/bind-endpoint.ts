@@ -1,7 +1,8 @@
 /**
  * A resource's endpoint as the plan holds it: config values bound into its templates (path, params, JSON body,
- * headers), parent references left as `{ parentField }` for run time, and its auth, paginator, data selector and
- * response actions with their defaults. Problems (a value that cannot be encoded into the path, a line break in a
+ * headers), parent references left as `{ parentField }` and incremental placeholders as `{ incremental }` for run
+ * time, and its auth, paginator, data selector (normalised), response actions and incremental config with their
+ * defaults. Problems (a value that cannot be encoded into the path, a line break in a
  * header) are collected into the caller's list.
  */
 import { isResolveParam, type AnalysedResource } from './analyse-resource.ts';
@@ -16,6 +17,8 @@ import type {
   ResolvedTemplatePart,
 } from '../shared/plan.ts';
 import type { ConfigProblem } from './problems.ts';
+import { normaliseDataSelector } from './data-selector.ts';
+import { isIncrementalParam, resolveIncremental } from './incremental.ts';
 import { encodePathValue } from './render.ts';
 import { resolveAuth } from './resolve-auth.ts';
 import { resolvePaginator } from './resolve-paginator.ts';
@@ -46,7 +49,7 @@ function configValue(key: string, fallback: string | undefined, context: BindCon
   return value ?? '';
 }
 
-/** Binds config values into a templated string; parent references stay as `{ parentField }`. */
+/** Binds config values into a templated string; parent references and the incremental window stay for run time. */
 function bindTemplate(
   text: string,
   templateContext: TemplateContext,
@@ -86,6 +89,9 @@ function bindTemplate(
       case 'resource_field':
         parts.push({ parentField: expression.field });
         break;
+      case 'incremental':
+        parts.push({ incremental: expression.value });
+        break;
       case 'stream_slice':
       case 'resolve_param':
         parts.push({
@@ -104,9 +110,9 @@ function isFinal(template: ResolvedTemplate): template is readonly string[] {
 function bindParams(context: BindContext): Record<string, ResolvedParamValue> {
   const out: Record<string, ResolvedParamValue> = {};
   for (const [name, value] of Object.entries(context.analysed.resource.endpoint.params ?? {})) {
-    if (value === null || isResolveParam(value)) continue;
+    if (value === null || isResolveParam(value) || isIncrementalParam(value)) continue;
     if (typeof value !== 'string') {
-      out[name] = value as Exclude<ResolvedParamValue, string | { template: ResolvedTemplate }>;
+      out[name] = value;
       continue;
     }
     const parsed = parseTemplate(value);
@@ -192,6 +198,14 @@ function bindHeaders(context: BindContext): Record<string, ResolvedHeaderValue> 
   return out;
 }
 
+/** The data selector in the form the extractor reads (`$.data[*]` → `data`); `$` for a single entity. */
+function dataSelectorOf(selector: string | undefined, singleEntity: boolean): string | null {
+  if (selector === undefined) return singleEntity ? '$' : null;
+  const checked = normaliseDataSelector(selector);
+  // The schema refused a selector that does not normalise.
+  return checked.ok ? checked.normalised : selector;
+}
+
 /** The endpoint of a resource that is not skipped (every required config value is set). */
 export function resolveEndpoint(context: BindContext, config: SourceConfig): ResolvedEndpoint {
   const { analysed } = context;
@@ -211,7 +225,8 @@ export function resolveEndpoint(context: BindContext, config: SourceConfig): Res
     headers: bindHeaders(context),
     auth: resolveAuth(endpoint.auth ?? config.client.auth, analysed.locate.auth(), config.name),
     paginator: resolvePaginator(paginator),
-    dataSelector: endpoint.data_selector ?? (singleEntity ? '$' : null),
+    dataSelector: dataSelectorOf(endpoint.data_selector, singleEntity),
     responseActions,
+    incremental: resolveIncremental(analysed),
   };
 }

@@ -1,9 +1,13 @@
 /**
- * The compatibility matrix: every key of dlt's `rest_api` config (as typed in `dlt/sources/rest_api/typing.py`),
- * plus our own extensions, with what durable-ingest does with it. It is data the validator reads (a key missing
+ * The compatibility matrix: every key of dlt's `rest_api` config (as typed in `dlt/sources/rest_api/typing.py`, the
+ * paginator arguments of `dlt/sources/helpers/rest_client/paginators.py` and dlt's `IncrementalArgs`, as of the dlt
+ * release in `compatDltVersion`), plus our own extensions, with what durable-ingest does with it. It is data the validator reads (a key missing
  * here is an unknown key, a `rejected` key is an error with its reason, an `ignored` key a warning) and the source of
  * the table in `docs/config.md` (a unit test keeps the two identical), so documentation and behaviour cannot drift.
  */
+
+/** The dlt release whose `rest_api` typing and paginators the matrix was last checked against. */
+export const compatDltVersion = '1.22';
 
 /** What happens to a key. */
 export const compatStatuses = [
@@ -41,7 +45,9 @@ export const compatSites = {
     'a resource (`resources[i]`) and `resource_defaults` (which cannot set `name`, `side_effects` or `poll`)',
   endpoint: '`endpoint`',
   'param.resolve': 'an `endpoint.params` value with `type: resolve`',
-  'param.incremental': 'an `endpoint.params` value with `type: incremental`',
+  'param.incremental':
+    'an `endpoint.params` value with `type: incremental` (the param\u2019s name is the start param; the other keys are those of `endpoint.incremental` without `start_param`/`end_param`)',
+  incremental: '`endpoint.incremental` (see Incremental loading)',
   response_action: 'an `endpoint.response_actions` item',
   write_disposition: '`write_disposition` written as an object',
   column: 'a column in `columns`',
@@ -80,6 +86,79 @@ function ignoredColumnHint<K extends string>(key: K) {
     status: 'ignored',
     note: 'a dlt destination hint with no effect on a Postgres table here',
   } as const;
+}
+
+/** The keys of dlt's `IncrementalArgs` (plus `convert`), shared by `endpoint.incremental` and incremental params. */
+function incrementalRows<S extends 'incremental' | 'param.incremental'>(site: S) {
+  return [
+    {
+      site,
+      key: 'cursor_path',
+      status: 'supported',
+      note: 'required: dotted path of the cursor in each record (a leading `$.` is allowed)',
+    },
+    {
+      site,
+      key: 'initial_value',
+      status: 'supported',
+      note: 'the start of the first window (a timestamp as text, or a number); absent: the first run asks for everything',
+    },
+    {
+      site,
+      key: 'end_value',
+      status: 'supported',
+      note: 'a fixed end of every window (a backfill): the stored cursor then never advances',
+    },
+    {
+      site,
+      key: 'lag',
+      status: 'supported',
+      note: 'subtracted from the stored cursor to start the next window: seconds for timestamps, units for numbers (>= 0)',
+    },
+    {
+      site,
+      key: 'range_start',
+      status: 'supported',
+      note: '`closed` (default: a record exactly at the start is loaded) or `open`',
+    },
+    {
+      site,
+      key: 'range_end',
+      status: 'supported',
+      note: '`open` (default: a record exactly at the end is left out) or `closed`',
+    },
+    {
+      site,
+      key: 'on_cursor_value_missing',
+      status: 'supported',
+      note: 'a record without a cursor value: `raise` (default: the resource fails), `include` or `exclude`',
+    },
+    {
+      site,
+      key: 'last_value_func',
+      status: 'supported',
+      note: 'only `max` (the default): the cursor advances to the largest value loaded; `min` and callables are refused',
+    },
+    {
+      site,
+      key: 'primary_key',
+      status: 'rejected',
+      note: 'dlt deduplicates the records at the window\u2019s start by it; here `merge` upserts them by the resource\u2019s own `primary_key`: set that instead',
+    },
+    {
+      site,
+      key: 'row_order',
+      status: 'rejected',
+      note: 'dlt stops reading pages once rows leave the window; here every page is read and records outside the window are left out',
+    },
+    {
+      site,
+      key: 'allow_external_schedulers',
+      status: 'rejected',
+      note: 'the window comes from the stored cursor or from the run input (`window`), not from an external scheduler',
+    },
+    { site, key: 'convert', status: 'rejected', note: 'a Python callable; a source file here is data only' },
+  ] as const;
 }
 
 /** The matrix itself. Order is the order of the docs. */
@@ -305,11 +384,33 @@ export const compatibilityMatrix = [
     note: 'query parameter (default `cursor`)',
   },
   maxPages('paginator.header_cursor'),
-  paginatorType('paginator.offset', '`offset`: offset/limit query parameters'),
+  paginatorType('paginator.offset', '`offset`: offset/limit query parameters (or JSON body fields)'),
   { site: 'paginator.offset', key: 'limit', status: 'supported', note: 'required: page size' },
   { site: 'paginator.offset', key: 'offset', status: 'supported', note: 'first offset (default 0)' },
-  { site: 'paginator.offset', key: 'offset_param', status: 'supported', note: 'default `offset`' },
-  { site: 'paginator.offset', key: 'limit_param', status: 'supported', note: 'default `limit`' },
+  {
+    site: 'paginator.offset',
+    key: 'offset_param',
+    status: 'supported',
+    note: 'query parameter (default `offset` unless `offset_body_path` is set; not both)',
+  },
+  {
+    site: 'paginator.offset',
+    key: 'offset_body_path',
+    status: 'supported',
+    note: 'put the offset in the JSON body at this dotted path instead of the query (a POST endpoint only)',
+  },
+  {
+    site: 'paginator.offset',
+    key: 'limit_param',
+    status: 'supported',
+    note: 'query parameter (default `limit` unless `limit_body_path` is set; not both)',
+  },
+  {
+    site: 'paginator.offset',
+    key: 'limit_body_path',
+    status: 'supported',
+    note: 'put the limit in the JSON body at this dotted path instead of the query (a POST endpoint only)',
+  },
   {
     site: 'paginator.offset',
     key: 'total_path',
@@ -319,12 +420,18 @@ export const compatibilityMatrix = [
   { site: 'paginator.offset', key: 'maximum_offset', status: 'supported', note: 'stop at this offset' },
   {
     site: 'paginator.offset',
+    key: 'has_more_path',
+    status: 'supported',
+    note: 'JSONPath of a boolean in the response: `false` stops (as in dlt, `total_path` still defaults to `total`: set it to `null` when the API has none)',
+  },
+  {
+    site: 'paginator.offset',
     key: 'stop_after_empty_page',
     status: 'supported',
     note: 'stop on a page with no records (default true)',
   },
   maxPages('paginator.offset'),
-  paginatorType('paginator.page_number', '`page_number`: a page number query parameter'),
+  paginatorType('paginator.page_number', '`page_number`: a page number query parameter (or JSON body field)'),
   {
     site: 'paginator.page_number',
     key: 'base_page',
@@ -337,7 +444,18 @@ export const compatibilityMatrix = [
     status: 'supported',
     note: 'page to start from (default `base_page`)',
   },
-  { site: 'paginator.page_number', key: 'page_param', status: 'supported', note: 'default `page`' },
+  {
+    site: 'paginator.page_number',
+    key: 'page_param',
+    status: 'supported',
+    note: 'query parameter (default `page` unless `page_body_path` is set; not both)',
+  },
+  {
+    site: 'paginator.page_number',
+    key: 'page_body_path',
+    status: 'supported',
+    note: 'put the page number in the JSON body at this dotted path instead of the query (a POST endpoint only)',
+  },
   {
     site: 'paginator.page_number',
     key: 'total_path',
@@ -345,6 +463,12 @@ export const compatibilityMatrix = [
     note: 'JSONPath of the total page count (default `total`; `null`: none)',
   },
   { site: 'paginator.page_number', key: 'maximum_page', status: 'supported', note: 'stop at this page' },
+  {
+    site: 'paginator.page_number',
+    key: 'has_more_path',
+    status: 'supported',
+    note: 'JSONPath of a boolean in the response: `false` stops (as in dlt, `total_path` still defaults to `total`: set it to `null` when the API has none)',
+  },
   {
     site: 'paginator.page_number',
     key: 'stop_after_empty_page',
@@ -369,7 +493,7 @@ export const compatibilityMatrix = [
     site: 'paginator.cursor',
     key: 'cursor_body_path',
     status: 'supported',
-    note: 'put the cursor in the JSON body at this path instead',
+    note: 'put the cursor in the JSON body at this dotted path instead (a POST endpoint only)',
   },
   maxPages('paginator.cursor'),
 
@@ -511,7 +635,7 @@ export const compatibilityMatrix = [
     site: 'endpoint',
     key: 'data_selector',
     status: 'supported',
-    note: 'JSONPath of the records (absent: detected, as in dlt)',
+    note: "JSONPath of the one array of records: `data`, `$.data`, `$.data[*]`, `$.data.items`, `$['odd key']` (absent: detected, as in dlt); recursive descent, filters, unions, indexes and inner wildcards are refused",
   },
   {
     site: 'endpoint',
@@ -529,8 +653,8 @@ export const compatibilityMatrix = [
   {
     site: 'endpoint',
     key: 'incremental',
-    status: 'rejected',
-    note: 'incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+    status: 'supported',
+    note: 'incremental loading: each run asks only for the window after the stored cursor (see `endpoint.incremental`)',
   },
 
   // --- params, response actions, write disposition, columns -------------------------------------------------------
@@ -555,9 +679,32 @@ export const compatibilityMatrix = [
   {
     site: 'param.incremental',
     key: 'type',
-    status: 'rejected',
-    note: 'incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+    status: 'supported',
+    note: '`incremental`: this query parameter receives the start of each run\u2019s window (one per resource)',
   },
+  ...incrementalRows('param.incremental'),
+  ...(['start_param', 'end_param'] as const).map(
+    (key) =>
+      ({
+        site: 'param.incremental',
+        key,
+        status: 'rejected',
+        note: 'an incremental param is itself the start param (as in dlt); for an end param use `endpoint.incremental`',
+      }) as const,
+  ),
+  {
+    site: 'incremental',
+    key: 'start_param',
+    status: 'supported',
+    note: 'query parameter that receives the window\u2019s start; absent: only `{incremental.start_value}` placeholders use it',
+  },
+  {
+    site: 'incremental',
+    key: 'end_param',
+    status: 'supported',
+    note: 'query parameter that receives the window\u2019s end when there is one (`end_value`, or a window in the run input); left out otherwise',
+  },
+  ...incrementalRows('incremental'),
   { site: 'response_action', key: 'status_code', status: 'supported', note: 'HTTP status to match' },
   { site: 'response_action', key: 'content', status: 'supported', note: 'substring of the body to match' },
   {

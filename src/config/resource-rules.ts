@@ -1,13 +1,15 @@
 /**
  * The rules of the keys that shape how a resource runs, checked when a source is loaded (every one is knowable
  * before a request): `include_from_parent` needs a parent; `side_effects` (ours) is a request sent once per load,
- * so it has no parent and no paginator other than `single_page`; `poll` (ours) needs a parent and `merge`. Also the
- * paginator a resource ends up with, and its `poll` block in the plan's units.
+ * so it has no parent and no paginator other than `single_page`; `poll` (ours) needs a parent and `merge`; a
+ * paginator that writes to the JSON body (`*_body_path`) needs a POST; incremental's rules (`incremental.ts`). Also
+ * the paginator a resource ends up with, and its `poll` block in the plan's units.
  */
 import type { AnalysedResource } from './analyse-resource.ts';
 import type { ResolvedPoll } from '../shared/plan.ts';
+import { checkIncrementalRules } from './incremental.ts';
 import { joinPath, type ConfigProblem } from './problems.ts';
-import { resolvePaginator } from './resolve-paginator.ts';
+import { paginatorBodyPaths, resolvePaginator } from './resolve-paginator.ts';
 import type { PaginatorConfig, SourceConfig } from './schema.ts';
 import { isSingleEntityPath } from './templates.ts';
 
@@ -118,7 +120,23 @@ function checkPoll(analysed: AnalysedResource, problems: ConfigProblem[]): void 
   }
 }
 
-/** Adds the problems of `include_from_parent`, `side_effects` and `poll` on one resource to `problems`. */
+/** A paginator that puts its value in the JSON body needs a request that has one (dlt sends a GET without a body). */
+function checkBodyPaths(analysed: AnalysedResource, config: SourceConfig, problems: ConfigProblem[]): void {
+  const method = analysed.resource.endpoint.method ?? 'GET';
+  if (method !== 'GET') return;
+  const { paginator, location } = effectivePaginator(analysed, config);
+  for (const [key] of paginatorBodyPaths(paginator)) {
+    problems.push({
+      path: joinPath(location ?? analysed.locate.endpoint('paginator'), key),
+      message: `"${analysed.resource.name}" is a GET request, which has no JSON body: set method: POST on it, or send the value as a query parameter (${key.replace('_body_path', '_param')})`,
+    });
+  }
+}
+
+/**
+ * Adds the problems of `include_from_parent`, `side_effects`, `poll`, paginator body paths and incremental loading
+ * on one resource to `problems`.
+ */
 export function checkResourceRules(
   analysed: AnalysedResource,
   config: SourceConfig,
@@ -127,4 +145,6 @@ export function checkResourceRules(
   checkIncludeFromParent(analysed, problems);
   checkSideEffects(analysed, config, problems);
   checkPoll(analysed, problems);
+  checkBodyPaths(analysed, config, problems);
+  checkIncrementalRules(analysed, problems);
 }

@@ -1,9 +1,11 @@
 /**
- * `endpoint`: a path, or an object with the method, query parameters (with dlt's `resolve` parent bindings), JSON
- * body, headers, paginator, data selector, response actions and auth.
+ * `endpoint`: a path, or an object with the method, query parameters (with dlt's `resolve` parent bindings and
+ * `incremental` params), JSON body, headers, paginator, data selector, response actions, auth and `incremental`.
  */
 import { z } from 'zod';
+import { normaliseDataSelector } from './data-selector.ts';
 import { authSchema } from './schema-auth.ts';
+import { incrementalParamSchema, incrementalSchema } from './schema-incremental.ts';
 import { paginatorSchema } from './schema-paginator.ts';
 import { secretRefSchema, siteObject, templated } from './schema-site.ts';
 import { checkTemplate } from './templates.ts';
@@ -29,11 +31,9 @@ export const resolveParamSchema = siteObject('param.resolve', {
   field: z.string().min(1),
 });
 
-const paramBindingSchema = z.discriminatedUnion(
-  'type',
-  [resolveParamSchema, siteObject('param.incremental', { type: z.literal('incremental') })],
-  { error: 'expected { type: resolve, resource, field }' },
-);
+const paramBindingSchema = z.discriminatedUnion('type', [resolveParamSchema, incrementalParamSchema], {
+  error: 'expected { type: resolve, resource, field } or { type: incremental, cursor_path, … }',
+});
 
 const listItem = z.union([z.string(), z.number(), z.boolean()], {
   error: 'expected a string, number or boolean',
@@ -59,7 +59,8 @@ export const paramValueSchema = z.union(
     paramBindingSchema,
   ],
   {
-    error: 'expected a string, number, boolean, null, a list of those, or { type: resolve, resource, field }',
+    error:
+      'expected a string, number, boolean, null, a list of those, { type: resolve, resource, field } or { type: incremental, cursor_path, … }',
   },
 );
 
@@ -107,10 +108,19 @@ export const endpointObjectSchema = siteObject('endpoint', {
     .optional(),
   json: jsonBodySchema.optional(),
   paginator: paginatorSchema.optional(),
-  data_selector: z.string().min(1).optional(),
+  data_selector: z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const checked = normaliseDataSelector(value);
+      if (!checked.ok)
+        ctx.addIssue({ code: 'custom', message: `${checked.reason} (it must select one array)` });
+    })
+    .optional(),
   response_actions: z.array(responseActionSchema).optional(),
   auth: authSchema.optional(),
   headers: headersSchema('header').optional(),
+  incremental: incrementalSchema.optional(),
 });
 
 /** `endpoint`: a path, or an object. */

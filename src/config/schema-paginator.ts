@@ -22,20 +22,41 @@ const maxPages = z.number().int().positive().optional();
 const jsonPath = z.string().min(1);
 const nonNegativeInt = z.number().int().nonnegative();
 
-function requireStopCondition(maximumKey: 'maximum_offset' | 'maximum_page') {
+/**
+ * dlt's rules of the range paginators: a stop condition (`total_path` defaults to `total`, so only an explicit
+ * `null` removes it), and each value sent either as a query parameter or at a JSON body path, not both.
+ */
+function rangeRules(
+  maximumKey: 'maximum_offset' | 'maximum_page',
+  pairs: readonly (readonly [string, string])[],
+) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
     if (
       value['total_path'] === null &&
       value[maximumKey] == null &&
+      value['has_more_path'] == null &&
       value['stop_after_empty_page'] === false
     ) {
       ctx.addIssue({
         code: 'custom',
-        message: `one of total_path, ${maximumKey} or stop_after_empty_page must be set, or pagination never stops`,
+        message: `one of total_path, ${maximumKey}, has_more_path or stop_after_empty_page must be set, or pagination never stops`,
       });
+    }
+    for (const [param, bodyPath] of pairs) {
+      if (typeof value[param] === 'string' && typeof value[bodyPath] === 'string') {
+        ctx.addIssue({ code: 'custom', message: `set ${param} or ${bodyPath}, not both` });
+      }
     }
   };
 }
+
+/** A place in a JSON body: a dotted path of object keys (`pagination.offset`; a leading `$.` is allowed). */
+const bodyPath = z
+  .string()
+  .regex(
+    /^(?:\$\.)?[^.\s[\]$*]+(?:\.[^.\s[\]$*]+)*$/,
+    'expected a dotted path of JSON object keys (`pagination.offset`)',
+  );
 
 const paginatorObjectSchema = z.discriminatedUnion(
   'type',
@@ -67,28 +88,38 @@ const paginatorObjectSchema = z.discriminatedUnion(
       type: z.literal('offset'),
       limit: z.number().int().positive(),
       offset: nonNegativeInt.optional(),
-      offset_param: z.string().min(1).optional(),
-      limit_param: z.string().min(1).optional(),
+      offset_param: z.string().min(1).nullable().optional(),
+      offset_body_path: bodyPath.nullable().optional(),
+      limit_param: z.string().min(1).nullable().optional(),
+      limit_body_path: bodyPath.nullable().optional(),
       total_path: jsonPath.nullable().optional(),
       maximum_offset: nonNegativeInt.nullable().optional(),
+      has_more_path: jsonPath.nullable().optional(),
       stop_after_empty_page: z.boolean().optional(),
       max_pages: maxPages,
-    }).superRefine(requireStopCondition('maximum_offset')),
+    }).superRefine(
+      rangeRules('maximum_offset', [
+        ['offset_param', 'offset_body_path'],
+        ['limit_param', 'limit_body_path'],
+      ]),
+    ),
     siteObject('paginator.page_number', {
       type: z.literal('page_number'),
       base_page: nonNegativeInt.optional(),
       page: nonNegativeInt.nullable().optional(),
-      page_param: z.string().min(1).optional(),
+      page_param: z.string().min(1).nullable().optional(),
+      page_body_path: bodyPath.nullable().optional(),
       total_path: jsonPath.nullable().optional(),
       maximum_page: nonNegativeInt.nullable().optional(),
+      has_more_path: jsonPath.nullable().optional(),
       stop_after_empty_page: z.boolean().optional(),
       max_pages: maxPages,
-    }).superRefine(requireStopCondition('maximum_page')),
+    }).superRefine(rangeRules('maximum_page', [['page_param', 'page_body_path']])),
     siteObject('paginator.cursor', {
       type: z.literal('cursor'),
       cursor_path: jsonPath.optional(),
       cursor_param: z.string().min(1).nullable().optional(),
-      cursor_body_path: jsonPath.nullable().optional(),
+      cursor_body_path: bodyPath.nullable().optional(),
       max_pages: maxPages,
     }).superRefine((value, ctx) => {
       if (typeof value.cursor_param === 'string' && typeof value.cursor_body_path === 'string') {

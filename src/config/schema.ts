@@ -1,12 +1,13 @@
 /**
  * The source-file schema: one zod schema per part of dlt's `rest_api` dict (plus our additions) that is both the
  * TypeScript type (`*Config`) and the validator. The parts are in `schema-auth.ts`, `schema-paginator.ts`,
- * `schema-endpoint.ts` and `schema-resource.ts`, built from `schema-site.ts`; this module puts the source together
+ * `schema-incremental.ts`, `schema-endpoint.ts` and `schema-resource.ts`, built from `schema-site.ts`; this module puts the source together
  * and names the types. Cross-resource rules live in `analyse.ts`.
  */
 import { z } from 'zod';
 import type { CompatLookupSite } from './compat.ts';
 import { authSchema } from './schema-auth.ts';
+import type { incrementalParamSchema, incrementalSchema } from './schema-incremental.ts';
 import {
   headersSchema,
   type endpointObjectSchema,
@@ -106,6 +107,10 @@ export type PaginatorConfig = DeepReadonly<z.input<typeof paginatorSchema>>;
 export type ParamValueConfig = DeepReadonly<z.input<typeof paramValueSchema>>;
 /** `{ type: resolve, resource, field }`. */
 export type ResolveParamConfig = DeepReadonly<z.input<typeof resolveParamSchema>>;
+/** `{ type: incremental, cursor_path, … }`. */
+export type IncrementalParamConfig = DeepReadonly<z.input<typeof incrementalParamSchema>>;
+/** `endpoint.incremental`. */
+export type IncrementalConfig = DeepReadonly<z.input<typeof incrementalSchema>>;
 /** `columns`. */
 export type ColumnsConfig = NonNullable<ResourceConfig['columns']>;
 /** A credential: literal text (warned) or `{ $env: NAME }`. */

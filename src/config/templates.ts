@@ -2,8 +2,8 @@
  * The template grammar of source files: the Airbyte-style `{{ … }}` expressions the seeds use and dlt's `{…}`
  * placeholders, read by one tokenizer and a parser made of fixed patterns — no `eval`, no `Function`, nothing is
  * executed. Anything outside the grammar (including a stray brace) is a parse error naming the offending text.
- * Evaluation lives elsewhere: config values are bound when a source is resolved, parent fields when a request is
- * rendered.
+ * Evaluation lives elsewhere: config values are bound when a source is resolved, parent fields and the incremental
+ * window when a request is rendered.
  */
 
 /** Where a templated string sits: it decides which expressions are allowed. */
@@ -20,7 +20,9 @@ export type TemplateExpression =
   /** `{resources.parent.field}`: the field (a dotted path) of each record of the parent resource. */
   | { readonly kind: 'resource_field'; readonly resource: string; readonly field: string }
   /** `{name}` in a path: dlt's binding of the endpoint's resolve param `name`. */
-  | { readonly kind: 'resolve_param'; readonly name: string };
+  | { readonly kind: 'resolve_param'; readonly name: string }
+  /** `{incremental.start_value}` (also `{{ incremental.start_value }}`): the start or end of the run's window. */
+  | { readonly kind: 'incremental'; readonly value: 'start_value' | 'end_value' };
 
 export type TemplateToken =
   | { readonly kind: 'text'; readonly text: string }
@@ -70,6 +72,14 @@ export const templateGrammar = [
     allowedIn: 'path',
     meaning: 'the endpoint\u2019s resolve param `name` (dlt)',
   },
+  {
+    form: '`{incremental.start_value}`, `{incremental.end_value}` (also `{{ incremental.start_value }}`)',
+    example: '{incremental.start_value}',
+    kind: 'incremental',
+    allowedIn: 'path, params, json',
+    meaning:
+      'the start or end of the run\u2019s incremental window (needs `endpoint.incremental` or an incremental param); a whole JSON string keeps the value\u2019s type; no value: the query parameter is left out, `null` in JSON, an error in a path',
+  },
 ] as const;
 
 /** The grammar table of docs/config.md (between the `templates` markers), generated from `templateGrammar`. */
@@ -87,9 +97,22 @@ const configPattern = new RegExp(
 const streamSlicePattern = /^stream_slice\.([A-Za-z_][A-Za-z0-9_]*)$/;
 const resourceFieldPattern = /^resources\.([^.\s{}]+)\.([^.\s{}]+(?:\.[^.\s{}]+)*)$/;
 const resolveParamPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const incrementalPattern = /^incremental\.(start_value|end_value)$/;
 
-const jinjaForms = "config['name'], config['name'] or 'text', stream_slice.name";
-const dltForms = 'resources.<parent>.<field> or a resolve param name';
+const jinjaForms = "config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value";
+const dltForms =
+  'resources.<parent>.<field>, incremental.start_value, incremental.end_value or a resolve param name';
+
+/** `incremental.start_value` / `incremental.end_value`, a malformed `incremental.…` (a message), or undefined. */
+function parseIncremental(body: string, source: string): TemplateExpression | string | undefined {
+  const match = incrementalPattern.exec(body);
+  if (match !== null)
+    return { kind: 'incremental', value: match[1] === 'end_value' ? 'end_value' : 'start_value' };
+  if (body.startsWith('incremental.') || body === 'incremental') {
+    return `unknown incremental placeholder ${source}: expected incremental.start_value or incremental.end_value`;
+  }
+  return undefined;
+}
 
 function parseJinja(inner: string, source: string): TemplateExpression | string {
   const body = inner.trim();
@@ -101,14 +124,15 @@ function parseJinja(inner: string, source: string): TemplateExpression | string 
   }
   const slice = streamSlicePattern.exec(body);
   if (slice !== null) return { kind: 'stream_slice', name: slice[1] ?? '' };
+  const incremental = parseIncremental(body, source);
+  if (incremental !== undefined) return incremental;
   return `unknown template expression ${source}: expected one of ${jinjaForms}`;
 }
 
 function parseDlt(inner: string, source: string): TemplateExpression | string {
   const body = inner.trim();
-  if (body.startsWith('incremental.')) {
-    return `${source}: incremental placeholders are not supported (incremental loading is not implemented)`;
-  }
+  const incremental = parseIncremental(body, source);
+  if (incremental !== undefined) return incremental;
   const field = resourceFieldPattern.exec(body);
   if (field !== null) return { kind: 'resource_field', resource: field[1] ?? '', field: field[2] ?? '' };
   if (body.startsWith('resources.')) {
@@ -188,9 +212,9 @@ export function parseTemplate(text: string): TemplateParseResult {
 }
 
 const allowedKinds: Readonly<Record<TemplateContext, readonly TemplateExpression['kind'][]>> = {
-  path: ['config', 'stream_slice', 'resource_field', 'resolve_param'],
-  param: ['config', 'stream_slice', 'resource_field'],
-  json: ['config', 'stream_slice', 'resource_field'],
+  path: ['config', 'stream_slice', 'resource_field', 'resolve_param', 'incremental'],
+  param: ['config', 'stream_slice', 'resource_field', 'incremental'],
+  json: ['config', 'stream_slice', 'resource_field', 'incremental'],
   header: ['config', 'stream_slice', 'resource_field'],
   'client-header': ['config'],
 };
@@ -203,6 +227,21 @@ const contextNames: Readonly<Record<TemplateContext, string>> = {
   'client-header': 'client.headers',
 };
 
+function placementProblem(
+  source: string,
+  kind: TemplateExpression['kind'],
+  context: TemplateContext,
+): string {
+  const where = contextNames[context];
+  if (kind === 'resolve_param') {
+    return `${source} is not allowed in ${where}: dlt binds {name} placeholders in paths only; use {resources.<parent>.<field>} or {{ stream_slice.<name> }}`;
+  }
+  if (kind === 'incremental') {
+    return `${source} is not allowed in ${where}: the incremental window goes in a path, a query parameter or the JSON body (as in dlt)`;
+  }
+  return `${source} is not allowed in ${where}: only config values are (a client header is shared by resources with and without parents)`;
+}
+
 /**
  * Parses `text` and checks every expression is allowed where it sits: one message per problem (empty when fine).
  */
@@ -213,24 +252,21 @@ export function checkTemplate(text: string, context: TemplateContext): readonly 
   for (const token of parsed.tokens) {
     if (token.kind !== 'expression') continue;
     if (allowedKinds[context].includes(token.expression.kind)) continue;
-    problems.push(
-      token.expression.kind === 'resolve_param'
-        ? `${token.source} is not allowed in ${contextNames[context]}: dlt binds {name} placeholders in paths only; use {resources.<parent>.<field>} or {{ stream_slice.<name> }}`
-        : `${token.source} is not allowed in ${contextNames[context]}: only config values are (a client header is shared by resources with and without parents)`,
-    );
+    problems.push(placementProblem(token.source, token.expression.kind, context));
   }
   return problems;
 }
 
 /**
  * dlt's single-entity rule: a path whose last segment is one placeholder (`/messages/{{ stream_slice.id }}`)
- * returns one record, so its paginator defaults to `single_page` and its data selector to `$`.
+ * returns one record, so its paginator defaults to `single_page` and its data selector to `$`. An incremental
+ * placeholder (`/events/since/{incremental.start_value}`) names a window, not an entity: it does not count.
  */
 export function isSingleEntityPath(path: string): boolean {
   const parsed = parseTemplate(path.replace(/\/+$/, ''));
   if (!parsed.ok) return false;
   const last = parsed.tokens.at(-1);
-  if (last?.kind !== 'expression') return false;
+  if (last?.kind !== 'expression' || last.expression.kind === 'incremental') return false;
   const before = parsed.tokens.at(-2);
   return before === undefined || (before.kind === 'text' && before.text.endsWith('/'));
 }

@@ -35,10 +35,14 @@ export type SecretOrText = string | SecretRef;
 
 /**
  * A value built at run time. Strings are final text; `{ parentField }` is the value of that field (a dotted path)
- * in the parent record the request is made for. In a path, strings are URL text (config values already encoded) and
+ * in the parent record the request is made for; `{ incremental }` is the start or end of the run's incremental window. In a path, strings are URL text (config values already encoded) and
  * parent values are encoded when rendered; elsewhere strings are raw values.
  */
-export type ResolvedTemplatePart = string | { readonly parentField: string };
+export type ResolvedTemplatePart =
+  | string
+  | { readonly parentField: string }
+  /** `{incremental.start_value}` / `{incremental.end_value}`: the window of this run, filled in at run time. */
+  | { readonly incremental: 'start_value' | 'end_value' };
 export type ResolvedTemplate = readonly ResolvedTemplatePart[];
 
 /** A query parameter value: final, a list (repeated parameter), or built from a parent record. */
@@ -100,10 +104,15 @@ export type ResolvedPaginator =
       readonly type: 'offset';
       readonly limit: number;
       readonly offset: number;
-      readonly offsetParam: string;
-      readonly limitParam: string;
+      /** Query parameters, or null when the value goes in the JSON body at the matching `…BodyPath`. */
+      readonly offsetParam: string | null;
+      readonly limitParam: string | null;
+      readonly offsetBodyPath: string | null;
+      readonly limitBodyPath: string | null;
       readonly totalPath: string | null;
       readonly maximumOffset: number | null;
+      /** A boolean in the response that says whether another page follows (dlt's `has_more_path`). */
+      readonly hasMorePath: string | null;
       readonly stopAfterEmptyPage: boolean;
       readonly maxPages: number;
     }
@@ -111,9 +120,13 @@ export type ResolvedPaginator =
       readonly type: 'page_number';
       readonly basePage: number;
       readonly page: number;
-      readonly pageParam: string;
+      /** Query parameter, or null when the page goes in the JSON body at `pageBodyPath`. */
+      readonly pageParam: string | null;
+      readonly pageBodyPath: string | null;
       readonly totalPath: string | null;
       readonly maximumPage: number | null;
+      /** A boolean in the response that says whether another page follows (dlt's `has_more_path`). */
+      readonly hasMorePath: string | null;
       readonly stopAfterEmptyPage: boolean;
       readonly maxPages: number;
     }
@@ -125,6 +138,36 @@ export type ResolvedPaginator =
       readonly cursorBodyPath: string | null;
       readonly maxPages: number;
     };
+
+/** A cursor value: what `cursor_path` reads from a record (a timestamp as ISO 8601 text, or a number). */
+export type CursorValue = string | number;
+
+/**
+ * Incremental loading (dlt's `incremental`, in any of its three forms — `endpoint.incremental`, a param with
+ * `type: incremental`, or `{incremental.start_value}` placeholders): each run asks only for records whose cursor
+ * (`cursorPath`) is at or after the start of its window — the cursor stored by the last successful run (minus
+ * `lag`), else `initialValue` — and, when there is one, before its end. The stored cursor advances, in the merge
+ * transaction, to the largest cursor value the run loaded.
+ */
+export interface ResolvedIncremental {
+  /** Dotted path of the cursor in each record. */
+  readonly cursorPath: string;
+  /** Query parameter that receives the window's start (null: only placeholders use it). */
+  readonly startParam: string | null;
+  /** Query parameter that receives the window's end, when the window has one. */
+  readonly endParam: string | null;
+  /** The start of the first run's window (and of a reset cursor); null: the first run asks for everything. */
+  readonly initialValue: CursorValue | null;
+  /** A fixed end of every window (dlt's `end_value`): the stored cursor then never advances. */
+  readonly endValue: CursorValue | null;
+  /** Subtracted from the stored cursor to start the next window: seconds for timestamps, units for numbers. */
+  readonly lag: number | null;
+  /** Whether a record exactly at the start (`closed`, dlt's default) or at the end (`open` by default) is loaded. */
+  readonly rangeStart: 'open' | 'closed';
+  readonly rangeEnd: 'open' | 'closed';
+  /** A record without a cursor value: fail the resource (`raise`, dlt's default), load it, or leave it out. */
+  readonly onCursorValueMissing: 'raise' | 'include' | 'exclude';
+}
 
 /** `response_actions`: when a response matches (status and/or body substring), ignore it (zero records). */
 export interface ResolvedResponseAction {
@@ -146,6 +189,8 @@ export interface ResolvedEndpoint {
   /** JSONPath of the records; null: detected from the response (dlt's behaviour). */
   readonly dataSelector: string | null;
   readonly responseActions: readonly ResolvedResponseAction[];
+  /** Incremental loading, or null when every run fetches everything. */
+  readonly incremental: ResolvedIncremental | null;
 }
 
 export interface ResolvedColumn {

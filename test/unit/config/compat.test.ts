@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateSourceConfig } from '../../../src/config/analyse.ts';
 import {
   compatEntries,
+  compatDltVersion,
   compatibilityMatrix,
   compatSites,
   renderCompatibilityMarkdown,
@@ -44,6 +45,10 @@ describe('the compatibility matrix', () => {
     expect(tableRows(between('<!-- compat:start -->', '<!-- compat:end -->'))).toEqual(
       tableRows(renderCompatibilityMarkdown()),
     );
+  });
+
+  it('docs/config.md names the dlt release the matrix matches', () => {
+    expect(docs).toContain(`It matches dlt **${compatDltVersion}** (\`compatDltVersion\`)`);
   });
 
   it('lists every key once per site', () => {
@@ -123,8 +128,21 @@ function place(
       return { source: endpoint({ [key]: value }), path: `resources[0].endpoint.${key}` };
     case 'param':
       return {
-        source: endpoint({ params: { p: { type: variant, [key]: value } } }),
+        source: endpoint({
+          params: {
+            p: {
+              type: variant,
+              ...(variant === 'incremental' ? { cursor_path: 'updated_at' } : {}),
+              [key]: value,
+            },
+          },
+        }),
         path: `resources[0].endpoint.params.p.${key}`,
+      };
+    case 'incremental':
+      return {
+        source: endpoint({ incremental: { cursor_path: 'updated_at', [key]: value } }),
+        path: `resources[0].endpoint.incremental.${key}`,
       };
     case 'response_action':
       return {
@@ -196,7 +214,7 @@ describe('each key is treated as the matrix says', () => {
       .map((entry): [string, CompatEntry] => [`${entry.site}.${entry.key}`, entry]);
 
   it.each(rows('rejected'))('rejected: %s is an error with its reason', (_label, entry) => {
-    const { source, path } = place(entry.site, entry.key, entry.key === 'type' ? 'incremental' : 'x');
+    const { source, path } = place(entry.site, entry.key, 'x');
     expect(problemsOf(() => validateSourceConfig(source))).toContain(`${path}: not supported: ${entry.note}`);
   });
 
@@ -205,7 +223,7 @@ describe('each key is treated as the matrix says', () => {
     expect(validateSourceConfig(source).warnings).toContainEqual({ path, message: `ignored: ${entry.note}` });
   });
 
-  const sites = Object.keys(compatSites).filter((site) => site !== 'param.incremental') as CompatSite[];
+  const sites = Object.keys(compatSites) as CompatSite[];
   it.each(sites)('unknown: a key %s does not know is an error', (site) => {
     const { source, path } = place(site, 'bogus_key', 'x');
     expect(

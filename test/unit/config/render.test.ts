@@ -15,6 +15,7 @@ const endpoint = (overrides: Partial<ResolvedEndpoint> = {}): ResolvedEndpoint =
   paginator: { type: 'single_page' },
   dataSelector: null,
   responseActions: [],
+  incremental: null,
   ...overrides,
 });
 
@@ -163,6 +164,83 @@ describe('renderRequest', () => {
     );
     expect(renderRequest(plan.baseUrl, messages.endpoint, { parent: { requestId: '3f2a-9b' } }).url).toBe(
       'https://api.test/messaging/v1/messages/3f2a-9b',
+    );
+  });
+});
+
+describe('the incremental window', () => {
+  const incremental = {
+    cursorPath: 'updated_at',
+    startParam: 'since',
+    endParam: 'until',
+    initialValue: '2024-01-01T00:00:00Z',
+    endValue: null,
+    lag: null,
+    rangeStart: 'closed',
+    rangeEnd: 'open',
+    onCursorValueMissing: 'raise',
+  } as const;
+  const windowed = (overrides: Partial<ResolvedEndpoint> = {}): ResolvedEndpoint =>
+    endpoint({ path: ['/items'], params: { per_page: 100 }, incremental, ...overrides });
+
+  it('adds startParam and endParam after the params (numbers as text, strings as they are)', () => {
+    expect(
+      renderRequest('https://api.test', windowed(), {
+        incremental: { start: '2024-03-01T00:00:00Z', end: 1700 },
+      }).url,
+    ).toBe('https://api.test/items?per_page=100&since=2024-03-01T00%3A00%3A00Z&until=1700');
+  });
+
+  it('leaves out a parameter whose value the window lacks', () => {
+    expect(
+      renderRequest('https://api.test', windowed(), { incremental: { start: null, end: null } }).url,
+    ).toBe('https://api.test/items?per_page=100');
+  });
+
+  it('without a window, uses the first one (initialValue to endValue)', () => {
+    expect(renderRequest('https://api.test', windowed()).url).toBe(
+      'https://api.test/items?per_page=100&since=2024-01-01T00%3A00%3A00Z',
+    );
+  });
+
+  it('fills placeholders in the path, params and JSON body; a null value leaves a param out, is null in JSON', () => {
+    const placeholders = windowed({
+      method: 'POST',
+      path: ['/items/', { incremental: 'start_value' }],
+      params: {
+        to: { template: [{ incremental: 'end_value' }] },
+        from: { template: ['after:', { incremental: 'start_value' }] },
+      },
+      json: {
+        value: { since: null, range: null, keep: 1 },
+        bindings: [
+          { pointer: ['range'], template: ['to ', { incremental: 'end_value' }], whole: false },
+          { pointer: ['since'], template: [{ incremental: 'start_value' }], whole: true },
+        ],
+      },
+      incremental: { ...incremental, startParam: null, endParam: null },
+    });
+    const full = renderRequest('https://api.test', placeholders, { incremental: { start: 42, end: 'z/1' } });
+    expect(full.url).toBe('https://api.test/items/42?to=z%2F1&from=after%3A42');
+    expect(full.json).toEqual({ since: 42, range: 'to z/1', keep: 1 });
+    const open = renderRequest('https://api.test', placeholders, {
+      incremental: { start: 'a b', end: null },
+    });
+    expect(open.url).toBe('https://api.test/items/a%20b?from=after%3Aa%20b');
+    expect(open.json).toEqual({ since: 'a b', range: null, keep: 1 });
+  });
+
+  it('a path placeholder without a value is a config error naming it', () => {
+    const error = errorOf(() =>
+      renderRequest('https://api.test', windowed({ path: ['/items/', { incremental: 'end_value' }] }), {
+        resource: 'tickets',
+        incremental: { start: 1, end: null },
+      }),
+    );
+    expect(error.category).toBe('config');
+    expect(error.code).toBe('INCREMENTAL_VALUE_MISSING');
+    expect(error.message).toBe(
+      '{incremental.end_value} in the path of "tickets" has no value in this run\'s window (set initial_value or end_value, or give the run a window)',
     );
   });
 });

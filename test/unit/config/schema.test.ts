@@ -51,12 +51,41 @@ describe('valid source configs', () => {
           maximum_page: 9,
         },
         { type: 'cursor', cursor_path: 'next_cursor', cursor_param: 'cursor' },
-        { type: 'cursor', cursor_path: 'next_cursor', cursor_body_path: 'page.cursor' },
+        {
+          type: 'offset',
+          limit: 10,
+          total_path: null,
+          has_more_path: 'has_more',
+          stop_after_empty_page: false,
+        },
+        { type: 'page_number', total_path: null, has_more_path: 'meta.more', stop_after_empty_page: false },
       ] as const
     ).map((paginator): [string, unknown] => [
       `paginator ${JSON.stringify(paginator)}`,
       withEndpoint({ paginator }),
     ]),
+    ...(
+      [
+        { type: 'cursor', cursor_path: 'next_cursor', cursor_body_path: 'page.cursor' },
+        {
+          type: 'offset',
+          limit: 10,
+          offset_body_path: 'pagination.offset',
+          limit_body_path: 'pagination.limit',
+        },
+        { type: 'offset', limit: 10, offset_body_path: '$.skip', limit_param: 'take' },
+        { type: 'page_number', page_body_path: 'paging.page' },
+      ] as const
+    ).map((paginator): [string, unknown] => [
+      `POST paginator ${JSON.stringify(paginator)}`,
+      withEndpoint({ method: 'POST', json: { q: 1 }, paginator }),
+    ]),
+    ...['data', '$', '$.data', '$.data[*]', 'data.items', '$.data.items[*]', "$['odd key'][*]", '$[*]'].map(
+      (selector): [string, unknown] => [
+        `data_selector ${selector}`,
+        withEndpoint({ data_selector: selector }),
+      ],
+    ),
     ...(
       [
         'bearer',
@@ -271,7 +300,7 @@ describe('invalid source configs: every problem, with its path and message', () 
       'a page_number paginator that never stops',
       withEndpoint({ paginator: { type: 'page_number', total_path: null, stop_after_empty_page: false } }),
       [
-        'resources[0].endpoint.paginator: one of total_path, maximum_page or stop_after_empty_page must be set, or pagination never stops',
+        'resources[0].endpoint.paginator: one of total_path, maximum_page, has_more_path or stop_after_empty_page must be set, or pagination never stops',
       ],
     ],
     [
@@ -368,21 +397,99 @@ describe('invalid source configs: every problem, with its path and message', () 
           name: 'a',
           processing_steps: [{ filter: () => true }],
           merge_key: 'x',
-          endpoint: { path: '/a', incremental: { cursor_path: 'x' } },
+          endpoint: { path: '/a', incremental: { cursor_path: 'x', convert: 'int' } },
         },
       ]),
       [
         'resources[0].processing_steps[0].filter: a function: callables (dlt processing steps, custom paginators or auth classes) are not supported; a source file is data',
-        'resources[0].endpoint.incremental: not supported: incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+        'resources[0].endpoint.incremental.convert: not supported: a Python callable; a source file here is data only',
         'resources[0].processing_steps: not supported: holds Python callables (filter/map); a source file here is data only',
         'resources[0].merge_key: not supported: delete-insert by merge key is not implemented; `merge` upserts by primary key',
       ],
     ],
     [
-      'an incremental param',
-      withEndpoint({ params: { since: { type: 'incremental', cursor_path: 'updated_at' } } }),
+      'incremental param keys',
+      withEndpoint({
+        params: {
+          since: {
+            type: 'incremental',
+            cursor_path: '$.data[*].updated_at',
+            row_order: 'asc',
+            last_value_func: 'min',
+            lag: -1,
+            start_param: 'since',
+          },
+        },
+      }),
       [
-        'resources[0].endpoint.params.since.type: not supported: incremental loading is not implemented: every run fetches the resource and merges it by primary key',
+        'resources[0].endpoint.params.since.cursor_path: a wildcard before the last key selects one array per element (several arrays): select one array',
+        'resources[0].endpoint.params.since.lag: must be at least 0',
+        'resources[0].endpoint.params.since.last_value_func: only max (the default) is supported: the cursor advances to the largest value loaded',
+        'resources[0].endpoint.params.since.row_order: not supported: dlt stops reading pages once rows leave the window; here every page is read and records outside the window are left out',
+        'resources[0].endpoint.params.since.start_param: not supported: an incremental param is itself the start param (as in dlt); for an end param use `endpoint.incremental`',
+      ],
+    ],
+    [
+      'endpoint.incremental values',
+      withEndpoint({
+        incremental: {
+          start_param: 'since',
+          initial_value: true,
+          range_start: 'half',
+          on_cursor_value_missing: 'skip',
+          primary_key: 'id',
+        },
+      }),
+      [
+        'resources[0].endpoint.incremental.cursor_path: required',
+        'resources[0].endpoint.incremental.initial_value: expected a timestamp (text) or a number',
+        'resources[0].endpoint.incremental.range_start: expected one of: open, closed',
+        'resources[0].endpoint.incremental.on_cursor_value_missing: expected one of: raise, include, exclude',
+        'resources[0].endpoint.incremental.primary_key: not supported: dlt deduplicates the records at the window\u2019s start by it; here `merge` upserts them by the resource\u2019s own `primary_key`: set that instead',
+      ],
+    ],
+    [
+      'data selectors that select several arrays or filter',
+      sourceWith(
+        [
+          '$..items',
+          '$.data[?(@.x)]',
+          "$['a','b']",
+          '$.data[0]',
+          '$.data[*].items',
+          '$.*.items',
+          'data[1:3]',
+        ].map((selector, index) => ({
+          name: `r${index}`,
+          endpoint: { path: '/a', ...single, data_selector: selector },
+        })),
+      ),
+      [
+        'resources[0].endpoint.data_selector: recursive descent (..) could select arrays at any depth (it must select one array)',
+        'resources[1].endpoint.data_selector: filters ([?(…)]) are not supported: select the array itself (it must select one array)',
+        'resources[2].endpoint.data_selector: unions ([a,b]) select several values: select one array (it must select one array)',
+        'resources[3].endpoint.data_selector: "[0]": indexes and slices select elements, not the array of records; only quoted keys and a final [*] are supported in brackets (it must select one array)',
+        'resources[4].endpoint.data_selector: a wildcard before the last key selects one array per element (several arrays): select one array (it must select one array)',
+        'resources[5].endpoint.data_selector: a wildcard before the last key selects one array per element (several arrays): select one array (it must select one array)',
+        'resources[6].endpoint.data_selector: "[1:3]": indexes and slices select elements, not the array of records; only quoted keys and a final [*] are supported in brackets (it must select one array)',
+      ],
+    ],
+    [
+      'a paginator with both a param and a body path',
+      withEndpoint({
+        method: 'POST',
+        paginator: {
+          type: 'offset',
+          limit: 5,
+          offset_param: 'o',
+          offset_body_path: 'o',
+          limit_param: 'l',
+          limit_body_path: 'l',
+        },
+      }),
+      [
+        'resources[0].endpoint.paginator: set offset_param or offset_body_path, not both',
+        'resources[0].endpoint.paginator: set limit_param or limit_body_path, not both',
       ],
     ],
     [

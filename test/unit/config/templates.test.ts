@@ -30,6 +30,10 @@ describe('the template grammar', () => {
     ['{resources.sms.requestId}', { kind: 'resource_field', resource: 'sms', field: 'requestId' }],
     ['{resources.issues.user.id}', { kind: 'resource_field', resource: 'issues', field: 'user.id' }],
     ['{requestId}', { kind: 'resolve_param', name: 'requestId' }],
+    ['{incremental.start_value}', { kind: 'incremental', value: 'start_value' }],
+    ['{ incremental.end_value }', { kind: 'incremental', value: 'end_value' }],
+    ['{{ incremental.start_value }}', { kind: 'incremental', value: 'start_value' }],
+    ['{{incremental.end_value}}', { kind: 'incremental', value: 'end_value' }],
   ];
   it.each(valid)('parses %s', (text, expected) => {
     expect(expressions(text)).toEqual([expected]);
@@ -59,27 +63,27 @@ describe('the template grammar', () => {
   const malformed: [string, string][] = [
     [
       '{{ config.to }}',
-      "unknown template expression {{ config.to }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ config.to }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     [
       "{{ config['to'] | default('x') }}",
-      "unknown template expression {{ config['to'] | default('x') }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ config['to'] | default('x') }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     [
       '{{ stream_slise.id }}',
-      "unknown template expression {{ stream_slise.id }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ stream_slise.id }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     [
       "{{ config['to'] or other }}",
-      "unknown template expression {{ config['to'] or other }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ config['to'] or other }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     [
       "{{ config['a-b'] }}",
-      "unknown template expression {{ config['a-b'] }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ config['a-b'] }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     [
       '{{ __import__("os") }}',
-      "unknown template expression {{ __import__(\"os\") }}: expected one of config['name'], config['name'] or 'text', stream_slice.name",
+      "unknown template expression {{ __import__(\"os\") }}: expected one of config['name'], config['name'] or 'text', stream_slice.name, incremental.start_value",
     ],
     ["/a/{{ config['to'] ", 'unclosed "{{" in "{{ config[\'to\'] "'],
     ['/a/{id', 'unclosed "{" in "{id" (literal braces are not supported in templated values)'],
@@ -88,11 +92,21 @@ describe('the template grammar', () => {
     ['{resources.sms}', 'malformed placeholder {resources.sms}: expected {resources.<parent>.<field>}'],
     ['{resources.sms.}', 'malformed placeholder {resources.sms.}: expected {resources.<parent>.<field>}'],
     [
-      '{incremental.start_value}',
-      '{incremental.start_value}: incremental placeholders are not supported (incremental loading is not implemented)',
+      '{incremental.last_value}',
+      'unknown incremental placeholder {incremental.last_value}: expected incremental.start_value or incremental.end_value',
     ],
-    ['{id!r}', 'unknown placeholder {id!r}: expected resources.<parent>.<field> or a resolve param name'],
-    ['{}', 'unknown placeholder {}: expected resources.<parent>.<field> or a resolve param name'],
+    [
+      '{{ incremental.start }}',
+      'unknown incremental placeholder {{ incremental.start }}: expected incremental.start_value or incremental.end_value',
+    ],
+    [
+      '{id!r}',
+      'unknown placeholder {id!r}: expected resources.<parent>.<field>, incremental.start_value, incremental.end_value or a resolve param name',
+    ],
+    [
+      '{}',
+      'unknown placeholder {}: expected resources.<parent>.<field>, incremental.start_value, incremental.end_value or a resolve param name',
+    ],
   ];
   it.each(malformed)('rejects %s', (text, message) => {
     expect(parseTemplate(text)).toEqual({ ok: false, message });
@@ -110,6 +124,23 @@ describe('the template grammar', () => {
     ['{resources.p.id}', 'json', []],
     ['{{ stream_slice.id }}', 'header', []],
     ["{{ config['a'] }}", 'client-header', []],
+    ['{incremental.start_value}', 'path', []],
+    ['{incremental.start_value}', 'param', []],
+    ['{{ incremental.end_value }}', 'json', []],
+    [
+      '{incremental.start_value}',
+      'header',
+      [
+        '{incremental.start_value} is not allowed in an endpoint header: the incremental window goes in a path, a query parameter or the JSON body (as in dlt)',
+      ],
+    ],
+    [
+      '{incremental.end_value}',
+      'client-header',
+      [
+        '{incremental.end_value} is not allowed in client.headers: the incremental window goes in a path, a query parameter or the JSON body (as in dlt)',
+      ],
+    ],
     [
       '{resources.p.id}',
       'client-header',
@@ -128,5 +159,10 @@ describe('the template grammar', () => {
     expect(isSingleEntityPath('/issues/{number}/comments')).toBe(false);
     expect(isSingleEntityPath('/issues/n{number}')).toBe(false);
     expect(isSingleEntityPath('/issues')).toBe(false);
+  });
+
+  it('does not count an incremental placeholder as an entity', () => {
+    expect(isSingleEntityPath('/events/since/{incremental.start_value}')).toBe(false);
+    expect(isSingleEntityPath('/events/{{ incremental.start_value }}/')).toBe(false);
   });
 });
