@@ -2,9 +2,11 @@
  * `ingestResource`: fetch, extract, stage and merge one resource of a load. Pages stream through the extractor
  * into the resource's staging table (one batch in flight while the next is read); after each page the paginator's
  * state is checkpointed, so a retried attempt resumes after the last completed page instead of starting over (a
- * `single_page` response is re-streamed; staging by sequence number makes the replayed rows harmless). When the
- * fetch is complete, ONE transaction merges staging into the table. A timer heartbeats progress (also while waiting
- * for headers), which is how Temporal's cancellation reaches the HTTP request. Returns counts only.
+ * `single_page` response is re-streamed; staging by sequence number makes the replayed rows harmless). An
+ * incremental resource asks only for its window and leaves out records outside it; its cursor moves in the merge
+ * transaction (`incremental-run.ts`). When the fetch is complete, ONE transaction merges staging into the table. A
+ * timer heartbeats progress (also while waiting for headers), which is how Temporal's cancellation reaches the HTTP
+ * request. Returns counts only.
  */
 import type { Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
@@ -26,8 +28,16 @@ import type { PaginationState } from '../http/paginate/types.ts';
 import { pageSender, type ResourceRequester } from '../http/resource-request.ts';
 import { openPlannedResource } from './open-requester.ts';
 import { sendOnce } from './send-once.ts';
-import { zeroCounts, type IngestResourceInput, type ResourceCounts } from '../shared/ingest-types.ts';
+import {
+  zeroCounts,
+  type IncrementalReport,
+  type IngestResourceInput,
+  type ResourceCounts,
+} from '../shared/ingest-types.ts';
 import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
+import { IncrementalRun } from './incremental-run.ts';
+import type { WindowFilter } from './incremental-window.ts';
+import { readCursorProgress, saveCheckpointWithProgress } from '../db/ledger/cursors.ts';
 import { asIngestError, toApplicationFailure } from './failure.ts';
 import { defaultRetryBudget, type RetryBudget } from './retry.ts';
 
@@ -134,7 +144,13 @@ async function loadResource(
     }
     await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
     // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
-    return countsOf(earlier, checkpoint?.pages ?? 0);
+    const incremental = await IncrementalRun.open(db, input);
+    return withIncremental(
+      countsOf(earlier, checkpoint?.pages ?? 0),
+      incremental === null
+        ? null
+        : await incremental.report(db, (await readCursorProgress(db, loadId, resource.name)).outside),
+    );
   }
 
   // The disposition travels from the plan to the merge; a table that cannot hold it fails here, before a request.
@@ -143,10 +159,11 @@ async function loadResource(
   const staging = await prepareStaging(db, target, loadId, { ...stagingOptions(deps), restartIfLost: true });
   if (staging.restarted) await deleteCheckpoint(db, loadId, resource.name);
 
+  const incremental = await IncrementalRun.open(db, input);
   const fetchedInto = resource.repeatable
-    ? await fetchPages(input, deps, requester, staging, signal, report)
+    ? await fetchPages(input, deps, requester, staging, signal, report, incremental)
     : await fetchOnce(input, deps, requester, staging, signal);
-  const { fetched, rejected, pages, endedIgnored } = fetchedInto;
+  const { fetched, rejected, pages, endedIgnored, filter } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
@@ -160,6 +177,8 @@ async function loadResource(
             'the fetch ended on a response that response_actions ignored, so it may be partial',
         }
       : {}),
+    // The cursor moves in the merge transaction: with the records, or not at all.
+    ...(incremental !== null && filter !== null ? { withinMerge: incremental.withinMerge(filter) } : {}),
   });
   if (merged.deletionsSkipped !== null) {
     warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
@@ -170,7 +189,15 @@ async function loadResource(
     throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, merged.rejected);
   }
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
-  return countsOf(merged, pages);
+  return withIncremental(
+    countsOf(merged, pages),
+    incremental === null ? null : await incremental.report(db, filter?.progress.outside ?? 0),
+  );
+}
+
+/** The counts, with the incremental window and cursor when the resource has them. */
+function withIncremental(counts: ResourceCounts, incremental: IncrementalReport | null): ResourceCounts {
+  return incremental === null ? counts : { ...counts, incremental };
 }
 
 /** What a resource's fetch staged; `endedIgnored` when a response that `response_actions` ignored ended it. */
@@ -179,6 +206,8 @@ interface FetchedInto {
   readonly rejected: number;
   readonly pages: number;
   readonly endedIgnored: boolean;
+  /** The incremental window's filter, with the largest cursor value loaded (null: not incremental). */
+  readonly filter: WindowFilter | null;
 }
 
 /** The pages of a repeatable resource, resumed after the last checkpointed page. */
@@ -189,6 +218,7 @@ async function fetchPages(
   staging: Staging,
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
+  incremental: IncrementalRun | null,
 ): Promise<FetchedInto> {
   const { db } = deps;
   const { loadId, resource } = input;
@@ -198,8 +228,9 @@ async function fetchPages(
   await discardStagedFrom(db, staging, batchSeq(resumeAfter + 1, 0));
   await discardParentRecords(db, { loadId, resource: resource.name, from: batchSeq(resumeAfter + 1, 0) });
 
-  const rendered = requester.render();
+  const rendered = requester.render(undefined, incremental?.values);
   const send = pageSender(requester, rendered);
+  const filter = incremental === null ? null : await incremental.filter(db, resumeAfter);
 
   let fetched = 0;
   let rejected = 0;
@@ -216,22 +247,33 @@ async function fetchPages(
     extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth },
   })) {
     if (event.type === 'records') {
-      fetched += event.batch.records.length;
+      // Records outside the incremental window are left out (and counted), as dlt does.
+      const records =
+        filter === null ? event.batch.records : filter.keep(event.batch.records, `page ${event.page}`);
+      fetched += records.length;
       const seq = batchSeq(event.page, part++);
-      await stager.stage(seq, event.batch.records);
-      await keepForChildren(db, input, seq, event.batch.records);
+      await stager.stage(seq, records);
+      await keepForChildren(db, input, seq, records);
       continue;
     }
     const outcome = await stager.drain();
     rejected += outcome.rejected;
-    await saveCheckpoint(db, loadId, resource.name, event.state);
+    if (filter === null) await saveCheckpoint(db, loadId, resource.name, event.state);
+    else {
+      await saveCheckpointWithProgress(db, {
+        loadId,
+        resource: resource.name,
+        state: event.state,
+        progress: filter.progress,
+      });
+    }
     pages = event.page;
     done = event.state.done;
     part = 0;
     report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
   }
 
-  return { fetched, rejected, pages, endedIgnored: done === 'response-ignored' };
+  return { fetched, rejected, pages, endedIgnored: done === 'response-ignored', filter };
 }
 
 /**
@@ -261,7 +303,7 @@ async function fetchOnce(
   );
   const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);
   await keepForChildren(deps.db, input, batchSeq(1, 0), records);
-  return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false };
+  return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false, filter: null };
 }
 
 /** Keeps what the resource's children need of a staged batch's records (nothing when no child of it runs). */

@@ -11,6 +11,7 @@ import type { LoadedSource } from '../config/load.ts';
 import { loadSourceByName, shippedSourcesDir } from '../config/registry.ts';
 import { resolveSource } from '../config/resolve.ts';
 import { IngestError } from '../errors.ts';
+import { checkRunInput } from './run-input.ts';
 import type { IngestSourceInput, PlanSourceResult } from '../shared/ingest-types.ts';
 import type { ResolvedSource } from '../shared/plan.ts';
 
@@ -27,6 +28,7 @@ export interface PlanSourceDeps {
 export async function planSource(input: IngestSourceInput, deps: PlanSourceDeps): Promise<PlanSourceResult> {
   const loaded = await loadSourceByName(deps.sourcesDir ?? shippedSourcesDir, input.source);
   const plan = resolvePlan(loaded, input, deps);
+  checkRunInput(input, plan);
   const missing = missingSecretVariables(plan, deps.env);
   if (missing.length > 0) {
     const variables = missing.join(', ');

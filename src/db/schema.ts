@@ -65,6 +65,21 @@ export interface ResourceRunsTable {
   merged_at: Timestamp | null;
   merge_ms: number | null;
   finished_at: Timestamp | null;
+  /** The incremental window the run asked for, decided at its first attempt (`ledger/cursors.ts`). */
+  incremental: Jsonb | null;
+  /** The largest cursor value loaded up to the last checkpointed page. */
+  cursor_max: Jsonb | null;
+  /** Records left out for being outside the window, up to the last checkpointed page. */
+  outside_window: GeneratedInt8;
+}
+
+/** Per (source, resource): the cursor the last successful load reached (`ledger/cursors.ts`). */
+export interface CursorsTable {
+  source: string;
+  resource: string;
+  value: Jsonb<string | number>;
+  load_id: string | null;
+  updated_at: GeneratedTimestamp;
 }
 
 export interface CheckpointsTable {
@@ -195,6 +210,7 @@ export interface Database {
   'ingest.loads': LoadsTable;
   'ingest.resource_runs': ResourceRunsTable;
   'ingest.checkpoints': CheckpointsTable;
+  'ingest.cursors': CursorsTable;
   'ingest.rejected_records': RejectedRecordsTable;
   'ingest.send_intents': SendIntentsTable;
   'ingest.parent_records': ParentRecordsTable;

@@ -9,7 +9,13 @@
  * on a fresh connection by default, so that a failure in the connect phase proves nothing was sent.
  */
 import { IngestError } from '../errors.ts';
-import type { ResolvedEndpoint, ResolvedResource, ResolvedSource, ResourceSkip } from '../shared/plan.ts';
+import type {
+  CursorValue,
+  ResolvedEndpoint,
+  ResolvedResource,
+  ResolvedSource,
+  ResourceSkip,
+} from '../shared/plan.ts';
 import { appendQuery, renderRequest, type RenderedRequest } from '../config/render.ts';
 import { isSecretRef, resolveHeaderSecrets, resolveSecrets, type SecretSources } from '../config/secrets.ts';
 import type { Authenticator } from './auth.ts';
@@ -22,6 +28,12 @@ import type { SendPage } from './paginate/send-page.ts';
 import { withRequestContext } from './http-errors.ts';
 import { actionNamesStatus, settleStatus } from './response-status.ts';
 import { sendRequest, type HttpHeaders, type HttpResponse, type SendOptions } from './send-request.ts';
+
+/** The window of an incremental run, as the request carries it. */
+export interface IncrementalValues {
+  readonly start: CursorValue | null;
+  readonly end: CursorValue | null;
+}
 
 /** What `openResource` needs besides the plan. */
 export interface ResourceDeps {
@@ -66,8 +78,11 @@ export interface ResourceRequester {
   readonly source: string;
   readonly resource: ResolvedResource & { readonly skip: null };
   readonly endpoint: ResolvedEndpoint;
-  /** Renders the endpoint for a parent record (required for a child resource). */
-  render(parent?: unknown): RenderedRequest;
+  /**
+   * Renders the endpoint for a parent record (required for a child resource) and, for an incremental resource, the
+   * run's window (its start and end parameters and `{incremental.…}` placeholders).
+   */
+  render(parent?: unknown, incremental?: IncrementalValues): RenderedRequest;
   /** Sends a rendered request; the response body is the caller's to read or discard. */
   send(request: RenderedRequest, options?: ResourceSendOptions): Promise<HttpResponse>;
   /** Sends a rendered request and extracts its records with the endpoint's `data_selector`. */
@@ -157,9 +172,10 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
       source: plan.source,
       resource: readyResource,
       endpoint,
-      render: (parent?: unknown) =>
+      render: (parent?: unknown, incremental?: IncrementalValues) =>
         renderRequest(plan.baseUrl, endpoint, {
           ...(parent === undefined ? {} : { parent }),
+          ...(incremental === undefined ? {} : { incremental }),
           resource: name,
         }),
       send,

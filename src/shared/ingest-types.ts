@@ -3,13 +3,35 @@
  * secret-free, stable (histories and schedules keep them): ids, names, counts and short messages — never records.
  * Imported by workflow code, so it holds types and constants only.
  */
-import type { ResolvedResource, ResolvedRetry, ResolvedSource } from './plan.ts';
+import type { CursorValue, ResolvedResource, ResolvedRetry, ResolvedSource } from './plan.ts';
+
+/** A window of an incremental resource for one run (a backfill): the stored cursor stays where it is. */
+export interface IncrementalWindowInput {
+  readonly start?: CursorValue;
+  readonly end?: CursorValue;
+}
 
 /** What a person types into the Temporal CLI or UI: `{"source": "messaging"}`. */
 export interface IngestSourceInput {
   readonly source: string;
   /** Only these resources (and the parents they need); all by default. */
   readonly resources?: readonly string[];
+  /** Per incremental resource, another window for this run only: `{"events": {"start": "2026-01-01T00:00:00Z"}}`. */
+  readonly window?: Readonly<Record<string, IncrementalWindowInput>>;
+  /** Incremental resources that start again from their `initial_value` (their merge stores what they reach). */
+  readonly reset?: readonly string[];
+}
+
+/** The window an incremental resource's run asked for, and the cursor stored after it. */
+export interface IncrementalReport {
+  readonly start: CursorValue | null;
+  readonly end: CursorValue | null;
+  /** Whether this run moves the stored cursor (not for a backfill window or a fixed `end_value`). */
+  readonly advances: boolean;
+  /** Records the API sent outside the window, left out. */
+  readonly outside: number;
+  /** The stored cursor once the run merged. */
+  readonly cursor: CursorValue | null;
 }
 
 export type ResourceStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
@@ -28,6 +50,8 @@ export interface ResourceCounts {
    * only) → how many records had them.
    */
   readonly drift?: Readonly<Record<string, number>>;
+  /** Present for an incremental resource: its window and cursor. */
+  readonly incremental?: IncrementalReport;
 }
 
 export const zeroCounts: ResourceCounts = {
@@ -99,6 +123,9 @@ export interface IngestResourceInput {
   readonly resource: ResolvedResource;
   /** The source's retry budget (what its file sets; the worker's defaults fill the rest). */
   readonly retry?: ResolvedRetry;
+  /** What the run input asks of this incremental resource's window. */
+  readonly window?: IncrementalWindowInput;
+  readonly reset?: boolean;
 }
 
 /** `finishLoad` activity: closes the load in the ledger and releases the lease. */

@@ -26,6 +26,7 @@ import type { ResolvedResource } from '../shared/plan.ts';
 import {
   ingestFailureTypes,
   zeroCounts,
+  type IncrementalWindowInput,
   type IngestActivities,
   type IngestOutcome,
   type IngestProgress,
@@ -87,7 +88,12 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   setHandler(progressQuery, () => ({ source, loadId, planHash, phase, resources: [...reports.values()] }));
 
   const { plan } = await beforeLoading(() =>
-    ledger.planSource({ source, ...(input.resources === undefined ? {} : { resources: input.resources }) }),
+    ledger.planSource({
+      source,
+      ...(input.resources === undefined ? {} : { resources: input.resources }),
+      ...(input.window === undefined ? {} : { window: input.window }),
+      ...(input.reset === undefined ? {} : { reset: input.reset }),
+    }),
   );
   planHash = plan.hash;
   for (const resource of plan.resources) {
@@ -162,6 +168,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
             planHash: plan.hash,
             resource,
             ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+            ...windowOf(input, resource.name),
           });
       reports.set(resource.name, {
         resource: resource.name,
@@ -366,6 +373,18 @@ function describeFailure(error: unknown, deadlinePassed: boolean): { code: strin
   }
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'UNKNOWN', message: cause.message };
   return { code: 'UNKNOWN', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** What the run input asks of one incremental resource (planning checked it against the plan). */
+function windowOf(
+  input: IngestSourceInput,
+  resource: string,
+): { window?: IncrementalWindowInput; reset?: true } {
+  const window = input.window?.[resource];
+  return {
+    ...(window === undefined ? {} : { window }),
+    ...(input.reset?.includes(resource) === true ? { reset: true as const } : {}),
+  };
 }
 
 function checkInput(input: unknown): string {

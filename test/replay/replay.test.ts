@@ -29,7 +29,9 @@ const bundles = new Map<string, WorkflowBundle>();
 beforeAll(async () => {
   installReplayRuntime();
   // Sub-folders hold histories from before a patch (`before-<patch>/`): the proof that old runs still replay.
-  const files = (await readdir(historiesDir, { recursive: true })).filter((file) => file.endsWith('.json')).sort();
+  const files = (await readdir(historiesDir, { recursive: true }))
+    .filter((file) => file.endsWith('.json'))
+    .sort();
   histories = await Promise.all(files.map((file) => readHistoryFile(`${historiesDir}${file}`)));
   ingestHistories = histories.filter(
     (h) =>

@@ -84,6 +84,11 @@ export interface MergeOptions {
    * `deletionsSkipped`.
    */
   readonly incompleteFetch?: string;
+  /**
+   * Runs inside the merge transaction, after the rows are written and before it commits: what must commit with
+   * the records or not at all (the incremental cursor). Never called for a merge an earlier attempt committed.
+   */
+  readonly withinMerge?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 /**
@@ -191,6 +196,7 @@ export async function mergeStaged(
         .where('load_id', '=', loadId)
         .where('resource', '=', target.resource)
         .execute();
+      await options.withinMerge?.(trx);
       const mergeMs = Math.round(performance.now() - started);
       await trx
         .updateTable('ingest.resource_runs')
