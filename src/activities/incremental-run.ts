@@ -8,6 +8,7 @@ import {
   fixWindow,
   readCursor,
   readCursorProgress,
+  readWindow,
   storeCursor,
   type CursorProgress,
   type IncrementalWindow,
@@ -28,6 +29,9 @@ export class IncrementalRun {
   static async open(db: Kysely<Database>, input: IngestResourceInput): Promise<IncrementalRun | null> {
     const incremental = input.resource.endpoint?.incremental ?? null;
     if (incremental === null) return null;
+    // A retried attempt keeps the first attempt's window (and never recomputes it from a cursor its merge moved).
+    const saved = await readWindow(db, input.loadId, input.resource.name);
+    if (saved !== null) return new IncrementalRun(input, incremental, saved);
     const stored = await readCursor(db, input.source, input.resource.name);
     const window = await fixWindow(db, {
       loadId: input.loadId,
@@ -55,8 +59,15 @@ export class IncrementalRun {
   }
 
   /** What the merge transaction does besides the merge: store the cursor this run reached, if it advances. */
-  withinMerge(filter: WindowFilter): (trx: Kysely<Database>) => Promise<void> {
-    return async (trx) => {
+  withinMerge(
+    filter: WindowFilter,
+  ): (
+    trx: Kysely<Database>,
+    merged: { readonly fetched: number; readonly rejected: number },
+  ) => Promise<void> {
+    return async (trx, merged) => {
+      // Every record rejected: the resource fails after this merge, and the cursor must not pass its records.
+      if (merged.fetched === 0 && merged.rejected > 0) return;
       const { source, resource, loadId } = this.input;
       const stored = await readCursor(trx, source, resource.name);
       const next = nextCursor(stored, filter.progress.max, this.window, this.input.reset === true);

@@ -22,6 +22,13 @@ export interface WindowRequest {
 }
 
 const zonedTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const naiveTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The digits after the second's decimal point, to 9 places (what `Date.parse` drops beyond milliseconds). */
+function fraction(timestamp: string): string {
+  return (/\.(\d+)/.exec(timestamp)?.[1] ?? '').padEnd(9, '0').slice(0, 9);
+}
 
 /** Negative, zero or positive as `a` sorts before, with or after `b`. */
 export function compareCursors(a: CursorValue, b: CursorValue): number {
@@ -29,7 +36,12 @@ export function compareCursors(a: CursorValue, b: CursorValue): number {
   if (typeof a === 'string' && typeof b === 'string') {
     if (zonedTimestamp.test(a) && zonedTimestamp.test(b)) {
       const diff = Date.parse(a) - Date.parse(b);
-      if (!Number.isNaN(diff)) return diff === 0 ? 0 : diff < 0 ? -1 : 1;
+      if (!Number.isNaN(diff)) {
+        if (diff !== 0) return diff < 0 ? -1 : 1;
+        // The same millisecond: microseconds (and beyond) decide.
+        const [fa, fb] = [fraction(a), fraction(b)];
+        return fa === fb ? 0 : fa < fb ? -1 : 1;
+      }
     }
     return a === b ? 0 : a < b ? -1 : 1;
   }
@@ -41,17 +53,28 @@ export function compareCursors(a: CursorValue, b: CursorValue): number {
   );
 }
 
-/** `value` moved back by `lag`: seconds for a timestamp, units for a number. */
+/**
+ * `value` moved back by `lag`, as dlt does: seconds for a timestamp (one without a zone is read as UTC and keeps
+ * its style), days for a date, units for a number.
+ */
 export function subtractLag(value: CursorValue, lag: number): CursorValue {
   if (typeof value === 'number') return value - lag;
   if (zonedTimestamp.test(value)) {
     const iso = new Date(Date.parse(value) - lag * 1000).toISOString();
     return value.includes('.') ? iso : iso.replace(/\.\d{3}Z$/, 'Z');
   }
+  if (naiveTimestamp.test(value)) {
+    const iso = new Date(Date.parse(`${value.replace(' ', 'T')}Z`) - lag * 1000).toISOString().slice(0, -1);
+    const styled = value.includes('.') ? iso : iso.replace(/\.\d{3}$/, '');
+    return value.includes(' ') ? styled.replace('T', ' ') : styled;
+  }
+  if (isoDate.test(value)) {
+    return new Date(Date.parse(`${value}T00:00:00Z`) - lag * 86_400_000).toISOString().slice(0, 10);
+  }
   throw new IngestError(
     'config',
     'LAG_NOT_APPLICABLE',
-    `lag needs a numeric cursor or an ISO 8601 timestamp with a zone; the stored cursor is ${JSON.stringify(value)}`,
+    `lag needs a numeric cursor, an ISO 8601 date or timestamp; the stored cursor is ${JSON.stringify(value)}`,
     { retryable: false },
   );
 }

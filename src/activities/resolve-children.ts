@@ -25,6 +25,7 @@ import {
 import {
   carryOverPolls,
   childKeyText,
+  forgetCarriedOver,
   giveUpStaleItems,
   markUnresolvable,
   type UnresolvableKey,
@@ -180,7 +181,7 @@ export async function finishChildren(
   if (pollOf(input.resource) !== null) {
     await giveUpStale(db, input);
     await carryOverPolls(db, { ...run, source: input.source });
-  }
+  } else await forgetCarriedOver(db, { ...run, source: input.source });
   await db
     .updateTable('ingest.resource_runs')
     .set({

@@ -50,7 +50,7 @@ export function checkRunInput(input: IngestSourceInput, plan: ResolvedSource): v
     } else {
       for (const name of reset as string[]) {
         if (!named('reset', name)) continue;
-        if (window !== undefined && Object.hasOwn(window as object, name)) {
+        if (window !== null && typeof window === 'object' && Object.hasOwn(window, name)) {
           problems.push(
             `"${name}" is both in reset and in window: a backfill window leaves the cursor as it is`,
           );

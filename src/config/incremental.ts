@@ -150,13 +150,22 @@ export function checkIncrementalRules(analysed: AnalysedResource, problems: Conf
   if (analysed.writeDisposition === 'replace') {
     problems.push({
       path: at,
-      message: `incremental loading cannot be combined with write_disposition replace (${locate.key('write_disposition')}): an incremental run sees only its window, so replace would empty the rest of the table; use merge or append`,
+      message: `incremental loading cannot be combined with write_disposition replace (${locate.key('write_disposition')}): an incremental run sees only its window, so replace would empty the rest of the table; use merge`,
     });
   }
   if (resource.deletion_detection === true) {
     problems.push({
       path: at,
       message: `incremental loading cannot be combined with deletion detection (${locate.key('deletion_detection')}): an incremental run sees only its window, so every row outside it would be marked deleted`,
+    });
+  }
+  if (
+    analysed.writeDisposition === 'append' &&
+    ((incremental.args.range_start ?? 'closed') === 'closed' || (incremental.args.lag ?? 0) > 0)
+  ) {
+    problems.push({
+      path: at,
+      message: `incremental loading with write_disposition append needs range_start: open and no lag (${locate.key('write_disposition')}): each run fetches again the records at the stored cursor${(incremental.args.lag ?? 0) > 0 ? ' and within the lag' : ''}, and append would add them again; use merge (with a primary key), or set range_start: open`,
     });
   }
   if (resource.side_effects === true) {

@@ -190,7 +190,8 @@ function queryPairs(name: string, value: ResolvedParamValue, values: BindValues)
 /** The window's `startParam`/`endParam` query parameters, for the values the window has. */
 function windowPairs(endpoint: ResolvedEndpoint, window: IncrementalWindow): [string, string][] {
   const incremental = endpoint.incremental;
-  if (incremental === null) return [];
+  // `== null`: plans recorded before incremental existed have no such field.
+  if (incremental == null) return [];
   const pairs: [string, string][] = [];
   if (incremental.startParam !== null && window.start !== null)
     pairs.push([incremental.startParam, String(window.start)]);

@@ -13,7 +13,7 @@ import {
   readChildItems,
   settleChildItems,
 } from '../../src/db/ledger/child-items.ts';
-import { carryOverPolls, giveUpStaleItems } from '../../src/db/ledger/child-outcomes.ts';
+import { carryOverPolls, forgetCarriedOver, giveUpStaleItems } from '../../src/db/ledger/child-outcomes.ts';
 import { finishLoad, startLoad } from '../../src/db/ledger/ledger.ts';
 import { discardParentRecords, writeParentRecords } from '../../src/db/ledger/parent-records.ts';
 import { ensureResourceTable } from '../../src/db/tables/auto-tables.ts';
@@ -119,6 +119,62 @@ describe('the work list of a child', () => {
     });
   });
 
+  it('carries the items of a resolution that did not finish over to the next load, until one finishes them', async () => {
+    const input = (loadId: string) => ({
+      loadId,
+      source,
+      resource: 'comments',
+      parents: { from: 'run', parent: 'issues' } as const,
+      paths: ['id'],
+      requestPaths: ['id'],
+      polled: false,
+    });
+    const issues = (loadId: string, ids: number[]) =>
+      writeParentRecords(database.db, {
+        loadId,
+        resource: 'issues',
+        seq: 1,
+        paths: ['id'],
+        values: ids.map((id) => ({ id })),
+      });
+    // Load 1's parent (incremental: its cursor moved on) gave issues 1 and 2; its child failed before fetching them.
+    await startLoad(database.db, { loadId: 'carry-1', source });
+    await issues('carry-1', [1, 2]);
+    expect(await buildChildItems(database.db, input('carry-1'))).toBe(2);
+    await finishLoad(database.db, { loadId: 'carry-1', status: 'failed' });
+
+    // Load 2's parent gives only issue 3: issues 1 and 2 are still fetched, first.
+    await startLoad(database.db, { loadId: 'carry-2', source });
+    await issues('carry-2', [3]);
+    expect(await buildChildItems(database.db, input('carry-2'))).toBe(3);
+    const items = await readChildItems(database.db, {
+      loadId: 'carry-2',
+      resource: 'comments',
+      items: [1, 2, 3],
+    });
+    // The carried-over ones first (among themselves in no particular order), then this load's.
+    expect(items.map((i) => i.fields['id'])).toEqual([expect.any(Number), expect.any(Number), 3]);
+    expect(
+      items
+        .slice(0, 2)
+        .map((i) => i.fields['id'] as number)
+        .sort(),
+    ).toEqual([1, 2]);
+    await settleChildItems(database.db, {
+      loadId: 'carry-2',
+      resource: 'comments',
+      items: items.map((i) => ({ item: i.item, state: 'done' as const })),
+    });
+    await forgetCarriedOver(database.db, { loadId: 'carry-2', source, resource: 'comments' });
+    const left = await database.db
+      .selectFrom('ingest.child_polls')
+      .select('slice_hash')
+      .where('source', '=', source)
+      .where('resource', '=', 'comments')
+      .execute();
+    expect(left).toEqual([]);
+  });
+
   it('reads the parent table when the parent did not run, leaving deleted rows and missing fields out', async () => {
     const loadId = 'children-2';
     await startLoad(database.db, { loadId, source });
@@ -187,6 +243,7 @@ describe('the work list of a child', () => {
       .selectFrom('ingest.child_polls')
       .select('state')
       .where('source', '=', source)
+      .where('resource', '=', 'statuses')
       .execute();
     expect(known.map((k) => k.state)).toEqual(['pending', 'pending', 'pending']);
     await settleChildItems(database.db, {
@@ -237,6 +294,7 @@ describe('the work list of a child', () => {
       .selectFrom('ingest.child_polls')
       .select(['state', sql<string>`fields ->> 'requestId'`.as('id')])
       .where('source', '=', source)
+      .where('resource', '=', 'statuses')
       .orderBy('id')
       .execute();
     expect(polls).toEqual([

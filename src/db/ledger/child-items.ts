@@ -2,8 +2,9 @@
  * A child resource's work list in one load (`ingest.child_items`): one item per distinct set of parent values (the
  * fields its requests and `include_from_parent` use, by dotted path), numbered 1… so the orchestration hands out
  * item numbers, never records. Items come from the parent's records of THIS load (`parent-records.ts`) or, when the
- * parent did not run, from the parent's table; a polled child (`poll`) adds the parent values still pending from
- * earlier loads and leaves out those whose child is already final or was given up (`ingest.child_polls`).
+ * parent did not run, from the parent's table, plus the parent values an earlier load left pending
+ * (`ingest.child_polls`: its resolution did not finish, or a polled child was not final yet); a polled child
+ * (`poll`) leaves out those whose child is already final or was given up.
  */
 import { sql, type Kysely } from 'kysely';
 import type { ChildItemState, Database } from '../schema.ts';
@@ -43,12 +44,11 @@ export async function buildChildItems(db: Kysely<Database>, input: BuildChildIte
     const built = await countItems(trx, loadId, resource);
     if (built > 0) return built;
     const parentRows = parentRowsSql(input);
-    const carried = polled
-      ? sql`UNION ALL
-          SELECT c.fields, 0 AS origin, 0::bigint AS seq, 0 AS ordinal
-          FROM ingest.child_polls AS c
-          WHERE c.source = ${source} AND c.resource = ${resource} AND c.state = 'pending'`
-      : sql``;
+    // What an earlier load left pending (a polled child not final yet, or a child whose run did not finish).
+    const carried = sql`UNION ALL
+      SELECT c.fields, 0 AS origin, 0::bigint AS seq, 0 AS ordinal
+      FROM ingest.child_polls AS c
+      WHERE c.source = ${source} AND c.resource = ${resource} AND c.state = 'pending'`;
     const settled = polled
       ? sql`AND NOT EXISTS (
           SELECT 1 FROM ingest.child_polls AS c
@@ -78,15 +78,13 @@ export async function buildChildItems(db: Kysely<Database>, input: BuildChildIte
                       now())
       FROM firsts AS f
       WHERE true ${settled}`.execute(trx);
-    if (polled) {
-      // Known across loads from now on: should this load's resolution not finish, the next load polls them.
-      await sql`
+    // Known across loads from now on: should this load's resolution not finish, the next load fetches them.
+    await sql`
         INSERT INTO ingest.child_polls (source, resource, slice_hash, fields, state, first_seen_at)
         SELECT ${source}, ${resource}, i.slice_hash, i.fields, 'pending', i.first_seen_at
         FROM ingest.child_items AS i
         WHERE i.load_id = ${loadId} AND i.resource = ${resource}
         ON CONFLICT (source, resource, slice_hash) DO NOTHING`.execute(trx);
-    }
     return countItems(trx, loadId, resource);
   });
 }

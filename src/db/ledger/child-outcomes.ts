@@ -1,7 +1,9 @@
 /**
  * What became of a child's parent values beyond one fetch: the ones that could not be resolved
- * (`ingest.unresolvable_keys`: the API answered 404, or a polled child was not final in time), and, for a polled
- * child, where each set of parent values stands across loads (`ingest.child_polls`: pending, final, unresolvable).
+ * (`ingest.unresolvable_keys`: the API answered 404, or a polled child was not final in time), and where each set of
+ * parent values stands across loads (`ingest.child_polls`): pending until a load's resolution finishes with it (so a
+ * failed or cancelled resolution loses nothing — the parent's cursor may have moved on), and, for a polled child,
+ * final or unresolvable after that.
  * Keys are named by the parent values the child's requests use: one value as its text, several as a JSON object.
  */
 import { sql, type Kysely } from 'kysely';
@@ -100,4 +102,20 @@ export async function carryOverPolls(
     WHERE i.load_id = ${input.loadId} AND i.resource = ${input.resource}
     ON CONFLICT (source, resource, slice_hash) DO UPDATE
       SET state = excluded.state, updated_at = now()`.execute(db);
+}
+
+/**
+ * A child without `poll` that finished: its parent values of this load are done (fetched, or recorded as
+ * unresolvable), so none is carried over to the next load any more.
+ */
+export async function forgetCarriedOver(
+  db: Kysely<Database>,
+  input: { readonly loadId: string; readonly source: string; readonly resource: string },
+): Promise<void> {
+  await sql`
+    DELETE FROM ingest.child_polls AS c
+    USING ingest.child_items AS i
+    WHERE c.source = ${input.source} AND c.resource = ${input.resource}
+      AND i.load_id = ${input.loadId} AND i.resource = ${input.resource}
+      AND i.slice_hash = c.slice_hash AND i.state <> 'pending'`.execute(db);
 }

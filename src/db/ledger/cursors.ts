@@ -64,6 +64,21 @@ export async function fixWindow(
   return (row?.incremental as IncrementalWindow | null | undefined) ?? input.window;
 }
 
+/** The window an earlier attempt of this resource's run fixed, or null before the first attempt. */
+export async function readWindow(
+  db: Kysely<Database>,
+  loadId: string,
+  resource: string,
+): Promise<IncrementalWindow | null> {
+  const row = await db
+    .selectFrom('ingest.resource_runs')
+    .select('incremental')
+    .where('load_id', '=', loadId)
+    .where('resource', '=', resource)
+    .executeTakeFirst();
+  return (row?.incremental as IncrementalWindow | null | undefined) ?? null;
+}
+
 /** What the fetch had loaded at its last checkpoint. */
 export async function readCursorProgress(
   db: Kysely<Database>,

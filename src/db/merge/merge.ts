@@ -88,7 +88,10 @@ export interface MergeOptions {
    * Runs inside the merge transaction, after the rows are written and before it commits: what must commit with
    * the records or not at all (the incremental cursor). Never called for a merge an earlier attempt committed.
    */
-  readonly withinMerge?: (trx: Kysely<Database>) => Promise<void>;
+  readonly withinMerge?: (
+    trx: Kysely<Database>,
+    merged: { readonly fetched: number; readonly rejected: number },
+  ) => Promise<void>;
 }
 
 /**
@@ -196,7 +199,7 @@ export async function mergeStaged(
         .where('load_id', '=', loadId)
         .where('resource', '=', target.resource)
         .execute();
-      await options.withinMerge?.(trx);
+      await options.withinMerge?.(trx, { fetched, rejected });
       const mergeMs = Math.round(performance.now() - started);
       await trx
         .updateTable('ingest.resource_runs')

@@ -32,6 +32,9 @@ describe('cursor values', () => {
     expect(compareCursors('2026-01-01T01:00:00+01:00', '2026-01-01T00:00:00Z')).toBe(0);
     expect(compareCursors('2026-01-01T00:00:01Z', '2026-01-01T00:00:00.999Z')).toBeGreaterThan(0);
     expect(compareCursors('b', 'a')).toBeGreaterThan(0);
+    // Beyond milliseconds, which Date.parse drops.
+    expect(compareCursors('2026-01-01T00:00:00.123999Z', '2026-01-01T00:00:00.123456Z')).toBeGreaterThan(0);
+    expect(compareCursors('2026-01-01T00:00:00.1Z', '2026-01-01T00:00:00.100000Z')).toBe(0);
     expect(() => compareCursors(1, '1')).toThrow(expect.objectContaining({ code: 'CURSOR_TYPE_MISMATCH' }));
   });
 
@@ -39,6 +42,9 @@ describe('cursor values', () => {
     expect(subtractLag(100, 10)).toBe(90);
     expect(subtractLag('2026-01-01T00:00:00Z', 3600)).toBe('2025-12-31T23:00:00Z');
     expect(subtractLag('2026-01-01T00:00:00.500Z', 1)).toBe('2025-12-31T23:59:59.500Z');
+    expect(subtractLag('2026-01-01T00:00:00', 60)).toBe('2025-12-31T23:59:00');
+    expect(subtractLag('2026-01-01 00:00:00.250', 1)).toBe('2025-12-31 23:59:59.250');
+    expect(subtractLag('2026-03-01', 1)).toBe('2026-02-28'); // a date: the lag is in days, as in dlt
     expect(() => subtractLag('v7', 1)).toThrow(expect.objectContaining({ code: 'LAG_NOT_APPLICABLE' }));
   });
 });

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { validateSourceConfig } from '../../../src/config/analyse.ts';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import type { ResolvedEndpoint } from '../../../src/shared/plan.ts';
-import { problemsOf, sourceWith } from './helpers.ts';
+import { problemsOf, sourceWith as anySource } from './helpers.ts';
+
+/** Merged by id unless a test says otherwise: incremental with dlt's default append needs range_start: open. */
+const sourceWith = (resources: readonly unknown[], extra: Record<string, unknown> = {}) =>
+  anySource(resources, { resource_defaults: { primary_key: 'id', write_disposition: 'merge' }, ...extra });
 
 const single = { paginator: 'single_page' } as const;
 
@@ -27,6 +31,31 @@ const defaults = {
   rangeEnd: 'open',
   onCursorValueMissing: 'raise',
 } as const;
+
+describe('incremental with append', () => {
+  const appending = (incremental: Record<string, unknown>) =>
+    validateSourceConfig(
+      anySource([
+        {
+          name: 'events',
+          endpoint: { path: '/events', ...single, incremental: { cursor_path: 'at', ...incremental } },
+        },
+      ]),
+    );
+  it('is refused with a closed start or a lag (the records at the cursor would be appended again)', () => {
+    expect(problemsOf(() => appending({}))).toEqual([
+      expect.stringContaining(
+        'incremental loading with write_disposition append needs range_start: open and no lag',
+      ),
+    ]);
+    expect(problemsOf(() => appending({ range_start: 'open', lag: 5 })).join('\n')).toContain(
+      'and within the lag',
+    );
+  });
+  it('runs with range_start: open and no lag', () => {
+    expect(() => appending({ range_start: 'open' })).not.toThrow();
+  });
+});
 
 describe('the three forms of incremental', () => {
   it('endpoint.incremental: every key, in the plan', () => {
@@ -153,6 +182,8 @@ describe('the three forms of incremental', () => {
     const plan = resolveSource(
       sourceWith([{ name: 'a' }, { name: 'b' }], {
         resource_defaults: {
+          primary_key: 'id',
+          write_disposition: 'merge',
           endpoint: { ...single, incremental: { start_param: 'since', cursor_path: 'ts' } },
         },
       }),
@@ -280,7 +311,7 @@ describe('incremental refused at load, with its path', () => {
         },
       ],
       [
-        'resources[0].endpoint.params.since: incremental loading cannot be combined with write_disposition replace (resources[0].write_disposition): an incremental run sees only its window, so replace would empty the rest of the table; use merge or append',
+        'resources[0].endpoint.params.since: incremental loading cannot be combined with write_disposition replace (resources[0].write_disposition): an incremental run sees only its window, so replace would empty the rest of the table; use merge',
       ],
     ],
     [
