@@ -15,6 +15,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -37,6 +38,16 @@ import {
 } from '../shared/ingest-types.ts';
 import { resolveChildren } from './resolve-children.ts';
 import { outcomeSearchAttribute, sourceSearchAttribute } from './search-attributes.ts';
+import {
+  beginLoadSummary,
+  deadlineSummary,
+  finishLoadSummary,
+  ingestSummary,
+  planSummary,
+  resolveDetails,
+  resolveSummary,
+  runDetails,
+} from './ui-metadata.ts';
 
 /**
  * The patch that made dependent resources start as soon as their parent has loaded, as `resolveChildren` child
@@ -86,41 +97,55 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   let planHash: string | null = null;
   const reports = new Map<string, ResourceReport>();
   setHandler(progressQuery, () => ({ source, loadId, planHash, phase, resources: [...reports.values()] }));
+  // The run's current details in the Web UI (phase and counts): updated at every phase and resource change.
+  const showDetails = (outcome?: IngestOutcome) =>
+    setCurrentDetails(runDetails(source, phase, reports.values(), outcome));
+  const setReport = (report: ResourceReport) => {
+    reports.set(report.resource, report);
+    showDetails();
+  };
+  showDetails();
 
   const { plan } = await beforeLoading(() =>
-    ledger.planSource({
-      source,
-      ...(input.resources === undefined ? {} : { resources: input.resources }),
-      ...(input.window === undefined ? {} : { window: input.window }),
-      ...(input.reset === undefined ? {} : { reset: input.reset }),
-    }),
+    ledger.planSource.executeWithOptions({ summary: planSummary(source, input.resources) }, [
+      {
+        source,
+        ...(input.resources === undefined ? {} : { resources: input.resources }),
+        ...(input.window === undefined ? {} : { window: input.window }),
+        ...(input.reset === undefined ? {} : { reset: input.reset }),
+      },
+    ]),
   );
   planHash = plan.hash;
   for (const resource of plan.resources) {
     reports.set(resource.name, { resource: resource.name, status: 'pending', counts: zeroCounts });
   }
+  showDetails();
 
   ({ loadId } = await beforeLoading(() =>
-    ledger.beginLoad({
-      source,
-      planHash: plan.hash,
-      workflowId: info.workflowId,
-      runId: info.runId,
-      resources: plan.resources.map((resource) => resource.name),
-      // Only when the file sets it: the activity input of every other plan stays as it was (replayed histories).
-      ...(plan.rejectedRetentionDays === undefined
-        ? {}
-        : { rejectedRetentionDays: plan.rejectedRetentionDays }),
-    }),
+    ledger.beginLoad.executeWithOptions({ summary: beginLoadSummary(source, plan.resources.length) }, [
+      {
+        source,
+        planHash: plan.hash,
+        workflowId: info.workflowId,
+        runId: info.runId,
+        resources: plan.resources.map((resource) => resource.name),
+        // Only when the file sets it: the activity input of every other plan stays as it was (replayed histories).
+        ...(plan.rejectedRetentionDays === undefined
+          ? {}
+          : { rejectedRetentionDays: plan.rejectedRetentionDays }),
+      },
+    ]),
   ));
   const openLoadId = loadId;
   phase = 'loading';
+  showDetails();
 
   // Histories from before children started with their parent (and ran as `resolveChildren`) replay the old way.
   const legacyChildren = !patched(childrenWithTheirParent);
   const runResource = async (resource: ResolvedResource): Promise<void> => {
     if (resource.skip) {
-      reports.set(resource.name, {
+      setReport({
         resource: resource.name,
         status: 'skipped',
         counts: zeroCounts,
@@ -128,7 +153,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       });
       return;
     }
-    reports.set(resource.name, { resource: resource.name, status: 'running', counts: zeroCounts });
+    setReport({ resource: resource.name, status: 'running', counts: zeroCounts });
     const started = Date.now();
     try {
       const counts = resource.dependency
@@ -149,6 +174,8 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
             (
               await executeChild(resolveChildren, {
                 workflowId: `${info.workflowId}/${resource.name}`,
+                staticSummary: resolveSummary(resource),
+                staticDetails: resolveDetails(resource),
                 args: [
                   {
                     loadId: openLoadId,
@@ -161,16 +188,21 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
                 ],
               })
             ).counts
-        : await resources.ingestResource({
-            loadId: openLoadId,
-            source,
-            baseUrl: plan.baseUrl,
-            planHash: plan.hash,
-            resource,
-            ...(plan.retry === undefined ? {} : { retry: plan.retry }),
-            ...windowOf(input, resource.name),
-          });
-      reports.set(resource.name, {
+        : await resources.ingestResource.executeWithOptions(
+            { summary: ingestSummary(resource, windowOf(input, resource.name)) },
+            [
+              {
+                loadId: openLoadId,
+                source,
+                baseUrl: plan.baseUrl,
+                planHash: plan.hash,
+                resource,
+                ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+                ...windowOf(input, resource.name),
+              },
+            ],
+          );
+      setReport({
         resource: resource.name,
         status: 'ok',
         counts,
@@ -178,7 +210,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
       });
     } catch (error) {
       if (isCancellation(error) && !deadlinePassed) throw error;
-      reports.set(resource.name, {
+      setReport({
         resource: resource.name,
         status: 'failed',
         counts: zeroCounts,
@@ -193,7 +225,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   const timer = new CancellationScope();
   const deadline = timer
     .run(async () => {
-      await sleep(runDeadline);
+      await sleep(runDeadline, { summary: deadlineSummary(source, runDeadline) });
       deadlinePassed = true;
       loading.cancel();
     })
@@ -231,7 +263,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
               await parentLoaded;
               const parentReport = reports.get(parent);
               if (parentReport?.status !== 'ok') {
-                reports.set(resource.name, {
+                setReport({
                   resource: resource.name,
                   status: 'failed',
                   counts: zeroCounts,
@@ -256,6 +288,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   await deadline;
 
   phase = 'finishing';
+  showDetails();
   const finalReports = plan.resources.map((resource) => {
     const report = reports.get(resource.name);
     if (report && report.status !== 'pending' && report.status !== 'running') return report;
@@ -268,16 +301,19 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
   });
   const outcome = decideOutcome(finalReports);
   await CancellationScope.nonCancellable(() =>
-    ledger.finishLoad({
-      loadId: openLoadId,
-      source,
-      workflowId: info.workflowId,
-      outcome,
-      resources: finalReports,
-    }),
+    ledger.finishLoad.executeWithOptions({ summary: finishLoadSummary(source, outcome) }, [
+      {
+        loadId: openLoadId,
+        source,
+        workflowId: info.workflowId,
+        outcome,
+        resources: finalReports,
+      },
+    ]),
   );
   upsertSearchAttributes([{ key: outcomeSearchAttribute, value: outcome }]);
   phase = 'done';
+  setCurrentDetails(runDetails(source, phase, finalReports, outcome));
 
   const report: LoadReport = {
     source,

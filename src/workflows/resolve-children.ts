@@ -7,7 +7,7 @@
  * run. It ends with ONE merge of everything it staged (the resource's commit point, with its own disposition), and
  * continues as new after a bounded number of batches, so its history stays small whatever the number of parents.
  */
-import { continueAsNew, proxyActivities, sleep } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
 import type {
   FetchChildBatchResult,
   ResolveActivities,
@@ -15,6 +15,15 @@ import type {
   ResolveState,
   ResolveTotals,
 } from '../shared/ingest-types.ts';
+import {
+  beginChildrenSummary,
+  fetchBatchSummary,
+  finishChildrenSummary,
+  listItemsSummary,
+  mergeChildrenSummary,
+  pollWaitSummary,
+  resolveProgressDetails,
+} from './ui-metadata.ts';
 
 const quick = proxyActivities<ResolveActivities>({
   startToCloseTimeout: '2 minutes',
@@ -63,8 +72,14 @@ export async function resolveChildren(input: ResolveChildrenInput): Promise<Reso
   const poll = resource.poll;
   const run = { loadId: input.loadId, source: input.source, resource };
   let state: ResolveState;
+  // The run's current details in the Web UI: phase, pass and counts so far.
+  const showDetails = (phase: Parameters<typeof resolveProgressDetails>[1]) =>
+    setCurrentDetails(
+      resolveProgressDetails(resource, phase, state.pass, state.fetched, state.pendingThisPass),
+    );
   if (input.state === undefined) {
-    await quick.beginChildren(run);
+    setCurrentDetails(resolveProgressDetails(resource, 'building the work list', 1, nothingFetched, 0));
+    await quick.beginChildren.executeWithOptions({ summary: beginChildrenSummary(resource) }, [run]);
     state = {
       pass: 1,
       after: 0,
@@ -76,6 +91,7 @@ export async function resolveChildren(input: ResolveChildrenInput): Promise<Reso
     };
   } else state = input.state;
   let batchesThisRun = 0;
+  showDetails('fetching');
 
   for (;;) {
     // One pass: the pending items, in keyset pages, fetched in batches.
@@ -90,24 +106,25 @@ export async function resolveChildren(input: ResolveChildrenInput): Promise<Reso
         settings.pageSize,
         (settings.maxBatchesPerRun - batchesThisRun) * settings.batchSize,
       );
-      const items = await quick.listChildItems({
-        loadId: input.loadId,
-        resource: resource.name,
-        after: state.after,
-        limit,
-      });
+      const pass = state.pass;
+      const items = await quick.listChildItems.executeWithOptions(
+        { summary: listItemsSummary(resource, state.after, pass) },
+        [{ loadId: input.loadId, resource: resource.name, after: state.after, limit }],
+      );
       if (items.length === 0) break;
       const batches = chunk(items, settings.batchSize);
       const results = await inParallel(batches, settings.concurrency, (batch) =>
-        fetching.fetchChildBatch({
-          loadId: input.loadId,
-          source: input.source,
-          baseUrl: input.baseUrl,
-          planHash: input.planHash,
-          resource,
-          items: batch,
-          ...(input.retry === undefined ? {} : { retry: input.retry }),
-        }),
+        fetching.fetchChildBatch.executeWithOptions({ summary: fetchBatchSummary(resource, batch, pass) }, [
+          {
+            loadId: input.loadId,
+            source: input.source,
+            baseUrl: input.baseUrl,
+            planHash: input.planHash,
+            resource,
+            items: batch,
+            ...(input.retry === undefined ? {} : { retry: input.retry }),
+          },
+        ]),
       );
       batchesThisRun += batches.length;
       const fetched = results.reduce(addFetched, state.fetched);
@@ -117,20 +134,31 @@ export async function resolveChildren(input: ResolveChildrenInput): Promise<Reso
         pendingThisPass: state.pendingThisPass + results.reduce((n, r) => n + r.pending, 0),
         fetched,
       };
+      showDetails('fetching');
     }
     state = { ...state, passes: state.passes + 1 };
     if (poll === null || state.pendingThisPass === 0) break;
     if (state.pollUntil === null || Date.now() + poll.intervalMs > state.pollUntil) break;
-    await sleep(poll.intervalMs);
+    showDetails('waiting to poll');
+    await sleep(poll.intervalMs, { summary: pollWaitSummary(resource, poll.intervalMs, state.pass + 1) });
     state = { ...state, pass: state.pass + 1, after: 0, pendingThisPass: 0 };
+    showDetails('fetching');
   }
 
-  const counts = await merging.mergeChildren({
-    ...run,
-    pages: state.fetched.pages,
-    incomplete: state.fetched.ignored,
-  });
-  const finished = await quick.finishChildren({ ...run, counts });
+  showDetails('merging');
+  const counts = await merging.mergeChildren.executeWithOptions({ summary: mergeChildrenSummary(resource) }, [
+    { ...run, pages: state.fetched.pages, incomplete: state.fetched.ignored },
+  ]);
+  setCurrentDetails(
+    resolveProgressDetails(resource, 'finishing', state.pass, state.fetched, state.pendingThisPass, counts),
+  );
+  const finished = await quick.finishChildren.executeWithOptions(
+    { summary: finishChildrenSummary(resource) },
+    [{ ...run, counts }],
+  );
+  setCurrentDetails(
+    resolveProgressDetails(resource, 'done', state.pass, state.fetched, state.pendingThisPass, counts),
+  );
   return {
     counts,
     items: finished.items,
