@@ -41,7 +41,6 @@ import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
 import { maxBodyDepth } from '../db/tables/json-depth.ts';
 import { readResourceTable, type ResourceTable } from '../db/tables/resource-tables.ts';
 import { IngestError, isIngestError } from '../errors.ts';
-import type { HttpClient } from '../http/client.ts';
 import { paginate, paginationInput } from '../http/paginate/paginate.ts';
 import { pageSender, type ResourceRequester } from '../http/resource-request.ts';
 import { openPlannedResource } from './open-requester.ts';
@@ -62,24 +61,11 @@ import type { ExtractedRecord } from '../shared/records.ts';
 import { asIngestError, toApplicationFailure } from './failure.ts';
 import { parentAdditions, withParentFields } from './parent-fields.ts';
 import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
-import { defaultRetryBudget, type RetryBudget } from './retry.ts';
+import type { IngestResourceDeps } from './ingest-resource.ts';
+import { defaultRetryBudget } from './retry.ts';
 
-export interface ResolveDeps {
-  readonly db: Kysely<Database>;
-  readonly client: HttpClient;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Where the source files are: read for credentials written inline in one (`$inline`). */
-  readonly sourcesDir?: string;
-  readonly retryBudget?: RetryBudget;
-  /** How often a fetch heartbeats (default 2 s). */
-  readonly heartbeatIntervalMs?: number;
-  /** Size of one staged batch of raw JSON (default 1 MiB). */
-  readonly batchBytes?: number;
-  /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
-  readonly mergeMemoryMb?: number;
-  /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`). */
-  readonly firstLoadSwap?: boolean;
-}
+/** The same dependencies as `ingestResource`'s (a child is a resource too). */
+export type ResolveDeps = IngestResourceDeps;
 
 /** Opens the dependent resource's run and builds its work list (idempotent). */
 export async function beginChildren(input: ChildRunInput, deps: ResolveDeps): Promise<BeginChildrenResult> {

@@ -22,6 +22,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
+import { until } from '../helpers/until.ts';
 import { withWorkerProcesses } from '../helpers/worker-process.ts';
 
 const perPage = 10; // as in the fixture source
@@ -50,16 +51,6 @@ afterAll(async () => {
   await sandbox.stop();
   await sandbox2.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function storedRecords(resource: string): Promise<string[]> {
   const { rows } = await sql<{ data: unknown }>`

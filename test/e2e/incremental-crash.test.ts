@@ -15,6 +15,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
+import { until } from '../helpers/until.ts';
 import { withWorkerProcesses } from '../helpers/worker-process.ts';
 
 const database = withDatabase();
@@ -27,16 +28,6 @@ beforeAll(async () => {
   sandbox = await startSandbox({ seed: 41, changes: 60 });
 });
 afterAll(() => sandbox.stop());
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const env = () => ({ SOURCE_FILE: sourceFile, CHANGES_API_KEY: sandbox.generic.apiKey });
 const run = (n: number) =>
