@@ -9,6 +9,7 @@
 import { analyseResource, type AnalysedResource } from './analyse-resource.ts';
 import { checkAcrossResources } from './cross-checks.ts';
 import { problemsFromIssues } from './issues.ts';
+import { checkScheduleResources } from './schedule.ts';
 import { checkResourceRules } from './resource-rules.ts';
 import { toPlainData } from './plain-data.ts';
 import { configInvalidError, maskProblems, type ConfigProblem, type ConfigWarning } from './problems.ts';
@@ -66,6 +67,11 @@ export function analyseSource(input: unknown, options: { readonly origin?: strin
   const resources = config.resources.map((entry, index) => analyseResource(config, entry, index, problems));
   checkAcrossResources(resources, problems);
   for (const analysed of resources) checkResourceRules(analysed, config, problems);
+  checkScheduleResources(
+    config,
+    resources.map((analysed) => analysed.resource.name),
+    problems,
+  );
   if (problems.length > 0) return fail(problems);
 
   const warnings = maskProblems(collectConfigWarnings(config, resources, literalSecrets), secretValues);

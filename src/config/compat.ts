@@ -54,6 +54,7 @@ export const compatSites = {
   secret: 'a secret reference (where a credential or header value goes)',
   retry: '`retry`: the retry budget of every resource of the source (ours)',
   rejected_records: '`rejected_records`: how long the payloads of rejected records are kept (ours)',
+  schedule: '`schedule`: when Temporal starts runs of the source, made real by `ingest schedule sync` (ours)',
   poll: '`poll`: a child fetched again until its records reach a final value (ours)',
 } as const;
 
@@ -197,6 +198,12 @@ export const compatibilityMatrix = [
     note: 'the retention of rejected records (see `rejected_records`)',
   },
   {
+    site: 'source',
+    key: 'schedule',
+    status: 'extension',
+    note: 'when Temporal starts runs of the source (see `schedule`); `ingest schedule sync` creates, updates and deletes the Temporal schedule `ingest/<name>`; not part of the plan or its hash',
+  },
+  {
     site: 'retry',
     key: 'max_attempts',
     status: 'extension',
@@ -226,6 +233,61 @@ export const compatibilityMatrix = [
     key: 'retention_days',
     status: 'extension',
     note: 'days a rejected record (with its payload) is kept; older ones are deleted when a load of the source begins (default 30)',
+  },
+
+  {
+    site: 'schedule',
+    key: 'interval',
+    status: 'extension',
+    note: 'start a run every this long (`90s`, `15m`, `2h`, `1d`, `1h30m`; at least `1s`), counted from the Unix epoch (so `1h` is on the hour); `interval` or `cron` (or both) is required',
+  },
+  {
+    site: 'schedule',
+    key: 'offset',
+    status: 'extension',
+    note: 'shifts `interval` (`interval: 1h` with `offset: 15m` runs at xx:15); shorter than `interval`',
+  },
+  {
+    site: 'schedule',
+    key: 'cron',
+    status: 'extension',
+    note: 'a cron expression (or a list): 5 fields `minute hour day-of-month month day-of-week`, or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`; with `interval`, runs at the times of both',
+  },
+  {
+    site: 'schedule',
+    key: 'timezone',
+    status: 'extension',
+    note: 'the IANA time zone `cron` is read in (default `UTC`)',
+  },
+  {
+    site: 'schedule',
+    key: 'jitter',
+    status: 'extension',
+    note: 'each run starts up to this much later, at random (default `0s`)',
+  },
+  {
+    site: 'schedule',
+    key: 'overlap',
+    status: 'extension',
+    note: 'a run due while the previous one still runs: `skip` (default), `buffer_one`, `buffer_all`, `cancel_other`, `terminate_other` or `allow_all` (Temporal\u2019s overlap policies; two runs of a source never overlap anyway: the second fails with `SOURCE_BUSY`)',
+  },
+  {
+    site: 'schedule',
+    key: 'catchup_window',
+    status: 'extension',
+    note: 'a run missed while Temporal was down is still started when it is at most this late (default `365d`; at least `10s`)',
+  },
+  {
+    site: 'schedule',
+    key: 'paused',
+    status: 'extension',
+    note: '`true`: the schedule exists but starts nothing (default `false`); sync applies it when it is created and when this value changes, so a pause by hand survives a sync',
+  },
+  {
+    site: 'schedule',
+    key: 'resources',
+    status: 'extension',
+    note: 'the run input\u2019s `resources`: only these (and the parents they need); absent: the source\u2019s default selection',
   },
 
   // --- client ----------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import {
 } from './schema-endpoint.ts';
 import { paginatorSchema } from './schema-paginator.ts';
 import { resourceDefaultsSchema, resourceObjectSchema } from './schema-resource.ts';
+import { scheduleSchema } from './schedule.ts';
 import {
   httpUrl,
   registeredSiteKeys,
@@ -61,7 +62,10 @@ export const sourceNamePattern = /^[a-z][a-z0-9_]*$/;
 /** Keys of the `config` block (they become parts of environment variable names). */
 export const configKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** A whole source file: dlt's `rest_api` dict (`client`, `resource_defaults`, `resources`) plus `name` and `config`. */
+/**
+ * A whole source file: dlt's `rest_api` dict (`client`, `resource_defaults`, `resources`) plus our `name`, `config`,
+ * `retry`, `rejected_records` and `schedule`.
+ */
 export const sourceConfigSchema = siteObject('source', {
   name: z
     .string()
@@ -78,6 +82,7 @@ export const sourceConfigSchema = siteObject('source', {
     .optional(),
   retry: retrySchema.optional(),
   rejected_records: rejectedRecordsSchema.optional(),
+  schedule: scheduleSchema.optional(),
   client: clientSchema,
   resource_defaults: resourceDefaultsSchema.optional(),
   resources: z

@@ -194,6 +194,14 @@ function place(
         ]),
         path: `resources[1].poll.${key}`,
       };
+    case 'schedule':
+      return {
+        source: {
+          ...sourceWith([{ name: 'a', endpoint: { path: '/a', paginator: 'single_page' } }]),
+          schedule: { interval: '1h', [key]: value },
+        },
+        path: `schedule.${key}`,
+      };
     case 'retry':
       return {
         source: {
