@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { describeError } from '../errors.ts';
 import {
   bundleWorkflowsFrom,
@@ -19,23 +19,38 @@ import {
 } from './replay-history.ts';
 import { setLogLevel } from '../logging.ts';
 import { readSettings } from './settings.ts';
+import { isEntry } from './cli/entry.ts';
 
-const program = new Command('npm run replay --')
-  .description('Replay one workflow history against the current workflow code and print the verdict.')
-  .argument(
-    '<history>',
-    'a history file (`temporal workflow show --workflow-id <id> --output json > h.json`), or a workflow id ' +
-      'to fetch from TEMPORAL_ADDRESS',
-  )
-  .option(
-    '--workflows <module>',
-    'replay against this workflows module instead of src/workflows/index.ts (e.g. a candidate change)',
-  )
-  .addHelpText('after', '\nExit code: 0 ok, 1 non-deterministic, 2 the replay could not run.')
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-  .parse();
+/** `npm run replay -- …` and `ingest replay …`: the exit code (0 ok, 1 non-deterministic, 2 could not replay). */
+export async function main(argv: readonly string[], name = 'npm run replay --'): Promise<number> {
+  const program = new Command(name)
+    .description('Replay one workflow history against the current workflow code and print the verdict.')
+    .argument(
+      '<history>',
+      'a history file (`temporal workflow show --workflow-id <id> --output json > h.json`), or a workflow id ' +
+        'to fetch from TEMPORAL_ADDRESS',
+    )
+    .option(
+      '--workflows <module>',
+      'replay against this workflows module instead of src/workflows/index.ts (e.g. a candidate change)',
+    )
+    .addHelpText('after', '\nExit code: 0 ok, 1 non-deterministic, 2 the replay could not run.')
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  try {
+    return await replay(program.args[0] ?? '', program.opts<{ workflows?: string }>());
+  } catch (error) {
+    console.error(`replay: ${describeError(error)}`);
+    return 2;
+  }
+}
 
-async function main(target: string, options: { workflows?: string }): Promise<number> {
+async function replay(target: string, options: { workflows?: string }): Promise<number> {
   const settings = readSettings();
   setLogLevel(settings.logLevel);
   let item: HistoryToReplay;
@@ -60,9 +75,4 @@ async function main(target: string, options: { workflows?: string }): Promise<nu
   return verdict.kind === 'ok' ? 0 : verdict.kind === 'non-deterministic' ? 1 : 2;
 }
 
-try {
-  process.exitCode = await main(program.args[0] ?? '', program.opts<{ workflows?: string }>());
-} catch (error) {
-  console.error(`replay: ${describeError(error)}`);
-  process.exitCode = 2;
-}
+if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -8,10 +8,13 @@ import { createSandboxCommand, optionsFromFlags, type SandboxCliFlags } from '..
 import type { RequestLogEntry } from '../sandbox/request-log.ts';
 import { sandboxResources } from '../sandbox/resources.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
+import { isEntry } from './cli/entry.ts';
 
-async function run(): Promise<void> {
+/** Starts the sandbox and returns once it listens (it serves until SIGINT/SIGTERM). `ingest sandbox` calls it too. */
+export async function main(argv: readonly string[], name?: string): Promise<void> {
   const command: Command = createSandboxCommand();
-  command.parse(process.argv);
+  if (name !== undefined) command.name(name);
+  command.parse(argv, { from: 'user' });
   const flags = command.opts<SandboxCliFlags>();
   const logger = pino({ base: { component: 'sandbox' } }, pino.destination(2));
   const logRequest = (entry: RequestLogEntry): void =>
@@ -76,4 +79,4 @@ async function run(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-await run();
+if (isEntry(import.meta.url)) await main(process.argv.slice(2));

@@ -17,98 +17,108 @@ import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
 import { runUntilSignal } from './ingest-worker.ts';
 import { openRuntime } from './runtime.ts';
+import { isEntry } from './cli/entry.ts';
 import { readSettings } from './settings.ts';
 import { chooseStartRuns, logSurvey, sourcesFromSandbox, surveySources } from './sources.ts';
 import { ingestEach, printNotRun, printSummary } from './start-report.ts';
 
-const program = new Command('npm start')
-  .description(
-    'Run durable-ingest locally on embedded defaults: ingest every source the sandbox API serves, and every ' +
-      'other source whose credentials are set.',
-  )
-  .option('--once', 'do the work, print the summary and exit (for scripts and CI)', false)
-  .option(
-    '--sources <dir>',
-    'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
-  )
-  .parse();
-const { once, sources: sourcesOption } = program.opts<{ once: boolean; sources?: string }>();
+/** `npm start` (and `ingest dev`): the exit code (1: start-up failed, or with `--once` a run failed). */
+export async function main(argv: readonly string[], name = 'npm start'): Promise<number> {
+  const program = new Command(name)
+    .description(
+      'Run durable-ingest locally on embedded defaults: ingest every source the sandbox API serves, and every ' +
+        'other source whose credentials are set.',
+    )
+    .option('--once', 'do the work, print the summary and exit (for scripts and CI)', false)
+    .option(
+      '--sources <dir>',
+      'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
+    )
+    .parse(argv, { from: 'user' });
+  const { once, sources: sourcesOption } = program.opts<{ once: boolean; sources?: string }>();
 
-const say = (line = '') => process.stdout.write(`${line}\n`);
+  const say = (line = '') => process.stdout.write(`${line}\n`);
 
-/** Ctrl-C during start-up aborts it; after start-up the worker's own handler takes over. */
-let interrupted = false;
-const onEarlySignal = () => {
-  interrupted = true;
-  say('\nInterrupted — stopping…');
-};
-process.on('SIGINT', onEarlySignal);
-process.on('SIGTERM', onEarlySignal);
+  /** Ctrl-C during start-up aborts it; after start-up the worker's own handler takes over. */
+  let interrupted = false;
+  const onEarlySignal = () => {
+    interrupted = true;
+    say('\nInterrupted — stopping…');
+  };
+  process.on('SIGINT', onEarlySignal);
+  process.on('SIGTERM', onEarlySignal);
 
-let stack: LocalStack | undefined;
-let sandbox: Sandbox | undefined;
-try {
-  const settings = readSettings();
-  setLogLevel(settings.logLevel);
-  say('durable-ingest — starting the local stack (Temporal + Postgres)…');
-  [stack, sandbox] = await Promise.all([
-    startLocalStack({ purpose: 'user', settings, onProgress: (line) => say(`  ${line}`) }),
-    startSandbox(),
-  ]);
-  const sourcesDir = resolve(sourcesOption ?? settings.sourcesDir);
-  const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
-  const stand = (sources.sandboxSources ?? []).join(', ') || 'no source of the folder';
-  say(`  Sandbox API        ${sandbox.url}  (the local stand-in for ${stand}: no credentials needed)`);
-  say(`  Sources            ${sourcesDir}`);
-  const survey = await surveySources(sources);
-  logSurvey(survey, logger);
-  const { run, notRun } = chooseStartRuns(survey);
-  const runtime = await openRuntime(
-    { temporal: stack.temporal, databaseUrl: stack.postgres.url },
-    {
-      maxConnections: 12,
-      prepareDatabase: async (db) => {
-        const { applied } = await migrateToLatest(db, { folder: migrationsFolder });
-        say(`  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
-      },
-    },
-  );
+  let exitCode = 0;
+  let stack: LocalStack | undefined;
+  let sandbox: Sandbox | undefined;
   try {
-    say('  Bundling workflows and starting the worker…');
-    const worker = await runtime.createWorker({ sources });
-    // Promise.withResolvers is Node 22+; Node 20 is still supported.
-    let finish: () => void = () => {};
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    const running = runUntilSignal(worker, finished);
-    process.off('SIGINT', onEarlySignal);
-    process.off('SIGTERM', onEarlySignal);
+    const settings = readSettings();
+    setLogLevel(settings.logLevel);
+    say('durable-ingest — starting the local stack (Temporal + Postgres)…');
+    [stack, sandbox] = await Promise.all([
+      startLocalStack({ purpose: 'user', settings, onProgress: (line) => say(`  ${line}`) }),
+      startSandbox(),
+    ]);
+    const sourcesDir = resolve(sourcesOption ?? settings.sourcesDir);
+    const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
+    const stand = (sources.sandboxSources ?? []).join(', ') || 'no source of the folder';
+    say(`  Sandbox API        ${sandbox.url}  (the local stand-in for ${stand}: no credentials needed)`);
+    say(`  Sources            ${sourcesDir}`);
+    const survey = await surveySources(sources);
+    logSurvey(survey, logger);
+    const { run, notRun } = chooseStartRuns(survey);
+    const runtime = await openRuntime(
+      { temporal: stack.temporal, databaseUrl: stack.postgres.url },
+      {
+        maxConnections: 12,
+        prepareDatabase: async (db) => {
+          const { applied } = await migrateToLatest(db, { folder: migrationsFolder });
+          say(
+            `  Postgres schema    ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`,
+          );
+        },
+      },
+    );
     try {
-      if (interrupted) throw new Error('interrupted');
-      say('');
-      printNotRun(notRun);
-      say(
-        run.length === 0
-          ? 'No source to ingest.'
-          : `Ingesting ${run.join(', ')} (watch it live in the Temporal UI)…`,
-      );
-      const outcomes = await ingestEach(runtime.client, run);
-      printSummary(stack, outcomes, notRun);
-      if (outcomes.some((outcome) => outcome.report?.outcome !== 'ok')) process.exitCode = 1;
-      if (!once) say('\nRunning. Press Ctrl-C to stop.');
+      say('  Bundling workflows and starting the worker…');
+      const worker = await runtime.createWorker({ sources });
+      // Promise.withResolvers is Node 22+; Node 20 is still supported.
+      let finish: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      const running = runUntilSignal(worker, finished);
+      process.off('SIGINT', onEarlySignal);
+      process.off('SIGTERM', onEarlySignal);
+      try {
+        if (interrupted) throw new Error('interrupted');
+        say('');
+        printNotRun(notRun);
+        say(
+          run.length === 0
+            ? 'No source to ingest.'
+            : `Ingesting ${run.join(', ')} (watch it live in the Temporal UI)…`,
+        );
+        const outcomes = await ingestEach(runtime.client, run);
+        printSummary(stack, outcomes, notRun);
+        if (outcomes.some((outcome) => outcome.report?.outcome !== 'ok')) exitCode = 1;
+        if (!once) say('\nRunning. Press Ctrl-C to stop.');
+      } finally {
+        if (once) finish();
+        await running;
+      }
     } finally {
-      if (once) finish();
-      await running;
+      await runtime.close();
+    }
+    say('Stopped cleanly.');
+  } catch (error) {
+    if (!interrupted) {
+      console.error(`\nnpm start failed: ${describeError(error)}`);
+      exitCode = 1;
     }
   } finally {
-    await runtime.close();
+    await sandbox?.stop();
+    await stack?.stop();
   }
-  say('Stopped cleanly.');
-} catch (error) {
-  if (!interrupted) {
-    console.error(`\nnpm start failed: ${describeError(error)}`);
-    process.exitCode = 1;
-  }
-} finally {
-  await sandbox?.stop();
-  await stack?.stop();
+  return exitCode;
 }
+
+if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

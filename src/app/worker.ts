@@ -18,6 +18,7 @@ import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
 import { runUntilSignal } from './ingest-worker.ts';
 import { openRuntime, serversFromSettings } from './runtime.ts';
+import { isEntry } from './cli/entry.ts';
 import { readSettings } from './settings.ts';
 import { logSurvey, sourcesFromEnvironment, sourcesFromSandbox, surveySources } from './sources.ts';
 
@@ -27,100 +28,107 @@ const positive = (value: string) => {
   return n;
 };
 
-const program = new Command('npm run worker --')
-  .description('Run a durable-ingest worker against TEMPORAL_ADDRESS and DATABASE_URL.')
-  .option(
-    '--sources <dir>',
-    'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
-  )
-  .option(
-    '--sandbox',
-    'point the sources the sandbox API serves (communications, messaging) at an in-process sandbox (demos, tests)',
-    false,
-  )
-  .option('--concurrency <n>', 'resources loading at once in this worker', positive, 8)
-  .option(
-    '--rate-limit <requests-per-second>',
-    'at most this many requests per second to each API origin, from this worker (not across workers)',
-    (value: string) => {
-      const n = Number(value);
-      if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number > 0');
-      return n;
-    },
-  )
-  .option(
-    '--merge-memory <MB>',
-    `the most memory one merge's sort may use on the Postgres server (work_mem, sized to what was staged)`,
-    positive,
-    defaultMergeMemoryMb,
-  )
-  .option(
-    '--no-first-load-swap',
-    'copy every first load into its table instead of swapping in the table staging built (docs/loading.md)',
-  )
-  .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
-  .parse();
-const options = program.opts<{
-  sources?: string;
-  sandbox: boolean;
-  concurrency: number;
-  rateLimit?: number;
-  mergeMemory: number;
-  firstLoadSwap: boolean;
-  workflowBundle?: string;
-}>();
-
-let sandbox: Sandbox | undefined;
-try {
-  const settings = readSettings();
-  setLogLevel(settings.logLevel);
-  const servers = serversFromSettings(
-    settings,
-    '(or run `npm start`, which starts a local Temporal and Postgres itself).',
-  );
-  const sourcesDir = resolve(options.sources ?? settings.sourcesDir);
-  let sources = sourcesFromEnvironment(settings.sourceEnv, sourcesDir);
-  if (options.sandbox) {
-    sandbox = await startSandbox();
-    sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
-    const served = sources.sandboxSources ?? [];
-    logger.info(
-      { url: sandbox.url, sources: served },
-      `using the sandbox API for ${served.length === 0 ? 'no source' : served.join(', ')} (--sandbox)`,
-    );
-  }
-  logSurvey(await surveySources(sources), logger);
-  const runtime = await openRuntime(servers, {
-    maxConnections: options.concurrency + 4,
-    prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
-  });
-  try {
-    const worker = await runtime.createWorker({
-      sources,
-      concurrency: options.concurrency,
-      ...(options.workflowBundle === undefined
-        ? {}
-        : { workflowBundle: { codePath: options.workflowBundle } }),
-      activities: {
-        mergeMemoryMb: options.mergeMemory,
-        firstLoadSwap: options.firstLoadSwap,
-        ...(options.rateLimit === undefined
-          ? {}
-          : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),
+/** Runs a worker until SIGINT/SIGTERM; the exit code (1: it could not start or failed). `ingest worker` calls it too. */
+export async function main(argv: readonly string[], name = 'npm run worker --'): Promise<number> {
+  const program = new Command(name)
+    .description('Run a durable-ingest worker against TEMPORAL_ADDRESS and DATABASE_URL.')
+    .option(
+      '--sources <dir>',
+      'the sources folder: one source per .yaml/.yml/.json/.ts/.js file (default: INGEST_SOURCES_DIR, else sources/)',
+    )
+    .option(
+      '--sandbox',
+      'point the sources the sandbox API serves (communications, messaging) at an in-process sandbox (demos, tests)',
+      false,
+    )
+    .option('--concurrency <n>', 'resources loading at once in this worker', positive, 8)
+    .option(
+      '--rate-limit <requests-per-second>',
+      'at most this many requests per second to each API origin, from this worker (not across workers)',
+      (value: string) => {
+        const n = Number(value);
+        if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number > 0');
+        return n;
       },
+    )
+    .option(
+      '--merge-memory <MB>',
+      `the most memory one merge's sort may use on the Postgres server (work_mem, sized to what was staged)`,
+      positive,
+      defaultMergeMemoryMb,
+    )
+    .option(
+      '--no-first-load-swap',
+      'copy every first load into its table instead of swapping in the table staging built (docs/loading.md)',
+    )
+    .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
+    .parse(argv, { from: 'user' });
+  const options = program.opts<{
+    sources?: string;
+    sandbox: boolean;
+    concurrency: number;
+    rateLimit?: number;
+    mergeMemory: number;
+    firstLoadSwap: boolean;
+    workflowBundle?: string;
+  }>();
+
+  let sandbox: Sandbox | undefined;
+  let exitCode = 0;
+  try {
+    const settings = readSettings();
+    setLogLevel(settings.logLevel);
+    const servers = serversFromSettings(
+      settings,
+      '(or run `npm start`, which starts a local Temporal and Postgres itself).',
+    );
+    const sourcesDir = resolve(options.sources ?? settings.sourcesDir);
+    let sources = sourcesFromEnvironment(settings.sourceEnv, sourcesDir);
+    if (options.sandbox) {
+      sandbox = await startSandbox();
+      sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
+      const served = sources.sandboxSources ?? [];
+      logger.info(
+        { url: sandbox.url, sources: served },
+        `using the sandbox API for ${served.length === 0 ? 'no source' : served.join(', ')} (--sandbox)`,
+      );
+    }
+    logSurvey(await surveySources(sources), logger);
+    const runtime = await openRuntime(servers, {
+      maxConnections: options.concurrency + 4,
+      prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
     });
-    // Signal handlers are in place once runUntilSignal is called: only then say so.
-    const running = runUntilSignal(worker);
-    const { address, namespace } = servers.temporal;
-    logger.info({ address, namespace, concurrency: options.concurrency }, 'worker started');
-    await running;
-    logger.info('worker stopped');
+    try {
+      const worker = await runtime.createWorker({
+        sources,
+        concurrency: options.concurrency,
+        ...(options.workflowBundle === undefined
+          ? {}
+          : { workflowBundle: { codePath: options.workflowBundle } }),
+        activities: {
+          mergeMemoryMb: options.mergeMemory,
+          firstLoadSwap: options.firstLoadSwap,
+          ...(options.rateLimit === undefined
+            ? {}
+            : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),
+        },
+      });
+      // Signal handlers are in place once runUntilSignal is called: only then say so.
+      const running = runUntilSignal(worker);
+      const { address, namespace } = servers.temporal;
+      logger.info({ address, namespace, concurrency: options.concurrency }, 'worker started');
+      await running;
+      logger.info('worker stopped');
+    } finally {
+      await runtime.close();
+    }
+  } catch (error) {
+    console.error(`worker: ${describeError(error)}`);
+    exitCode = 1;
   } finally {
-    await runtime.close();
+    await sandbox?.stop();
   }
-} catch (error) {
-  console.error(`worker: ${describeError(error)}`);
-  process.exitCode = 1;
-} finally {
-  await sandbox?.stop();
+  return exitCode;
 }
+
+if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

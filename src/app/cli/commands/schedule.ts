@@ -1,0 +1,579 @@
+/**
+ * `ingest schedule …`: Temporal schedules from the `schedule` key of the source files (docs/config.md, "Schedules").
+ *
+ * - `sync [--dry-run] [--task-queue <name>]` makes Temporal's schedules match the files: the schedule `ingest/<source>`
+ *   of each source that declares one is created or updated; a schedule sync made whose source no longer declares one
+ *   is deleted. Only schedules carrying sync's marker (the memo `managedBy: ingest`) are updated or deleted.
+ * - `list`, `describe <source>`, `trigger <source>`, `backfill <source> --start <iso> --end <iso>`,
+ *   `pause <source> [--note <text>]`, `unpause <source>`, `delete <source>` act on the schedule of one source.
+ *
+ * The rules of sync, and the ids and memos it writes, are in `../schedule-sync.ts`.
+ */
+import {
+  ScheduleNotFoundError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleHandle,
+  type ScheduleSummary,
+} from '@temporalio/client';
+import { Command, Option } from 'commander';
+import { scanSources, type SourceScan } from '../../../config/registry.ts';
+import { formatDuration, scheduleOverlapPolicies, type ScheduleOverlap } from '../../../config/schedule.ts';
+import { describeError, isIngestError } from '../../../errors.ts';
+import { taskQueue as defaultTaskQueue } from '../../../shared/names.ts';
+import { CliError, type CliContext, type RegisterCommand } from '../context.ts';
+import {
+  createOptions,
+  definitionChanges,
+  describeTimes,
+  desiredSchedules,
+  existingSchedule,
+  markerOf,
+  planScheduleSync,
+  scheduleIdOf,
+  temporalOverlap,
+  updateOptions,
+  type DesiredSchedule,
+  type ExistingSchedule,
+  type SyncStep,
+} from '../schedule-sync.ts';
+
+/** Adds `ingest schedule` and its sub-commands. */
+export const registerSchedule: RegisterCommand = (program, context) => {
+  const schedule = program
+    .command('schedule')
+    .description(
+      'Temporal schedules declared by the `schedule` key of the source files (ids ingest/<source>)',
+    );
+
+  schedule
+    .command('sync')
+    .description('create, update and delete schedules so that Temporal matches the source files')
+    .option('--dry-run', 'print what would change, change nothing')
+    .option('--task-queue <name>', 'the task queue the scheduled runs go to', defaultTaskQueue)
+    .action(async (options: { dryRun?: boolean; taskQueue: string }) => {
+      await syncSchedules(context(), { dryRun: options.dryRun === true, taskQueue: options.taskQueue });
+    });
+
+  schedule
+    .command('list')
+    .description('the schedules made by sync, and the declared ones Temporal does not have yet')
+    .action(async () => {
+      await listSchedules(context());
+    });
+
+  schedule
+    .command('describe')
+    .description(
+      "a source's schedule: spec, policies, state, next and recent runs, and whether it matches its file",
+    )
+    .argument('<source>', 'the source')
+    .action(async (source: string) => {
+      await describeSchedule(context(), source);
+    });
+
+  schedule
+    .command('trigger')
+    .description("start a run of the source's schedule now")
+    .argument('<source>', 'the source')
+    .addOption(overlapOption('the overlap policy for this run (default: the schedule\u2019s)'))
+    .action(async (source: string, options: { overlap?: ScheduleOverlap }) => {
+      await triggerSchedule(context(), source, options.overlap);
+    });
+
+  schedule
+    .command('backfill')
+    .description('take now the runs the schedule would have started between --start and --end')
+    .argument('<source>', 'the source')
+    .requiredOption('--start <iso>', 'start of the period (ISO 8601, e.g. 2026-01-01T00:00:00Z)')
+    .requiredOption('--end <iso>', 'end of the period (ISO 8601)')
+    .addOption(overlapOption('the overlap policy for these runs (default: the schedule\u2019s)'))
+    .action(async (source: string, options: { start: string; end: string; overlap?: ScheduleOverlap }) => {
+      await backfillSchedule(context(), source, options);
+    });
+
+  schedule
+    .command('pause')
+    .description("pause the source's schedule (a later sync keeps it paused)")
+    .argument('<source>', 'the source')
+    .option('--note <text>', 'why (shown by describe and in the Temporal UI)')
+    .action(async (source: string, options: { note?: string }) => {
+      await pauseSchedule(context(), source, true, options.note);
+    });
+
+  schedule
+    .command('unpause')
+    .description("unpause the source's schedule")
+    .argument('<source>', 'the source')
+    .option('--note <text>', 'why')
+    .action(async (source: string, options: { note?: string }) => {
+      await pauseSchedule(context(), source, false, options.note);
+    });
+
+  schedule
+    .command('delete')
+    .description("delete the source's schedule (one made by sync; runs it started are not touched)")
+    .argument('<source>', 'the source')
+    .action(async (source: string) => {
+      await deleteSchedule(context(), source);
+    });
+};
+
+/**
+ * Runs `ingest schedule <argv…>` in this process with `context` (tests, and anything that embeds the CLI): the
+ * command's output goes to the context, a usage error is a `CliError` (exit code 2).
+ */
+export async function runSchedule(argv: readonly string[], context: CliContext): Promise<void> {
+  const program = new Command('ingest').exitOverride().configureOutput({
+    writeOut: (text) => context.print(text.replace(/\n$/, '')),
+    writeErr: (text) => context.warn(text.replace(/\n$/, '')),
+    // A usage error becomes the CliError below: printed once, by whoever catches it.
+    outputError: () => undefined,
+  });
+  registerSchedule(program, () => context);
+  try {
+    await program.parseAsync(['schedule', ...argv], { from: 'user' });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      if (code === 'commander.helpDisplayed' || code === 'commander.version') return;
+      throw new CliError((error as Error).message.replace(/^error: /, ''), 2);
+    }
+    throw error;
+  }
+}
+
+function overlapOption(description: string): Option {
+  return new Option('--overlap <policy>', description).choices(scheduleOverlapPolicies);
+}
+
+// --- Temporal access ------------------------------------------------------------------------------------------------
+
+/** Runs `fn` with a Temporal client, closing it after; an unreachable server is a `CliError` saying so. */
+async function withClient<T>(context: CliContext, fn: (client: Client) => Promise<T>): Promise<T> {
+  const { address, namespace } = context.settings.temporal;
+  const where = `Temporal at ${address ?? '(TEMPORAL_ADDRESS)'} (namespace ${namespace})`;
+  let connection: Awaited<ReturnType<CliContext['temporal']>>;
+  try {
+    connection = await context.temporal();
+  } catch (error) {
+    if (isIngestError(error)) throw error;
+    throw new CliError(`cannot reach ${where}: ${firstLine(error)}`);
+  }
+  try {
+    return await fn(connection.client);
+  } catch (error) {
+    if (isUnreachable(error)) throw new CliError(`cannot reach ${where}: ${firstLine(error)}`);
+    throw error;
+  } finally {
+    await connection.close();
+  }
+}
+
+function firstLine(error: unknown): string {
+  return describeError(error).split('\n')[0] ?? 'unknown error';
+}
+
+/** A gRPC UNAVAILABLE or DEADLINE_EXCEEDED (or a failed connect) anywhere in the error's causes. */
+function isUnreachable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 14 || code === 4) return true;
+    if (current.message.startsWith('Failed to connect')) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** The schedules the folder declares, or undefined when the folder cannot be read (for hints only). */
+async function scanQuietly(context: CliContext): Promise<SourceScan | undefined> {
+  try {
+    return await scanSources(context.sourcesDir);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The description of a source's schedule; an unknown one is a `CliError` with what there is instead. */
+async function describeOrFail(
+  client: Client,
+  context: CliContext,
+  source: string,
+): Promise<{ readonly handle: ScheduleHandle; readonly description: ScheduleDescription }> {
+  const scheduleId = scheduleIdOf(source);
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    return { handle, description: await handle.describe() };
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+    throw new CliError(
+      `no schedule ${scheduleId} in Temporal: ${await unknownScheduleHint(context, source)}`,
+    );
+  }
+}
+
+async function unknownScheduleHint(context: CliContext, source: string): Promise<string> {
+  const scan = await scanQuietly(context);
+  if (scan === undefined)
+    return 'run "ingest schedule sync" to create the schedules the source files declare';
+  const registered = scan.sources.get(source);
+  if (registered !== undefined) {
+    return registered.loaded.config.schedule === undefined
+      ? `the source "${source}" declares no schedule (add a \`schedule\` key to ${registered.file}, then run "ingest schedule sync")`
+      : `the source "${source}" declares one: run "ingest schedule sync" to create it`;
+  }
+  const declaring = desiredSchedules(scan, defaultTaskQueue).map((desired) => desired.source);
+  return `there is no source "${source}" in ${scan.dir}; ${
+    declaring.length === 0
+      ? 'no source file declares a schedule'
+      : `the sources that declare a schedule are: ${declaring.join(', ')}`
+  }`;
+}
+
+// --- sync -----------------------------------------------------------------------------------------------------------
+
+/** `ingest schedule sync`: returns the steps it took (or, with `dryRun`, would take). */
+export async function syncSchedules(
+  context: CliContext,
+  options: { readonly dryRun: boolean; readonly taskQueue: string },
+): Promise<SyncStep[]> {
+  const scan = await scanSources(context.sourcesDir);
+  for (const broken of scan.broken) {
+    context.warn(
+      `warning: ${broken.file} is broken (${broken.code}): ${broken.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+    );
+  }
+  const desired = desiredSchedules(scan, options.taskQueue);
+  const brokenSources = new Set(
+    scan.broken.flatMap((broken) => (broken.name === undefined ? [] : [broken.name])),
+  );
+  const deletionsBlocked = scan.broken.some((broken) => broken.name === undefined)
+    ? 'a broken file whose source name is unknown might declare it (fix the broken files first)'
+    : scan.sources.size === 0
+      ? `there is no source in ${scan.dir} (the wrong folder? "ingest schedule delete <source>" deletes one)`
+      : undefined;
+
+  return withClient(context, async (client) => {
+    const existing = await existingSchedules(client, desired);
+    const steps = planScheduleSync({ desired, existing, brokenSources, deletionsBlocked });
+    for (const step of steps) {
+      if (!options.dryRun) await applyStep(client, step);
+      context.print(describeStep(step, options.dryRun));
+    }
+    const counts = new Map<string, number>();
+    for (const step of steps) counts.set(step.kind, (counts.get(step.kind) ?? 0) + 1);
+    const summary = ['create', 'update', 'delete', 'unchanged', 'kept', 'conflict']
+      .filter((kind) => counts.has(kind))
+      .map((kind) => `${counts.get(kind) ?? 0} ${pastTense(kind, options.dryRun)}`)
+      .join(', ');
+    context.print(`${options.dryRun ? 'dry run: ' : ''}${summary === '' ? 'no schedules' : summary}`);
+    const conflicts = steps.filter((step) => step.kind === 'conflict').length;
+    if (conflicts > 0 || scan.broken.length > 0) {
+      const reasons = [
+        ...(conflicts > 0
+          ? [`${conflicts} schedule id${conflicts === 1 ? ' is' : 's are'} taken by hand-made schedules`]
+          : []),
+        ...(scan.broken.length > 0
+          ? [`${scan.broken.length} source file${scan.broken.length === 1 ? ' is' : 's are'} broken`]
+          : []),
+      ];
+      throw new CliError(`sync incomplete: ${reasons.join('; ')} (see above)`);
+    }
+    return steps;
+  });
+}
+
+/** The schedules sync considers: every one with the marker, and any whose id a file wants. */
+async function existingSchedules(
+  client: Client,
+  desired: readonly DesiredSchedule[],
+): Promise<ExistingSchedule[]> {
+  const ids = new Set(desired.map((schedule) => schedule.scheduleId));
+  for await (const summary of client.schedule.list()) {
+    if (markerOf(summary.scheduleId, summary.memo).managed) ids.add(summary.scheduleId);
+  }
+  const found: ExistingSchedule[] = [];
+  // Described one by one (the list is eventually consistent; a description is not).
+  for (const scheduleId of [...ids].sort()) {
+    try {
+      found.push(existingSchedule(await client.schedule.getHandle(scheduleId).describe()));
+    } catch (error) {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
+    }
+  }
+  return found;
+}
+
+async function applyStep(client: Client, step: SyncStep): Promise<void> {
+  switch (step.kind) {
+    case 'create':
+      await client.schedule.create(createOptions(step.desired));
+      return;
+    case 'update':
+      await client.schedule
+        .getHandle(step.scheduleId)
+        .update((previous) => updateOptions(step.desired, previous, step.setPaused));
+      return;
+    case 'delete':
+      await client.schedule.getHandle(step.scheduleId).delete();
+      return;
+    default:
+      return;
+  }
+}
+
+function pastTense(kind: string, dryRun: boolean): string {
+  const words: Record<string, [string, string]> = {
+    create: ['created', 'to create'],
+    update: ['updated', 'to update'],
+    delete: ['deleted', 'to delete'],
+    unchanged: ['unchanged', 'unchanged'],
+    kept: ['kept', 'kept'],
+    conflict: ['conflicting', 'conflicting'],
+  };
+  const [done, planned] = words[kind] ?? [kind, kind];
+  return dryRun ? planned : done;
+}
+
+/** One line per step: `created ingest/communications: every 1h; resources call_queues`. */
+export function describeStep(step: SyncStep, dryRun = false): string {
+  const verb = (done: string, planned: string) => (dryRun ? planned : done);
+  switch (step.kind) {
+    case 'create':
+      return `${verb('created', 'would create')} ${step.scheduleId}: ${summarize(step.desired)}`;
+    case 'update':
+      return `${verb('updated', 'would update')} ${step.scheduleId} (${step.changes.join(', ')}): ${summarize(step.desired)}${
+        step.setPaused === undefined ? '' : step.setPaused ? '; paused' : '; unpaused'
+      }`;
+    case 'unchanged':
+      return `unchanged ${step.scheduleId}${step.pausedByHand ? ' (paused by hand: left paused; "ingest schedule unpause" resumes it)' : ''}`;
+    case 'delete':
+      return `${verb('deleted', 'would delete')} ${step.scheduleId}: ${
+        step.source === undefined ? 'no source' : `the source "${step.source}"`
+      } no longer declares a schedule`;
+    case 'kept':
+      return `kept ${step.scheduleId}: ${step.reason}`;
+    case 'conflict':
+      return `conflict ${step.scheduleId}: ${step.reason}`;
+  }
+}
+
+function summarize(desired: DesiredSchedule): string {
+  const { schedule } = desired;
+  const parts = [describeTimes(desired.definition), `overlap ${schedule.overlap}`];
+  if (schedule.resources !== undefined) parts.push(`resources ${schedule.resources.join(', ')}`);
+  if (schedule.paused) parts.push('paused by the file');
+  return parts.join('; ');
+}
+
+// --- list, describe -------------------------------------------------------------------------------------------------
+
+async function listSchedules(context: CliContext): Promise<void> {
+  const scan = await scanQuietly(context);
+  const desired = scan === undefined ? [] : desiredSchedules(scan, defaultTaskQueue);
+  await withClient(context, async (client) => {
+    const summaries: ScheduleSummary[] = [];
+    for await (const summary of client.schedule.list()) {
+      if (markerOf(summary.scheduleId, summary.memo).managed) summaries.push(summary);
+    }
+    summaries.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+    const listed = new Set(summaries.map((summary) => summary.scheduleId));
+    if (summaries.length === 0 && desired.length === 0) {
+      context.print('no schedules: no source file declares one, and Temporal has none made by sync');
+      return;
+    }
+    for (const summary of summaries) {
+      const source = markerOf(summary.scheduleId, summary.memo).source ?? '?';
+      const declared = desired.some((schedule) => schedule.scheduleId === summary.scheduleId);
+      const next = summary.info.nextActionTimes[0];
+      const last = summary.info.recentActions.at(-1);
+      context.print(
+        [
+          summary.scheduleId,
+          `source ${source}`,
+          summary.state.paused ? `paused${summary.state.note ? ` (${summary.state.note})` : ''}` : 'active',
+          `next ${next === undefined ? '-' : next.toISOString()}`,
+          `last ${last === undefined ? '-' : last.takenAt.toISOString()}`,
+          ...(declared ? [] : ['not declared by any source file (sync deletes it)']),
+        ].join('  '),
+      );
+    }
+    for (const schedule of desired) {
+      if (listed.has(schedule.scheduleId)) continue;
+      context.print(
+        `${schedule.scheduleId}  source ${schedule.source}  declared in ${schedule.file}, not in Temporal yet (run "ingest schedule sync")`,
+      );
+    }
+  });
+}
+
+async function describeSchedule(context: CliContext, source: string): Promise<void> {
+  await withClient(context, async (client) => {
+    const { description } = await describeOrFail(client, context, source);
+    const existing = existingSchedule(description);
+    const { info, state, policies, action } = description;
+    const lines: [string, string][] = [
+      [
+        'schedule',
+        `${description.scheduleId}${existing.managed ? ' (made by ingest schedule sync)' : ' (not made by sync: sync never changes it)'}`,
+      ],
+      ['source', existing.source ?? '?'],
+      ['times', describeTimes(existing.definition) || '(none)'],
+      [
+        'policies',
+        `overlap ${existing.definition.overlap}; catch-up window ${formatDuration(policies.catchupWindow)}${policies.pauseOnFailure ? '; pause on failure' : ''}`,
+      ],
+      ['state', state.paused ? `paused${state.note ? `: ${state.note}` : ''}` : 'active'],
+      [
+        'action',
+        `${action.workflowType} on task queue ${action.taskQueue}, workflow id ${action.workflowId}-<time>, input ${JSON.stringify(action.args?.[0] ?? null)}`,
+      ],
+      [
+        'counts',
+        `${info.numActionsTaken} run(s) started, ${info.numActionsSkippedOverlap} skipped (overlap), ${info.numActionsMissedCatchupWindow} missed (catch-up window)`,
+      ],
+      ['file', await fileStatus(context, existing)],
+    ];
+    for (const [label, text] of lines) context.print(`${label.padEnd(10)}${text}`);
+    context.print('next runs');
+    if (info.nextActionTimes.length === 0) context.print('  (none)');
+    for (const time of info.nextActionTimes.slice(0, 5)) context.print(`  ${time.toISOString()}`);
+    context.print('recent runs');
+    if (info.recentActions.length === 0) context.print('  (none)');
+    for (const recent of info.recentActions.slice(-10)) {
+      const status = await workflowStatus(client, recent.action.workflow);
+      context.print(`  ${recent.takenAt.toISOString()}  ${recent.action.workflow.workflowId}  ${status}`);
+    }
+  });
+}
+
+/** Whether a schedule matches what its source file declares. */
+async function fileStatus(context: CliContext, existing: ExistingSchedule): Promise<string> {
+  const scan = await scanQuietly(context);
+  if (scan === undefined || existing.source === undefined)
+    return 'unknown (the sources folder cannot be read)';
+  const desired = desiredSchedules(scan, existing.definition.taskQueue).find(
+    (schedule) => schedule.scheduleId === existing.scheduleId,
+  );
+  if (desired === undefined) return 'no source file declares it (sync deletes it)';
+  const changes = definitionChanges(desired.definition, existing.definition);
+  return changes.length === 0
+    ? `matches ${desired.file}`
+    : `differs from ${desired.file} in ${changes.join(', ')} (run "ingest schedule sync")`;
+}
+
+async function workflowStatus(
+  client: Client,
+  workflow: { readonly workflowId: string; readonly firstExecutionRunId: string },
+): Promise<string> {
+  try {
+    const described = await client.workflow
+      .getHandle(workflow.workflowId, undefined, { firstExecutionRunId: workflow.firstExecutionRunId })
+      .describe();
+    return described.status.name;
+  } catch {
+    return 'status unknown';
+  }
+}
+
+// --- trigger, backfill, pause, delete -------------------------------------------------------------------------------
+
+async function triggerSchedule(
+  context: CliContext,
+  source: string,
+  overlap: ScheduleOverlap | undefined,
+): Promise<void> {
+  await withClient(context, async (client) => {
+    const { handle, description } = await describeOrFail(client, context, source);
+    const policy = overlap ?? existingSchedule(description).definition.overlap;
+    await handle.trigger(temporalOverlap(policy));
+    const before = description.info;
+    // Temporal takes the action asynchronously: wait a little for it, to say what became of it.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const { info } = await handle.describe();
+      if (info.numActionsTaken > before.numActionsTaken) {
+        const started = info.recentActions.at(-1)?.action.workflow.workflowId;
+        context.print(`triggered ${handle.scheduleId}: started ${started ?? 'a run'}`);
+        return;
+      }
+      if (info.numActionsSkippedOverlap > before.numActionsSkippedOverlap) {
+        context.print(
+          `triggered ${handle.scheduleId}: skipped, a run it started is still running (overlap ${policy}; --overlap allow_all starts one anyway, which fails with SOURCE_BUSY while the other runs)`,
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    context.print(
+      `triggered ${handle.scheduleId}: Temporal has not reported the run yet ("ingest schedule describe ${source}" shows it)`,
+    );
+  });
+}
+
+function parseInstant(text: string, option: string): Date {
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new CliError(`${option} "${text}" is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)`, 2);
+  }
+  return date;
+}
+
+async function backfillSchedule(
+  context: CliContext,
+  source: string,
+  options: { readonly start: string; readonly end: string; readonly overlap?: ScheduleOverlap | undefined },
+): Promise<void> {
+  const start = parseInstant(options.start, '--start');
+  const end = parseInstant(options.end, '--end');
+  if (start.getTime() >= end.getTime()) throw new CliError('--start must be before --end', 2);
+  await withClient(context, async (client) => {
+    const { handle, description } = await describeOrFail(client, context, source);
+    const policy = options.overlap ?? existingSchedule(description).definition.overlap;
+    await handle.backfill({ start, end, overlap: temporalOverlap(policy) });
+    context.print(
+      `backfill of ${handle.scheduleId} from ${start.toISOString()} to ${end.toISOString()} requested: Temporal starts the runs due in that period now (overlap ${policy})`,
+    );
+  });
+}
+
+async function pauseSchedule(
+  context: CliContext,
+  source: string,
+  pause: boolean,
+  note: string | undefined,
+): Promise<void> {
+  await withClient(context, async (client) => {
+    const { handle, description } = await describeOrFail(client, context, source);
+    if (description.state.paused === pause) {
+      context.print(`${handle.scheduleId} is already ${pause ? 'paused' : 'active'}`);
+      return;
+    }
+    if (pause) await handle.pause(note ?? 'paused with "ingest schedule pause"');
+    else await handle.unpause(note ?? 'unpaused with "ingest schedule unpause"');
+    context.print(
+      pause
+        ? `paused ${handle.scheduleId} (a sync keeps it paused; "ingest schedule unpause ${source}" resumes it)`
+        : `unpaused ${handle.scheduleId}`,
+    );
+  });
+}
+
+async function deleteSchedule(context: CliContext, source: string): Promise<void> {
+  await withClient(context, async (client) => {
+    const { handle, description } = await describeOrFail(client, context, source);
+    if (!markerOf(description.scheduleId, description.memo).managed) {
+      throw new CliError(
+        `${handle.scheduleId} was not made by "ingest schedule sync" (its memo has no managedBy: ingest): delete it with "temporal schedule delete --schedule-id ${handle.scheduleId}"`,
+      );
+    }
+    await handle.delete();
+    context.print(`deleted ${handle.scheduleId} (runs it started are not touched)`);
+    const scan = await scanQuietly(context);
+    if (scan?.sources.get(source)?.loaded.config.schedule !== undefined) {
+      context.warn(
+        `note: the source "${source}" still declares a schedule: the next "ingest schedule sync" creates it again (remove the key, or set paused: true)`,
+      );
+    }
+  });
+}
