@@ -119,6 +119,11 @@ async function startRun(
     args: [input],
     // The workflow sets it too, in its first task: set here, a run still waiting for a worker is findable.
     typedSearchAttributes: [{ key: sourceSearchAttribute, value: input.source }],
+    // What the run is, in the Web UI's list and header.
+    staticSummary:
+      `ingest ${input.source} · ${input.resources === undefined ? 'all resources' : input.resources.join(', ')}` +
+      `${input.window === undefined ? '' : ` · window ${Object.keys(input.window).join(', ')}`}` +
+      `${input.reset === undefined ? '' : ` · reset ${input.reset.join(', ')}`} · trigger: ingest run`,
   });
   ctx.print(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
   const { uiUrl, namespace } = ctx.settings.temporal;
