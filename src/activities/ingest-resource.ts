@@ -34,12 +34,11 @@ import {
   type IngestResourceInput,
   type ResourceCounts,
 } from '../shared/ingest-types.ts';
-import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
+import { attemptFailure, countsOf, openResourceRun } from './resource-run.ts';
 import { IncrementalRun } from './incremental-run.ts';
 import type { WindowFilter } from './incremental-window.ts';
 import { readCursorProgress, saveCheckpointWithProgress } from '../db/ledger/cursors.ts';
-import { asIngestError, toApplicationFailure } from './failure.ts';
-import { defaultRetryBudget, type RetryBudget } from './retry.ts';
+import type { RetryBudget } from './retry.ts';
 
 export interface IngestResourceDeps {
   readonly db: Kysely<Database>;
@@ -101,13 +100,7 @@ export async function ingestResource(
       },
     );
   } catch (error) {
-    const failure = asIngestError(error);
-    const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
-    throw toApplicationFailure(
-      failure,
-      counts ?? { transientFailures: context.info.attempt, rateLimited: 0 },
-      { ...(deps.retryBudget ?? defaultRetryBudget), ...input.retry },
-    );
+    throw await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
   } finally {
     clearInterval(ticker);
   }

@@ -58,11 +58,9 @@ import type {
 import type { ResolvedPoll, ResolvedResource } from '../shared/plan.ts';
 import { readField, recordOfFields } from '../shared/record-fields.ts';
 import type { ExtractedRecord } from '../shared/records.ts';
-import { asIngestError, toApplicationFailure } from './failure.ts';
 import { parentAdditions, withParentFields } from './parent-fields.ts';
-import { countsOf, openResourceRun, recordFailure } from './resource-run.ts';
+import { attemptFailure, countsOf, openResourceRun } from './resource-run.ts';
 import type { IngestResourceDeps } from './ingest-resource.ts';
-import { defaultRetryBudget } from './retry.ts';
 
 /** The same dependencies as `ingestResource`'s (a child is a resource too). */
 export type ResolveDeps = IngestResourceDeps;
@@ -112,13 +110,7 @@ export async function fetchChildBatch(
       progress = next;
     });
   } catch (error) {
-    const failure = asIngestError(error);
-    const counts = await recordFailure(deps.db, input, failure).catch(() => undefined);
-    throw toApplicationFailure(
-      failure,
-      counts ?? { transientFailures: context.info.attempt, rateLimited: 0 },
-      { ...(deps.retryBudget ?? defaultRetryBudget), ...input.retry },
-    );
+    throw await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
   } finally {
     clearInterval(ticker);
   }

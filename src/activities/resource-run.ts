@@ -15,8 +15,10 @@ import { ensureResourceTable } from '../db/tables/auto-tables.ts';
 import type { ResourceTable } from '../db/tables/resource-tables.ts';
 import type { IngestError } from '../errors.ts';
 import type { ResourceCounts } from '../shared/ingest-types.ts';
-import { countFailure } from './failure.ts';
-import type { AttemptCounts } from './retry.ts';
+import { asIngestError, countFailure, toApplicationFailure } from './failure.ts';
+import { defaultRetryBudget, type AttemptCounts, type RetryBudget } from './retry.ts';
+import type { ApplicationFailure } from '@temporalio/common';
+import type { ResolvedRetry } from '../shared/plan.ts';
 
 /** The plan of one planned resource, as `openResource` takes it. */
 export function singleResourcePlan(input: {
@@ -114,4 +116,23 @@ export async function recordFailure(
     .returning(['transient_failures', 'rate_limited'])
     .executeTakeFirst();
   return row ? { transientFailures: row.transient_failures, rateLimited: row.rate_limited } : counted;
+}
+
+/**
+ * A resource activity's failed attempt: counted in the ledger (rate limiting apart), then turned into the
+ * `ApplicationFailure` the retry decision makes — with the source's budget over the worker's.
+ */
+export async function attemptFailure(
+  db: Kysely<Database>,
+  input: { readonly loadId: string; readonly resource: ResolvedResource; readonly retry?: ResolvedRetry },
+  error: unknown,
+  attempt: number,
+  budget: RetryBudget | undefined,
+): Promise<ApplicationFailure> {
+  const failure = asIngestError(error);
+  const counts = await recordFailure(db, input, failure).catch(() => undefined);
+  return toApplicationFailure(failure, counts ?? { transientFailures: attempt, rateLimited: 0 }, {
+    ...(budget ?? defaultRetryBudget),
+    ...input.retry,
+  });
 }
