@@ -83,7 +83,7 @@ export function bodyExcerpt(text: string, redactor: Redactor): string | undefine
   const trimmed = text.replace(/\s+/g, ' ').trim();
   if (trimmed === '') return undefined;
   // Redact before cutting, so a secret split by the cut is not left half visible.
-  const redacted = redactor.text(trimmed);
+  const redacted = redactor.excerpt(trimmed);
   const cut = redacted.length > excerptChars ? `${redacted.slice(0, excerptChars - 1)}…` : redacted;
   return JSON.stringify(cut);
 }
@@ -243,24 +243,25 @@ export function withRequestContext(context: RequestContext, error: unknown): unk
   if (!(error instanceof IngestError)) return error;
   if (error.details['phase'] !== undefined) return error;
   const excerpt = error.details['excerpt'];
-  return new IngestError(
-    error.category,
-    error.code,
-    `${context.redactor.text(error.message)} (${describeRequest(context)})`,
-    {
-      retryable: error.retryable,
-      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-      details: {
-        ...error.details,
-        ...(typeof excerpt === 'string' ? { excerpt: context.redactor.text(excerpt) } : {}),
-        source: context.source,
-        resource: context.resource,
-        method: context.method,
-        url: context.redactor.url(context.url),
-        phase: 'request',
-      },
+  // An excerpt was cut from the body before anyone knew the secrets: its edges may hold part of one.
+  const redactedExcerpt = typeof excerpt === 'string' ? context.redactor.excerpt(excerpt) : undefined;
+  let message = context.redactor.text(error.message);
+  if (typeof excerpt === 'string' && redactedExcerpt !== undefined) {
+    message = message.split(context.redactor.text(excerpt)).join(redactedExcerpt);
+  }
+  return new IngestError(error.category, error.code, `${message} (${describeRequest(context)})`, {
+    retryable: error.retryable,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    details: {
+      ...error.details,
+      ...(redactedExcerpt === undefined ? {} : { excerpt: redactedExcerpt }),
+      source: context.source,
+      resource: context.resource,
+      method: context.method,
+      url: context.redactor.url(context.url),
+      phase: 'request',
     },
-  );
+  });
 }
 
 /** The phase recorded on an error of this layer, or undefined for other errors. */

@@ -14,8 +14,39 @@ export interface Redactor {
   text(value: string): string;
   /** The URL with credential query values (sensitive names, known secret values) replaced; then `text` applied. */
   url(value: string): string;
+  /**
+   * An excerpt (a quoted window of a body, possibly cut with `…`) with every known secret replaced — also the part
+   * of one that the window's edges cut (3 characters or more), which `text` cannot recognise.
+   */
+  excerpt(value: string): string;
   /** The secret values it knows, longest first (to check that an outgoing request carries none of them). */
   readonly secrets: readonly string[];
+}
+
+/** The shortest part of a secret at an excerpt's edge that is redacted (shorter parts tell nothing). */
+const minEdgeChars = 3;
+
+/** `text` with a secret's tail at its start and a secret's head at its end replaced. */
+function redactEdges(text: string, needles: readonly string[]): string {
+  // The window's quotes and cut marks (`…"abc…`, `"…abc"`) are not part of the body.
+  const start = /^[…"]*/.exec(text)?.[0] ?? '';
+  const end = /[…"]*$/.exec(text.slice(start.length))?.[0] ?? '';
+  let inner = text.slice(start.length, text.length - end.length);
+  for (const needle of needles) {
+    for (let k = Math.min(needle.length - 1, inner.length); k >= minEdgeChars; k--) {
+      if (inner.startsWith(needle.slice(-k))) {
+        inner = redactedMark + inner.slice(k);
+        break;
+      }
+    }
+    for (let k = Math.min(needle.length - 1, inner.length); k >= minEdgeChars; k--) {
+      if (inner.endsWith(needle.slice(0, k))) {
+        inner = inner.slice(0, inner.length - k) + redactedMark;
+        break;
+      }
+    }
+  }
+  return start + inner + end;
 }
 
 function variantsOf(secret: string): string[] {
@@ -49,6 +80,7 @@ export function createRedactor(secrets: readonly string[], basicPairs: readonly 
   return {
     secrets: needles,
     text,
+    excerpt: (value) => redactEdges(text(value), needles),
     url(value: string): string {
       const hash = value.indexOf('#');
       const withoutHash = hash < 0 ? value : value.slice(0, hash);

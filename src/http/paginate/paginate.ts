@@ -16,7 +16,7 @@ import type { FirstPageRequest } from './page-request.ts';
 import { paginationError } from './pagination-errors.ts';
 import { advancePagination, pageCapture, startPagination } from './paginator.ts';
 import { credentialParamsOf, stripCredentials } from './redact-url.ts';
-import type { RequestContext } from '../http-errors.ts';
+import { withRequestContext, type RequestContext } from '../http-errors.ts';
 import { nameOnlyRedactor } from '../redact.ts';
 import { readBodyText } from '../body-text.ts';
 import { settleStatus } from '../response-status.ts';
@@ -138,7 +138,14 @@ export async function* paginate(
       selector: state.dataSelector ?? undefined,
       capture: pageCapture(state),
     });
-    for await (const batch of extraction) yield { type: 'records', page, batch };
+    try {
+      for await (const batch of extraction) yield { type: 'records', page, batch };
+    } catch (error) {
+      // An extraction error quotes the body: redacted with the credentials in play, like a status error's excerpt.
+      if (!isIngestError(error)) throw error;
+      const named = response.context === undefined ? error : withRequestContext(response.context, error);
+      throw isIngestError(named) ? onPage(named, page) : named;
+    }
     const outcome = extraction.outcome!;
     const step = advancePagination(
       state,
