@@ -45,6 +45,7 @@ export const httpErrorCodes = {
   HTTP_TOO_MANY_REDIRECTS: 'http-permanent',
   /** A redirect without a usable `Location` (missing, not http(s)). */
   HTTP_REDIRECT_INVALID: 'http-permanent',
+  HTTP_REDIRECT_REFUSED: 'http-permanent',
   /** A status that is neither success, redirect nor error (1xx other than 101 never reach us). */
   HTTP_UNEXPECTED_STATUS: 'http-permanent',
   /** A 2xx HTML page where JSON was expected (a maintenance or login page). */

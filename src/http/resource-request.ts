@@ -140,6 +140,7 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
         headerSecrets.push(resolveHeaderSecrets({ [headerName]: value }, sources, context)[headerName] ?? '');
     }
     const headers = resolveHeaderSecrets(request.headers, sources, context);
+    const credentialOrigin = originOfBase(plan.baseUrl);
     const json = options.json !== undefined ? options.json : request.json;
     if (json !== undefined) headers['content-type'] ??= 'application/json';
     const base = options.url ?? request.url;
@@ -156,6 +157,8 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
         client: deps.client,
         signal: options.signal,
         auth: authenticator,
+        // Credentials go to the base URL's origin only, whatever URL a path or a link names.
+        credentialOrigin,
         secrets: headerSecrets,
         redirects: options.redirects ?? (nonIdempotent ? 'error' : 'follow'),
         freshConnection: options.freshConnection ?? nonIdempotent,
@@ -235,4 +238,13 @@ export function pageSender(requester: ResourceRequester, rendered: RenderedReque
       context: response.context,
     };
   };
+}
+
+/** The origin of the source's base URL (undefined when it is not a URL: the request then fails as invalid). */
+function originOfBase(baseUrl: string): string | undefined {
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { IngestError } from '../errors.ts';
+import { resolvesToPrivate } from './private-address.ts';
 import { isSensitiveName } from '../config/secrets.ts';
 import { readBodyText } from './body-text.ts';
 import type { Authenticator, AuthTarget } from './auth.ts';
@@ -40,8 +41,13 @@ export interface SendOptions {
   readonly client: HttpClient;
   /** Cancels the request and the body; the rejection is the signal's reason (not reclassified). */
   readonly signal?: AbortSignal | undefined;
-  /** Applied to every hop on the request's own origin, never to another origin. */
+  /** Applied to every hop on the credential origin, never to another origin. */
   readonly auth?: Authenticator | null | undefined;
+  /**
+   * The only origin credentials go to (the source's `base_url`'s); default: the request's own. A request to another
+   * origin — an absolute endpoint path, say — is sent without credentials.
+   */
+  readonly credentialOrigin?: string | undefined;
   /** Further secret values to redact (resolved credential headers). */
   readonly secrets?: readonly string[] | undefined;
   /** `follow` (default) or `error`: refuse any redirect (non-idempotent calls). */
@@ -117,6 +123,30 @@ function withoutCredentials(target: AuthTarget, redactor: Redactor): AuthTarget 
   return { url: url.toString(), headers };
 }
 
+/**
+ * The redirects not followed: a 307/308 that would carry the request's body to another origin, and a redirect from
+ * a public address to a private, loopback or link-local one (the metadata service, the internal network).
+ */
+async function refuseUnsafeRedirect(
+  context: RequestContext,
+  hop: { from: string; to: URL; status: number; method: HttpMethod; hasBody: boolean },
+): Promise<void> {
+  const refuse = (why: string): never => {
+    throw httpError(context, 'HTTP_REDIRECT_REFUSED', `HTTP ${hop.status} redirect refused: ${why}`, {
+      phase: 'request',
+      status: hop.status,
+      details: { location: context.redactor.url(hop.to.toString()) },
+    });
+  };
+  const from = new URL(hop.from);
+  const keepsBody = (hop.status === 307 || hop.status === 308) && hop.hasBody;
+  if (keepsBody && from.origin !== hop.to.origin) refuse('it would send the request body to another origin');
+  if (from.hostname === hop.to.hostname) return;
+  if ((await resolvesToPrivate(hop.to.hostname)) && !(await resolvesToPrivate(from.hostname))) {
+    refuse('it leads from a public address to a private, loopback or link-local one');
+  }
+}
+
 function decodeError(context: RequestContext, failure: DecodeFailure): IngestError {
   switch (failure.kind) {
     case 'too-large':
@@ -150,7 +180,7 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
   try {
     const parsed = new URL(req.url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-    credentialOrigin = parsed.origin;
+    credentialOrigin = options.credentialOrigin ?? parsed.origin;
   } catch {
     const redactor = createRedactor([...(auth?.secrets().values ?? []), ...(options.secrets ?? [])]);
     throw new IngestError(
@@ -272,6 +302,13 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
         );
       }
       next.hash = '';
+      await refuseUnsafeRedirect(context, {
+        from: url,
+        to: next,
+        status,
+        method,
+        hasBody: body !== undefined,
+      });
       if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
         if (method !== 'HEAD') method = 'GET';
         body = undefined;
