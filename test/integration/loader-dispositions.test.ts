@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createAppendTable } from '../../src/db/tables/append-tables.ts';
+import { ensureResourceTable } from '../../src/db/tables/auto-tables.ts';
 import type { MergeMode } from '../../src/db/merge/dispositions.ts';
 import { mergeStaged } from '../../src/db/merge/merge.ts';
 import { readResourceTable } from '../../src/db/tables/resource-tables.ts';
@@ -290,6 +291,30 @@ describe('append', () => {
 });
 
 describe('deletion detection', () => {
+  it('works on a table whose key column has a dot in its name', async () => {
+    await ensureResourceTable(database.db, {
+      source: 'dotted',
+      resource: 'things',
+      tableName: 'things',
+      primaryKey: ['thing.id'],
+    });
+    const run = async (ids: readonly string[]) => {
+      const { staging } = await stage([ids.map((id) => extracted({ 'thing.id': id }))], 'dotted', 'things');
+      return mergeStaged(database.db, staging, detect);
+    };
+    await run(['a', 'b', 'c']);
+    expect((await run(['a', 'c'])).deleted).toBe(1);
+    const { rows } = await sql<{ key: string; gone: boolean }>`
+      SELECT "thing.id" AS key, _deleted_at IS NOT NULL AS gone FROM dotted.things ORDER BY 1`.execute(
+      database.db,
+    );
+    expect(rows).toEqual([
+      { key: 'a', gone: false },
+      { key: 'b', gone: true },
+      { key: 'c', gone: false },
+    ]);
+  });
+
   it('marks the live rows a complete load did not have, with the count and the load, rewriting nothing else', async () => {
     await emptyCalls();
     await load([callRecord('a'), callRecord('b'), callRecord('c')], detect);

@@ -68,7 +68,8 @@ export async function applyDeletions(
   const table = sql.id(target.schema, target.table);
   const matches = (alias: string, column: (index: number) => string) =>
     sql.join(
-      keys.map((k, i) => sql`t.${sql.id(k.column)} = ${sql.ref(`${alias}.${column(i)}`)}`),
+      // Identifiers quoted one by one: a key column may hold a dot (`sql.ref` would split it).
+      keys.map((k, i) => sql`t.${sql.id(k.column)} = ${sql.id(alias)}.${sql.id(column(i))}`),
       sql` AND `,
     );
   const absent = sql`
