@@ -59,6 +59,22 @@ export interface IngestResourceDeps {
   readonly mergeMemoryMb?: number;
   /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`). */
   readonly firstLoadSwap?: boolean;
+  /**
+   * The largest share of a table one load's `replace` or deletion detection may remove (default
+   * {@link defaultMaxDeleteShare}; 1: no guard); the run input's `allowDeletes` lifts it for a resource.
+   */
+  readonly maxDeleteShare?: number;
+}
+
+/** Half: an API that suddenly answers with less than half of what it had is more likely broken than emptied. */
+export const defaultMaxDeleteShare = 0.5;
+
+/** The guard's limit for a resource's merge: none when the run input allows its deletes. */
+export function deleteGuard(
+  deps: { readonly maxDeleteShare?: number | undefined },
+  allowDeletes: boolean | undefined,
+): { readonly maxDeleteShare?: number } {
+  return allowDeletes === true ? {} : { maxDeleteShare: deps.maxDeleteShare ?? defaultMaxDeleteShare };
 }
 
 /** What the heartbeat says: for a person (the UI's pending activity) and for the next attempt. */
@@ -164,6 +180,7 @@ async function loadResource(
   // fetch that a response action ended may have stopped short of the last page: it deletes nothing.
   const merged = await mergeStaged(db, staging, mode, {
     ...mergeOptions(deps),
+    ...deleteGuard(deps, input.allowDeletes),
     ...(endedIgnored
       ? {
           incompleteFetch:

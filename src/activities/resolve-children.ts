@@ -60,7 +60,7 @@ import { readField, recordOfFields } from '../shared/record-fields.ts';
 import type { ExtractedRecord } from '../shared/records.ts';
 import { parentAdditions, withParentFields } from './parent-fields.ts';
 import { attemptFailure, countsOf, openResourceRun } from './resource-run.ts';
-import type { IngestResourceDeps } from './ingest-resource.ts';
+import { deleteGuard, type IngestResourceDeps } from './ingest-resource.ts';
 
 /** The same dependencies as `ingestResource`'s (a child is a resource too). */
 export type ResolveDeps = IngestResourceDeps;
@@ -135,6 +135,7 @@ export async function mergeChildren(input: MergeChildrenInput, deps: ResolveDeps
     { disposition: resource.writeDisposition, deletionDetection: false },
     {
       ...mergeOptions(deps),
+      ...deleteGuard(deps, input.allowDeletes),
       ...(input.incomplete
         ? {
             incompleteFetch:

@@ -1,7 +1,8 @@
 /**
- * The incremental parts of a run's input, checked against its plan before anything loads: `window` (another window
+ * The per-resource parts of a run's input, checked against its plan before anything loads: `window` (another window
  * for this run only, per resource) and `reset` (resources that start again from `initial_value`) may name only
- * incremental resources of the run, with cursor values (text or numbers), and not both for one resource. A bad
+ * incremental resources of the run, with cursor values (text or numbers), and not both for one resource;
+ * `allowDeletes` only resources that replace or detect deletions. A bad
  * input is a non-retryable `config` error (`RUN_INPUT_INVALID`) that says what is allowed.
  */
 import { IngestError } from '../errors.ts';
@@ -54,6 +55,20 @@ export function checkRunInput(input: IngestSourceInput, plan: ResolvedSource): v
           problems.push(
             `"${name}" is both in reset and in window: a backfill window leaves the cursor as it is`,
           );
+        }
+      }
+    }
+  }
+  const allowDeletes: unknown = input.allowDeletes;
+  if (allowDeletes !== undefined) {
+    if (!Array.isArray(allowDeletes) || allowDeletes.some((r) => typeof r !== 'string')) {
+      problems.push('allowDeletes must be a list of resource names');
+    } else {
+      for (const name of allowDeletes as string[]) {
+        const resource = plan.resources.find((r) => r.name === name);
+        if (resource === undefined) problems.push(`allowDeletes names no resource of this run: "${name}"`);
+        else if (resource.writeDisposition !== 'replace' && !resource.deletionDetection) {
+          problems.push(`allowDeletes names "${name}", which neither replaces nor detects deletions`);
         }
       }
     }

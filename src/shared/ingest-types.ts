@@ -20,6 +20,11 @@ export interface IngestSourceInput {
   readonly window?: Readonly<Record<string, IncrementalWindowInput>>;
   /** Incremental resources that start again from their `initial_value` (their merge stores what they reach). */
   readonly reset?: readonly string[];
+  /**
+   * Resources whose `replace` or deletion detection may remove more of their table than the worker's guard allows
+   * (by default half of it) in this run: the API really lost those records.
+   */
+  readonly allowDeletes?: readonly string[];
 }
 
 /** The window an incremental resource's run asked for, and the cursor stored after it. */
@@ -126,6 +131,8 @@ export interface IngestResourceInput {
   /** What the run input asks of this incremental resource's window. */
   readonly window?: IncrementalWindowInput;
   readonly reset?: boolean;
+  /** The run input lifts the guard against destructive loads for this resource. */
+  readonly allowDeletes?: boolean;
 }
 
 /** `finishLoad` activity: closes the load in the ledger and releases the lease. */
@@ -188,6 +195,8 @@ export interface ResolveChildrenInput {
   readonly concurrency?: number;
   /** Batches after which the run continues as new (default 500), so its history stays small. */
   readonly maxBatchesPerRun?: number;
+  /** The run input lifts the guard against destructive loads for this resource. */
+  readonly allowDeletes?: boolean;
   /** Continue-as-new state: where the current pass stands and what was done so far. */
   readonly state?: ResolveState;
 }
@@ -267,6 +276,7 @@ export interface MergeChildrenInput extends ChildRunInput {
   readonly pages: number;
   /** The fetch may be partial (an ignored response ended one): replace deletes nothing. */
   readonly incomplete: boolean;
+  readonly allowDeletes?: boolean;
 }
 
 export interface FinishChildrenInput extends ChildRunInput {

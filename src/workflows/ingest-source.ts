@@ -113,6 +113,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
         ...(input.resources === undefined ? {} : { resources: input.resources }),
         ...(input.window === undefined ? {} : { window: input.window }),
         ...(input.reset === undefined ? {} : { reset: input.reset }),
+        ...(input.allowDeletes === undefined ? {} : { allowDeletes: input.allowDeletes }),
       },
     ]),
   );
@@ -184,6 +185,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
                     planHash: plan.hash,
                     resource,
                     ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+                    ...(input.allowDeletes?.includes(resource.name) === true ? { allowDeletes: true } : {}),
                   },
                 ],
               })
@@ -415,11 +417,12 @@ function describeFailure(error: unknown, deadlinePassed: boolean): { code: strin
 function windowOf(
   input: IngestSourceInput,
   resource: string,
-): { window?: IncrementalWindowInput; reset?: true } {
+): { window?: IncrementalWindowInput; reset?: true; allowDeletes?: true } {
   const window = input.window?.[resource];
   return {
     ...(window === undefined ? {} : { window }),
     ...(input.reset?.includes(resource) === true ? { reset: true as const } : {}),
+    ...(input.allowDeletes?.includes(resource) === true ? { allowDeletes: true as const } : {}),
   };
 }
 

@@ -147,7 +147,12 @@ export async function resolveChildren(input: ResolveChildrenInput): Promise<Reso
 
   showDetails('merging');
   const counts = await merging.mergeChildren.executeWithOptions({ summary: mergeChildrenSummary(resource) }, [
-    { ...run, pages: state.fetched.pages, incomplete: state.fetched.ignored },
+    {
+      ...run,
+      pages: state.fetched.pages,
+      incomplete: state.fetched.ignored,
+      ...(input.allowDeletes === true ? { allowDeletes: true } : {}),
+    },
   ]);
   setCurrentDetails(
     resolveProgressDetails(resource, 'finishing', state.pass, state.fetched, state.pendingThisPass, counts),

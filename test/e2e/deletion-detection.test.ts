@@ -18,7 +18,7 @@ import { loadSourceConfig } from '../../src/config/load.ts';
 import { resolveSource } from '../../src/config/resolve.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { SourceConfig } from '../../src/config/schema.ts';
-import type { LoadReport, PlanSourceResult } from '../../src/shared/ingest-types.ts';
+import type { IngestSourceInput, LoadReport, PlanSourceResult } from '../../src/shared/ingest-types.ts';
 import { runStatusFrom } from '../../src/app/ingest-worker.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
@@ -50,6 +50,7 @@ afterEach(() => {
  */
 async function ingestOnce(
   edit: (config: SourceConfig) => SourceConfig = (config) => config,
+  input: Omit<IngestSourceInput, 'source'> = {},
 ): Promise<{ report: LoadReport; failure?: ApplicationFailure }> {
   const env = { COMMUNICATIONS_API_KEY: sandbox.keys.communications };
   const activities = createActivities({
@@ -87,7 +88,7 @@ async function ingestOnce(
     const handle = await temporal.client.workflow.start<typeof ingestSource>('ingestSource', {
       taskQueue: temporal.taskQueue,
       workflowId: `ingest/communications/${temporal.taskQueue}/${++runs}`,
-      args: [{ source: 'communications' }],
+      args: [{ source: 'communications', ...input }],
     });
     return handle.result();
   });
@@ -174,6 +175,29 @@ const dispositions = {
 
 const countsOf = (report: LoadReport, resource: string) =>
   report.resources.find((r) => r.resource === resource)?.counts;
+
+describe('the guard against destructive loads', () => {
+  it('fails a load that would remove more than half a table, writing nothing, unless the run input allows it', async () => {
+    await sql`TRUNCATE communications.user_call_records, communications.forwarding_numbers`.execute(
+      database.db,
+    );
+    expect((await ingestOnce()).report.outcome).toBe('ok');
+    // More rows the API no longer has than rows it has: an API answering with less than half of what it had.
+    for (let i = 0; i <= callRecords; i++) await insertVanishedRow('user_call_records', `vanished-${i}`);
+    const before = await liveCount('user_call_records');
+
+    const refused = await ingestOnce();
+    const calls = refused.report.resources.find((r) => r.resource === 'user_call_records');
+    expect(calls).toMatchObject({ status: 'failed', reason: { code: 'DESTRUCTIVE_LOAD_REFUSED' } });
+    expect(calls?.reason?.message).toContain('allowDeletes');
+    expect(await liveCount('user_call_records')).toBe(before);
+
+    const allowed = await ingestOnce(undefined, { allowDeletes: ['user_call_records'] });
+    expect(allowed.failure).toBeUndefined();
+    expect(countsOf(allowed.report, 'user_call_records')?.deleted).toBe(callRecords + 1);
+    expect(await liveCount('user_call_records')).toBe(callRecords);
+  });
+});
 
 describe('deletion detection and replace, end to end', () => {
   it.each(Object.keys(dispositions) as (keyof typeof dispositions)[])(

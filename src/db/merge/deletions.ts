@@ -10,6 +10,7 @@
  * rows it stands for are unknown, so this load deletes and marks nothing (`skipped` says why).
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { IngestError } from '../../errors.ts';
 import type { MergeMode } from './dispositions.ts';
 import type { Database } from '../schema.ts';
 import type { Staging } from '../staging/registry.ts';
@@ -34,6 +35,7 @@ export async function applyDeletions(
   staging: Staging,
   mode: MergeMode,
   incompleteFetch?: string,
+  maxDeleteShare?: number,
 ): Promise<DeletionOutcome> {
   const marks = mode.disposition === 'merge' && mode.deletionDetection;
   if (mode.disposition !== 'replace' && !marks) return nothing;
@@ -75,6 +77,9 @@ export async function applyDeletions(
   const absent = sql`
     NOT EXISTS (SELECT 1 FROM ${stagedKeys(staging)} AS k WHERE ${matches('k', (i) => keys[i]?.column ?? '')})
     AND NOT EXISTS (SELECT 1 FROM ${rejectedKeys} AS p WHERE ${matches('p', (i) => `k${i}`)})`;
+  if (maxDeleteShare !== undefined && maxDeleteShare < 1) {
+    await guardShare(trx, staging, { absent, marks, maxDeleteShare });
+  }
   const { rows } = marks
     ? await sql<{ n: string }>`
         WITH gone AS (
@@ -87,6 +92,37 @@ export async function applyDeletions(
         WITH gone AS (DELETE FROM ${table} AS t WHERE ${absent} RETURNING 1)
         SELECT count(*) AS n FROM gone`.execute(trx);
   return { deleted: Number(rows[0]?.n ?? 0), skipped: null };
+}
+
+/**
+ * The guard of destructive loads: a load that would delete (or mark deleted) more than `maxDeleteShare` of the
+ * table's live rows — an API that answered an empty list, say — fails the resource instead, inside the merge
+ * transaction, so nothing of it commits. The run input can allow it for a resource (`allowDeletes`).
+ */
+async function guardShare(
+  trx: Kysely<Database>,
+  staging: Staging,
+  guard: { readonly absent: RawBuilder<unknown>; readonly marks: boolean; readonly maxDeleteShare: number },
+): Promise<void> {
+  const { target } = staging;
+  const table = sql.id(target.schema, target.table);
+  const live = guard.marks ? sql`t._deleted_at IS NULL` : sql`true`;
+  const { rows } = await sql<{ gone: string; total: string }>`
+    SELECT count(*) FILTER (WHERE ${guard.absent}) AS gone, count(*) AS total
+    FROM ${table} AS t WHERE ${live}`.execute(trx);
+  const gone = Number(rows[0]?.gone ?? 0);
+  const total = Number(rows[0]?.total ?? 0);
+  if (gone === 0 || gone <= guard.maxDeleteShare * total) return;
+  const percent = (share: number) => `${Math.round(share * 1000) / 10} %`;
+  throw new IngestError(
+    'config',
+    'DESTRUCTIVE_LOAD_REFUSED',
+    `${target.source}.${target.resource}: this load would ${guard.marks ? 'mark deleted' : 'delete'} ${gone} of ` +
+      `${total} rows (${percent(gone / total)}), more than the ${percent(guard.maxDeleteShare)} allowed; nothing ` +
+      `was written. If the API really lost them, run again with {"allowDeletes": ["${target.resource}"]} in the ` +
+      'run input.',
+    { retryable: false, details: { source: target.source, resource: target.resource, gone, total } },
+  );
 }
 
 /**

@@ -85,6 +85,11 @@ export interface MergeOptions {
    */
   readonly incompleteFetch?: string;
   /**
+   * The largest share (0–1) of the table's live rows that `replace` or deletion detection may delete in one load;
+   * more fails the merge (`DESTRUCTIVE_LOAD_REFUSED`), nothing written. Absent: no limit.
+   */
+  readonly maxDeleteShare?: number;
+  /**
    * Runs inside the merge transaction, after the rows are written and before it commits: what must commit with
    * the records or not at all (the incremental cursor). Never called for a merge an earlier attempt committed.
    */
@@ -181,6 +186,7 @@ export async function mergeStaged(
         staging,
         mode,
         options.incompleteFetch,
+        options.maxDeleteShare,
       );
       const perBatch = await trx
         .selectFrom('ingest.staged_batches')
