@@ -308,7 +308,12 @@ async function fetchOnce(
   const records = await sendOnce(
     deps.db,
     requester,
-    { loadId: input.loadId, source: input.source, resource: input.resource.name },
+    {
+      loadId: input.loadId,
+      source: input.source,
+      resource: input.resource.name,
+      ...(input.acknowledgeSends === true ? { acknowledgeEarlier: true } : {}),
+    },
     signal,
   );
   const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);

@@ -2,7 +2,7 @@
  * The per-resource parts of a run's input, checked against its plan before anything loads: `window` (another window
  * for this run only, per resource) and `reset` (resources that start again from `initial_value`) may name only
  * incremental resources of the run, with cursor values (text or numbers), and not both for one resource;
- * `allowDeletes` only resources that replace or detect deletions. A bad
+ * `allowDeletes` only resources that replace or detect deletions; `acknowledgeSends` only resources with side effects. A bad
  * input is a non-retryable `config` error (`RUN_INPUT_INVALID`) that says what is allowed.
  */
 import { IngestError } from '../errors.ts';
@@ -70,6 +70,20 @@ export function checkRunInput(input: IngestSourceInput, plan: ResolvedSource): v
         else if (resource.writeDisposition !== 'replace' && !resource.deletionDetection) {
           problems.push(`allowDeletes names "${name}", which neither replaces nor detects deletions`);
         }
+      }
+    }
+  }
+  const acknowledged: unknown = input.acknowledgeSends;
+  if (acknowledged !== undefined) {
+    if (!Array.isArray(acknowledged) || acknowledged.some((r) => typeof r !== 'string')) {
+      problems.push('acknowledgeSends must be a list of resource names');
+    } else {
+      for (const name of acknowledged as string[]) {
+        const resource = plan.resources.find((r) => r.name === name);
+        if (resource === undefined)
+          problems.push(`acknowledgeSends names no resource of this run: "${name}"`);
+        else if (resource.repeatable)
+          problems.push(`acknowledgeSends names "${name}", which has no side effects`);
       }
     }
   }

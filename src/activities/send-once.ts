@@ -19,10 +19,20 @@ export interface SendOnceInput {
   readonly loadId: string;
   readonly source: string;
   readonly resource: string;
+  /** The run input acknowledges the unknown outcomes of earlier loads' sends (`acknowledgeSends`). */
+  readonly acknowledgeEarlier?: boolean;
 }
 
+/**
+ * The reply as stored: each record's raw text in base64 (`b64`), so any text the API sent — U+0000 included, which
+ * jsonb refuses — is kept exactly (older rows hold `text`).
+ */
 interface StoredReply {
-  readonly records: readonly { readonly text: string; readonly issues: readonly RecordIssue[] }[];
+  readonly records: readonly {
+    readonly b64?: string;
+    readonly text?: string;
+    readonly issues: readonly RecordIssue[];
+  }[];
 }
 
 /** Sends the resource's request unless this load already did; returns the reply's records either way. */
@@ -41,6 +51,7 @@ export async function sendOnce(
     .executeTakeFirst();
   if (existing?.status === 'sent') return recordsOf(existing.detail as StoredReply | null);
   if (existing) throw await outcomeUnknown(db, input, existing.intended_at, 'an earlier attempt');
+  await refuseWhileEarlierUnknown(db, input);
 
   const rendered = requester.render();
   const inserted = await db
@@ -72,7 +83,9 @@ export async function sendOnce(
     }
     throw await outcomeUnknown(db, input, inserted.intended_at, describeError(error));
   }
-  const reply: StoredReply = { records: records.map((r) => ({ text: r.text, issues: r.issues })) };
+  const reply: StoredReply = {
+    records: records.map((r) => ({ b64: Buffer.from(r.text, 'utf8').toString('base64'), issues: r.issues })),
+  };
   await db
     .updateTable('ingest.send_intents')
     .set({
@@ -87,11 +100,48 @@ export async function sendOnce(
 }
 
 function recordsOf(reply: StoredReply | null): ExtractedRecord[] {
-  return (reply?.records ?? []).map((r) => ({
-    text: r.text,
-    value: JSON.parse(r.text) as unknown,
-    issues: r.issues,
-  }));
+  return (reply?.records ?? []).map((r) => {
+    const text = r.b64 === undefined ? (r.text ?? '') : Buffer.from(r.b64, 'base64').toString('utf8');
+    return { text, value: JSON.parse(text) as unknown, issues: r.issues };
+  });
+}
+
+/**
+ * An earlier load's send of this resource whose outcome is unknown (its reply was lost, or its load was abandoned
+ * between the intent and the reply) may have gone out: sending again could repeat it. Such a send blocks the next
+ * ones, non-retryably, until the run input acknowledges it (`acknowledgeSends`), which marks it `acknowledged`.
+ */
+async function refuseWhileEarlierUnknown(db: Kysely<Database>, input: SendOnceInput): Promise<void> {
+  const open = db
+    .selectFrom('ingest.send_intents')
+    .where('source', '=', input.source)
+    .where('resource', '=', input.resource)
+    .where('load_id', '<>', input.loadId)
+    .where('status', 'in', ['intended', 'unknown']);
+  if (input.acknowledgeEarlier === true) {
+    await db
+      .updateTable('ingest.send_intents')
+      .set({ status: 'acknowledged' })
+      .where('source', '=', input.source)
+      .where('resource', '=', input.resource)
+      .where('load_id', '<>', input.loadId)
+      .where('status', 'in', ['intended', 'unknown'])
+      .execute();
+    return;
+  }
+  const earlier = await open.select(['load_id', 'intended_at']).orderBy('intended_at').execute();
+  if (earlier.length === 0) return;
+  throw new IngestError(
+    'http-permanent',
+    'SEND_OUTCOME_UNKNOWN_EARLIER',
+    `${input.source}.${input.resource}: not sent — ${earlier.length} earlier send(s) of it have an unknown outcome ` +
+      `(load ${earlier[0]?.load_id ?? '?'}, ${earlier[0]?.intended_at.toISOString() ?? '?'}) and may have gone out. ` +
+      `Check with the API, then run again with {"acknowledgeSends": ["${input.resource}"]} in the run input.`,
+    {
+      retryable: false,
+      details: { source: input.source, resource: input.resource, loads: earlier.map((e) => e.load_id) },
+    },
+  );
 }
 
 /** Marks the intent `unknown` and builds the non-retryable error that says what is known. */

@@ -103,7 +103,7 @@ export interface RejectedRecordsTable {
   rejected_at: GeneratedTimestamp;
 }
 
-export const sendStatuses = ['intended', 'sent', 'unknown', 'failed'] as const;
+export const sendStatuses = ['intended', 'sent', 'unknown', 'failed', 'acknowledged'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
 
 /** The at-most-once send of a resource with side effects (`activities/send-once.ts`). */

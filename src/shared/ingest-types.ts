@@ -25,6 +25,11 @@ export interface IngestSourceInput {
    * (by default half of it) in this run: the API really lost those records.
    */
   readonly allowDeletes?: readonly string[];
+  /**
+   * Resources with side effects whose earlier sends of unknown outcome an operator has checked: this run may send
+   * again (otherwise such a send blocks the next ones).
+   */
+  readonly acknowledgeSends?: readonly string[];
 }
 
 /** The window an incremental resource's run asked for, and the cursor stored after it. */
@@ -133,6 +138,8 @@ export interface IngestResourceInput {
   readonly reset?: boolean;
   /** The run input lifts the guard against destructive loads for this resource. */
   readonly allowDeletes?: boolean;
+  /** The run input acknowledges earlier sends of unknown outcome of this resource. */
+  readonly acknowledgeSends?: boolean;
 }
 
 /** `finishLoad` activity: closes the load in the ledger and releases the lease. */

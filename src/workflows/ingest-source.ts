@@ -114,6 +114,7 @@ export async function ingestSource(input: IngestSourceInput): Promise<LoadReport
         ...(input.window === undefined ? {} : { window: input.window }),
         ...(input.reset === undefined ? {} : { reset: input.reset }),
         ...(input.allowDeletes === undefined ? {} : { allowDeletes: input.allowDeletes }),
+        ...(input.acknowledgeSends === undefined ? {} : { acknowledgeSends: input.acknowledgeSends }),
       },
     ]),
   );
@@ -417,12 +418,13 @@ function describeFailure(error: unknown, deadlinePassed: boolean): { code: strin
 function windowOf(
   input: IngestSourceInput,
   resource: string,
-): { window?: IncrementalWindowInput; reset?: true; allowDeletes?: true } {
+): { window?: IncrementalWindowInput; reset?: true; allowDeletes?: true; acknowledgeSends?: true } {
   const window = input.window?.[resource];
   return {
     ...(window === undefined ? {} : { window }),
     ...(input.reset?.includes(resource) === true ? { reset: true as const } : {}),
     ...(input.allowDeletes?.includes(resource) === true ? { allowDeletes: true as const } : {}),
+    ...(input.acknowledgeSends?.includes(resource) === true ? { acknowledgeSends: true as const } : {}),
   };
 }
 

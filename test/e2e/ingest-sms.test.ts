@@ -49,7 +49,11 @@ function workerOptions(extra: { readonly headersMs?: number; readonly sms?: bool
   };
 }
 
-async function ingest(options: ReturnType<typeof workerOptions>, resources?: readonly string[]) {
+async function ingest(
+  options: ReturnType<typeof workerOptions>,
+  resources?: readonly string[],
+  extra: { readonly acknowledgeSends?: readonly string[] } = {},
+) {
   return temporal.withWorker(
     database.db,
     async () => {
@@ -57,7 +61,7 @@ async function ingest(options: ReturnType<typeof workerOptions>, resources?: rea
         const report = await temporal.client.workflow.execute<typeof ingestSource>('ingestSource', {
           taskQueue: temporal.taskQueue,
           workflowId: `ingest/messaging/${temporal.taskQueue}/${++runs}`,
-          args: [{ source: 'messaging', ...(resources ? { resources } : {}) }],
+          args: [{ source: 'messaging', ...(resources ? { resources } : {}), ...extra }],
         });
         return { report, failure: undefined };
       } catch (error) {
@@ -108,6 +112,17 @@ describe('the SMS path', () => {
     const sms = report.resources.find((r) => r.resource === 'sms');
     expect(sms).toMatchObject({ status: 'failed', reason: { code: 'SEND_OUTCOME_UNKNOWN' } });
     expect(sandbox.log.entries().filter((e) => e.path.startsWith('/messaging/v1/sms'))).toHaveLength(1);
+
+    // That send may have gone out: the next run does not send until an operator acknowledges it.
+    const blocked = await ingest(workerOptions(), ['sms']);
+    expect(sends() - before).toBe(1);
+    expect(blocked.report.resources.find((r) => r.resource === 'sms')).toMatchObject({
+      status: 'failed',
+      reason: { code: 'SEND_OUTCOME_UNKNOWN_EARLIER' },
+    });
+    const acknowledged = await ingest(workerOptions(), ['sms'], { acknowledgeSends: ['sms'] });
+    expect(acknowledged.failure).toBeUndefined();
+    expect(sends() - before).toBe(2);
   });
 
   it('does not send again when the request times out after reaching the server', async () => {
