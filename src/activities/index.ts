@@ -65,6 +65,13 @@ export interface ActivityDeps {
   readonly mergeMemoryMb?: number;
   /** Whether a big first load may swap in the table staging built (`StagingOptions.firstLoadSwap`; default true). */
   readonly firstLoadSwap?: boolean;
+  /** The guard against destructive loads (`IngestResourceDeps.maxDeleteShare`; default half a table). */
+  readonly maxDeleteShare?: number;
+  /**
+   * Days finished loads stay in the ledger (`LoadLifecycleDeps.ledgerRetentionDays`; default
+   * `defaultLedgerRetentionDays`, 180): the worker's `INGEST_LEDGER_RETENTION_DAYS`.
+   */
+  readonly ledgerRetentionDays?: number;
 }
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
@@ -77,6 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     db: deps.db,
     runStatus,
     sandbox: deps.sandboxSources?.includes(source) ?? deps.sandbox ?? false,
+    ...(deps.ledgerRetentionDays === undefined ? {} : { ledgerRetentionDays: deps.ledgerRetentionDays }),
   });
   const http = deps.http ?? createHttpClient();
   const resourceDeps = {
@@ -88,6 +96,7 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: deps.heartbeatIntervalMs }),
     ...(deps.mergeMemoryMb === undefined ? {} : { mergeMemoryMb: deps.mergeMemoryMb }),
     ...(deps.firstLoadSwap === undefined ? {} : { firstLoadSwap: deps.firstLoadSwap }),
+    ...(deps.maxDeleteShare === undefined ? {} : { maxDeleteShare: deps.maxDeleteShare }),
   };
   return {
     /** Reports the Postgres server version and database the worker writes to. */

@@ -5,13 +5,17 @@
  * source's running loads: one whose workflow run has ended (terminated, timed out, its worker killed for good) is
  * reconciled as `abandoned`; one whose run is still going means the source is busy, and this run fails fast with
  * `SOURCE_BUSY` naming the other run. Two runs that start at the same instant meet at the unique index instead.
- * `finishLoad` closes the load with the workflow's report, which releases the lease. Once the lease is taken,
- * `beginLoad` also purges the source's rejected records older than its retention (`rejected_records.retention_days`,
- * default 30 days).
+ * `finishLoad` closes the load with the workflow's report, which releases the lease, and drops what the load kept
+ * only while it ran (the staging of every resource that did not merge, checkpoints, child work). Once the lease is
+ * taken, `beginLoad` also cleans up after the source's earlier loads: what a closed load still holds (a staging
+ * `finishLoad` found locked), rejected records older than the source's retention (`rejected_records.retention_days`,
+ * default 30 days), and ledger rows older than the worker's ledger retention (`ledgerRetentionDays`, default 180
+ * days; docs/loading.md).
  */
 import type { Kysely } from 'kysely';
 import { finishLoad as closeLoad, reconcileAbandonedLoads, startLoad } from '../db/ledger/ledger.ts';
 import { defaultRejectedRetentionDays, purgeRejectedRecords } from '../db/ledger/rejected-records.ts';
+import { defaultLedgerRetentionDays, purgeLedger, sweepClosedLoads } from '../db/ledger/retention.ts';
 import type { Database } from '../db/schema.ts';
 import { IngestError } from '../errors.ts';
 import type {
@@ -31,6 +35,11 @@ export interface LoadLifecycleDeps {
   readonly sandbox?: boolean;
   /** The build that ran the load (recorded on the load). */
   readonly buildVersion?: string;
+  /**
+   * Days a finished load stays in the ledger, with its resource runs (default {@link defaultLedgerRetentionDays}):
+   * the worker's `INGEST_LEDGER_RETENTION_DAYS`. Applied to the source's loads when a load of it begins.
+   */
+  readonly ledgerRetentionDays?: number;
 }
 
 /** The load id of a workflow run: its run id, so a retried `beginLoad` finds its own load. */
@@ -83,12 +92,15 @@ export async function beginLoad(input: BeginLoadInput, deps: LoadLifecycleDeps):
       winner?.started_at,
     );
   }
-  // Under the lease: rejected payloads (possibly personal data) older than the source's retention go.
+  // Under the lease, nothing else writes the source's ledger: what its closed loads still hold goes, then rejected
+  // payloads (possibly personal data) older than the source's retention, then ledger rows older than the worker's.
+  await sweepClosedLoads(deps.db, input.source);
   await purgeRejectedRecords(
     deps.db,
     input.source,
     input.rejectedRetentionDays ?? defaultRejectedRetentionDays,
   );
+  await purgeLedger(deps.db, input.source, deps.ledgerRetentionDays ?? defaultLedgerRetentionDays);
   return { loadId };
 }
 
@@ -97,7 +109,11 @@ const loadStatusOf = { ok: 'succeeded', partial: 'partial', failed: 'failed' } a
   string
 >;
 
-/** Closes the load with the run's outcome and report (idempotent), releasing the source's lease. */
+/**
+ * Closes the load with the run's outcome and report (idempotent), releasing the source's lease, and drops the
+ * load's staging and checkpoints (`ledger.ts`). Every resource of the run has finished or been cancelled by now; one
+ * still finishing after a cancellation fails when its staging goes, and cannot stage again (`LOAD_CLOSED`).
+ */
 export async function finishLoad(input: FinishLoadInput, deps: LoadLifecycleDeps): Promise<void> {
   const failed = input.resources.filter((r) => r.status === 'failed');
   await closeLoad(deps.db, {

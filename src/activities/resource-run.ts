@@ -7,6 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ResolvedResource, ResolvedSource } from '../shared/plan.ts';
 import { startResourceRun } from '../db/ledger/ledger.ts';
+import { ledgerText } from '../db/ledger/ledger-text.ts';
 import { assertDispositionFits, type MergeMode } from '../db/merge/dispositions.ts';
 import type { MergeOutcome } from '../db/merge/merge.ts';
 import type { Database } from '../db/schema.ts';
@@ -106,7 +107,7 @@ export async function recordFailure(
     .updateTable('ingest.resource_runs')
     .set({
       status: 'failed',
-      error: error.message,
+      error: ledgerText(error.message),
       finished_at: sql`now()`,
       transient_failures: sql`transient_failures + ${counted.transientFailures}`,
       rate_limited: sql`rate_limited + ${counted.rateLimited}`,

@@ -9,6 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import { inTransaction } from '../transaction.ts';
+import { ledgerText } from './ledger-text.ts';
 
 /** How an unresolvable key is named: the value of the one request field, or a JSON object of several. */
 export function childKeyText(
@@ -42,9 +43,9 @@ export async function markUnresolvable(
       keys.map((k) => ({
         source: input.source,
         resource: input.resource,
-        key: k.key,
+        key: ledgerText(k.key),
         http_status: k.httpStatus,
-        reason: k.reason.slice(0, 2000),
+        reason: ledgerText(k.reason.slice(0, 2000)),
         load_id: input.loadId,
       })),
     )

@@ -7,8 +7,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, LoadStatus, ResourceRunStatus } from '../schema.ts';
 import { dropStaging } from '../staging/registry.ts';
-import { forgetChildWork } from './parent-records.ts';
 import { inTransaction } from '../transaction.ts';
+import { ledgerJson, ledgerText, ledgerTextOrNull } from './ledger-text.ts';
+import { forgetChildWork } from './parent-records.ts';
 
 export interface StartLoadInput {
   /** Chosen by the caller, deterministically (e.g. from the workflow run), so a retried start is a no-op. */
@@ -47,14 +48,37 @@ export interface FinishLoadInput {
   readonly report?: unknown;
 }
 
-/** Records the end of a load. */
-export async function finishLoad(db: Kysely<Database>, input: FinishLoadInput): Promise<void> {
+/** How `finishLoad` drops the load's staging. */
+export interface FinishLoadOptions {
+  /**
+   * How long dropping one staging may wait for its tables' locks (default 5 s): an activity that was cancelled may
+   * still be finishing a statement on them. A staging still locked then is left to the next `beginLoad` of the
+   * source (`sweepClosedLoads`), so closing the load never waits long.
+   */
+  readonly lockTimeoutMs?: number;
+}
+
+/**
+ * Records the end of a load (any outcome) and drops what the load kept only while it ran: its checkpoints, its
+ * children's work lists, and the staging of every resource that did not merge (a failed or cancelled one; a merged
+ * resource's staging is already gone). Idempotent and cheap: a retry finds nothing left to drop.
+ */
+export async function finishLoad(
+  db: Kysely<Database>,
+  input: FinishLoadInput,
+  options: FinishLoadOptions = {},
+): Promise<void> {
   await inTransaction(db, async (trx) => {
-    // What the load kept for its children is of no use once it is over (a polled child's carry-over lives on in
-    // `ingest.child_polls`).
-    await forgetChildWork(trx, input.loadId);
+    // The row first: its lock orders this close with `prepareStaging`, which reads the status under a share lock.
+    // One that registered a staging before commits first, and the list below then sees it; one after sees the load
+    // closed and refuses — so no staging of this load is created once it is closed.
     await closeLoadRow(trx, input);
+    // What the load kept for its children is of no use once it is over (a polled child's carry-over lives on in
+    // `ingest.child_polls`), nor are its paginators' checkpoints (a new load starts from the first page).
+    await forgetChildWork(trx, input.loadId);
+    await trx.deleteFrom('ingest.checkpoints').where('load_id', '=', input.loadId).execute();
   });
+  await dropLoadStaging(db, input.loadId, options);
 }
 
 async function closeLoadRow(db: Kysely<Database>, input: FinishLoadInput): Promise<void> {
@@ -63,11 +87,57 @@ async function closeLoadRow(db: Kysely<Database>, input: FinishLoadInput): Promi
     .set({
       status: input.status,
       finished_at: sql`now()`,
-      error: input.error ?? null,
-      report: input.report === undefined ? null : JSON.stringify(input.report),
+      error: ledgerTextOrNull(input.error),
+      report: input.report === undefined ? null : ledgerJson(input.report),
     })
     .where('load_id', '=', input.loadId)
     .execute();
+}
+
+/** What dropping a load's staging did. */
+export interface DroppedStaging {
+  /** Stagings (a resource's two tables and its registry rows) dropped. */
+  readonly dropped: number;
+  /** Stagings left because their tables stayed locked past the timeout. */
+  readonly busy: number;
+}
+
+/**
+ * Drops every staging registered for `loadId` (`ingest.staging_tables`), each in its own transaction that waits
+ * at most `lockTimeoutMs` for the tables' locks; a staging still locked is left (counted as `busy`). Call it only
+ * for a load that is over: a writer of the staging fails when its tables go.
+ */
+export async function dropLoadStaging(
+  db: Kysely<Database>,
+  loadId: string,
+  options: FinishLoadOptions = {},
+): Promise<DroppedStaging> {
+  const staged = await db
+    .selectFrom('ingest.staging_tables')
+    .select('resource')
+    .where('load_id', '=', loadId)
+    .execute();
+  let dropped = 0;
+  let busy = 0;
+  for (const { resource } of staged) {
+    if (db.isTransaction) {
+      await dropStaging(db, loadId, resource);
+      dropped += 1;
+      continue;
+    }
+    try {
+      await db.transaction().execute(async (trx) => {
+        const ms = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
+        await sql`SELECT set_config('lock_timeout', ${`${ms}ms`}, true)`.execute(trx);
+        await dropStaging(trx, loadId, resource);
+      });
+      dropped += 1;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '55P03') throw error; // lock_not_available
+      busy += 1;
+    }
+  }
+  return { dropped, busy };
 }
 
 export interface StartResourceRunInput {
@@ -117,11 +187,13 @@ export async function skipResourceRun(
       resource: input.resource,
       write_disposition: input.writeDisposition ?? 'merge',
       status: 'skipped',
-      skip_reason: input.reason,
+      skip_reason: ledgerText(input.reason),
       finished_at: sql`now()`,
     })
     .onConflict((oc) =>
-      oc.columns(['load_id', 'resource']).doUpdateSet({ status: 'skipped', skip_reason: input.reason }),
+      oc
+        .columns(['load_id', 'resource'])
+        .doUpdateSet({ status: 'skipped', skip_reason: ledgerText(input.reason) }),
     )
     .execute();
 }
@@ -141,7 +213,7 @@ export async function finishResourceRun(db: Kysely<Database>, input: FinishResou
     .updateTable('ingest.resource_runs')
     .set({
       status: input.status,
-      error: input.error ?? null,
+      error: ledgerTextOrNull(input.error),
       finished_at: sql`now()`,
       ...(input.deleted === undefined ? {} : { deleted: input.deleted }),
     })

@@ -8,6 +8,7 @@
  * logged, so that a crash keeps them consistent with each other.
  */
 import { sql, type Kysely } from 'kysely';
+import { IngestError } from '../../errors.ts';
 import type { Database } from '../schema.ts';
 import type { ResourceTable } from '../tables/resource-tables.ts';
 import { serverFeatures } from '../tables/typed-columns.ts';
@@ -48,7 +49,9 @@ export interface StagingOptions {
 
 /**
  * Creates (or finds, on a retry) the staging table of `target` for `loadId`. Idempotent and safe to call from
- * concurrent attempts. Call it once before `stageRecords`.
+ * concurrent attempts. Call it once before `stageRecords`. Refuses (`LOAD_CLOSED`, not retryable) when the load is
+ * recorded as closed: `finishLoad` drops every staging of a closed load, and an attempt still finishing after it
+ * (a cancelled activity) must not create one again.
  */
 export async function prepareStaging(
   db: Kysely<Database>,
@@ -87,6 +90,16 @@ export async function prepareStaging(
   ];
   await inTransaction(db, async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
+    // Under a share lock of the load's row, which `finishLoad` updates before it lists the stagings to drop: a close
+    // that commits first is seen here; one that comes after waits for this transaction and then finds what it made.
+    // A load with no row (a loader used without the ledger) is not refused.
+    const load = await trx
+      .selectFrom('ingest.loads')
+      .select('status')
+      .where('load_id', '=', loadId)
+      .forShare()
+      .executeTakeFirst();
+    if (load !== undefined && load.status !== 'running') throw loadClosed(target, loadId, load.status);
     const registered = await trx
       .insertInto('ingest.staging_tables')
       .values({
@@ -168,4 +181,13 @@ export async function prepareStaging(
     db,
   );
   return { ...staging, swappable: made.rows[0]?.logged === true, restarted };
+}
+
+function loadClosed(target: ResourceTable, loadId: string, status: string): IngestError {
+  return new IngestError(
+    'database',
+    'LOAD_CLOSED',
+    `load ${loadId} is closed (${status}): ${target.source}.${target.resource} is not staged for it any more`,
+    { retryable: false, details: { source: target.source, resource: target.resource, loadId, status } },
+  );
 }
