@@ -6,6 +6,7 @@
  * request).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { databaseUnavailable } from '../db/database.ts';
 import { IngestError, describeError, isIngestError } from '../errors.ts';
 import {
   decideRetry,
@@ -24,10 +25,17 @@ export interface FailureFacts {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-/** Classifies anything thrown into our taxonomy (unknown errors become a retryable `INTERNAL`). */
+/**
+ * Classifies anything thrown into our taxonomy. A lost or refused Postgres connection (a server restart) becomes a
+ * retryable `DATABASE_UNAVAILABLE` — thrown as is, or as the cause of a `database` error a db function wrapped it
+ * in (`MERGE_FAILED`, …); other unknown errors a retryable `INTERNAL`. Other categories' errors stay as they are
+ * (an `http-transient` error's cause may carry ECONNRESET too: that connection was to the API).
+ */
 export function asIngestError(error: unknown): IngestError {
-  if (isIngestError(error)) return error;
-  return new IngestError('internal', 'INTERNAL', describeError(error));
+  if (isIngestError(error) && error.category !== 'database') return error;
+  const unavailable = databaseUnavailable(error);
+  if (unavailable !== undefined) return unavailable;
+  return isIngestError(error) ? error : new IngestError('internal', 'INTERNAL', describeError(error));
 }
 
 /** Counts this failure into `before` (rate-limited replies apart from other transient failures). */

@@ -7,7 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
-import { createDatabase } from '../db/database.ts';
+import { createDatabase, type DatabaseTimeouts } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { IngestError } from '../errors.ts';
 import { installTemporalRuntime } from '../logging.ts';
@@ -41,6 +41,8 @@ export interface RuntimeWorkerOptions {
 export interface OpenRuntimeOptions {
   /** Sizes the Postgres pool. */
   readonly maxConnections: number;
+  /** Limits of each Postgres session (`Settings.databaseTimeouts`); the defaults of `createDatabase` otherwise. */
+  readonly databaseTimeouts?: DatabaseTimeouts;
   /**
    * Runs on the database before Temporal is connected (the schema check or the migrations), so that a database
    * problem is reported as such even when Temporal is unreachable too.
@@ -51,7 +53,10 @@ export interface OpenRuntimeOptions {
 /** Connects to Postgres, then to Temporal. */
 export async function openRuntime(servers: Servers, options: OpenRuntimeOptions): Promise<Runtime> {
   installTemporalRuntime();
-  const db = createDatabase(servers.databaseUrl, { maxConnections: options.maxConnections });
+  const db = createDatabase(servers.databaseUrl, {
+    maxConnections: options.maxConnections,
+    ...(options.databaseTimeouts === undefined ? {} : { timeouts: options.databaseTimeouts }),
+  });
   const opened: { connection?: Connection | undefined; native?: NativeConnection | undefined } = {};
   let closed = false;
   const close = async () => {

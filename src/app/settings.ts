@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readEnv } from '../config/env.ts';
 import { shippedSourcesDir } from '../config/registry.ts';
+import { defaultDatabaseTimeouts, type DatabaseTimeouts } from '../db/database.ts';
 import { IngestError } from '../errors.ts';
 import { projectRoot } from '../local/paths.ts';
 import type { StackSettings } from '../local/stack.ts';
@@ -22,6 +23,11 @@ export interface Settings extends StackSettings {
   readonly sourceEnv: Environment;
   /** The sources folder (`INGEST_SOURCES_DIR`, default the repository's `sources/`); `--sources` overrides it. */
   readonly sourcesDir: string;
+  /**
+   * Limits of each Postgres session (`DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`,
+   * `DATABASE_LOCK_TIMEOUT`, `DATABASE_IDLE_IN_TRANSACTION_TIMEOUT`; defaults `defaultDatabaseTimeouts`).
+   */
+  readonly databaseTimeouts: DatabaseTimeouts;
 }
 
 /** Reads every setting of the process from `env` (default `process.env`). */
@@ -44,7 +50,39 @@ export function readSettings(env: Environment = process.env): Settings {
     logLevel: logLevel(value('LOG_LEVEL') ?? 'info'),
     sourceEnv: env,
     sourcesDir: resolve(value('INGEST_SOURCES_DIR') ?? shippedSourcesDir),
+    databaseTimeouts: {
+      connectMs: duration(value, 'DATABASE_CONNECT_TIMEOUT', defaultDatabaseTimeouts.connectMs),
+      statementMs: duration(value, 'DATABASE_STATEMENT_TIMEOUT', defaultDatabaseTimeouts.statementMs),
+      lockMs: duration(value, 'DATABASE_LOCK_TIMEOUT', defaultDatabaseTimeouts.lockMs),
+      idleInTransactionMs: duration(
+        value,
+        'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT',
+        defaultDatabaseTimeouts.idleInTransactionMs,
+      ),
+    },
   };
+}
+
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 };
+
+/**
+ * A duration in milliseconds, written as Postgres writes these settings: `90s`, `30min`, `1h`, `500ms`, or a bare
+ * number of milliseconds; `0` sets no limit of ours.
+ */
+function duration(value: (name: string) => string | undefined, name: string, fallback: number): number {
+  const text = value(name);
+  if (text === undefined) return fallback;
+  const match = /^(\d+)\s*(ms|s|min|h)?$/.exec(text.trim());
+  const ms =
+    match?.[1] === undefined ? Number.NaN : Number(match[1]) * (durationUnits[match[2] ?? 'ms'] ?? 1);
+  if (!Number.isSafeInteger(ms) || ms > 2 ** 31 - 1) {
+    throw new IngestError(
+      'environment',
+      'SETTING_INVALID',
+      `${name} is "${text}"; expected a duration such as 500ms, 90s, 30min or 1h (a bare number is milliseconds; 0 is no limit)`,
+    );
+  }
+  return ms;
 }
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -71,6 +71,7 @@ export async function main(argv: readonly string[], name = 'npm start'): Promise
       { temporal: stack.temporal, databaseUrl: stack.postgres.url },
       {
         maxConnections: 12,
+        databaseTimeouts: settings.databaseTimeouts,
         prepareDatabase: async (db) => {
           const { applied } = await migrateToLatest(db, { folder: migrationsFolder });
           say(

@@ -96,6 +96,7 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
     logSurvey(await surveySources(sources), logger);
     const runtime = await openRuntime(servers, {
       maxConnections: options.concurrency + 4,
+      databaseTimeouts: settings.databaseTimeouts,
       prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
     });
     try {

@@ -1,27 +1,167 @@
 /**
  * The Kysely instance over a node-postgres pool. Every db function takes a `Kysely<Database>` (or a transaction),
  * so callers decide about pooling and transactions.
+ *
+ * A lost connection (a Postgres restart, a terminated backend) never takes the process down: every client the pool
+ * creates has an `'error'` handler from birth — idle in the pool or checked out by an activity — and the query in
+ * flight rejects on its own; `databaseUnavailable` turns that rejection into a retryable `DATABASE_UNAVAILABLE`.
+ * Every session gets the worker's timeouts (`DatabaseTimeouts`), so no statement or lock wait hangs an activity.
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { IngestError, describeError, isIngestError } from '../errors.ts';
 import { logger } from '../logging.ts';
+
+/** Limits of each database session, in milliseconds; 0 sets none (the server's own setting applies). */
+export interface DatabaseTimeouts {
+  /** Opening a connection (TCP, TLS, authentication); not the wait for a free connection of the pool. */
+  readonly connectMs: number;
+  /** `statement_timeout`: one statement — a merge of a big resource is one, so this is generous. */
+  readonly statementMs: number;
+  /** `lock_timeout`: waiting for one lock (a table another merge holds, an advisory lock). */
+  readonly lockMs: number;
+  /** `idle_in_transaction_session_timeout`: a transaction left open with nothing running (a stuck caller). */
+  readonly idleInTransactionMs: number;
+}
+
+/** The defaults for an ingest worker (README, "Using your own servers"). */
+export const defaultDatabaseTimeouts: DatabaseTimeouts = {
+  connectMs: 10_000,
+  statementMs: 30 * 60_000,
+  lockMs: 60_000,
+  idleInTransactionMs: 10 * 60_000,
+};
 
 export interface CreateDatabaseOptions {
   /** Pool size; activities that load in parallel need one connection each. */
   readonly maxConnections?: number;
   readonly applicationName?: string;
+  /** Per-session limits; each one left out is the default (`defaultDatabaseTimeouts`). */
+  readonly timeouts?: Partial<DatabaseTimeouts>;
 }
 
 /** Opens a pooled Kysely instance. Call `destroy()` when done. */
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Kysely<Database> {
+  const timeouts = { ...defaultDatabaseTimeouts, ...options.timeouts };
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'durable-ingest',
+    // Startup parameters of every session (a parameter of the same name in the URL wins); 0 sends none.
+    statement_timeout: timeouts.statementMs,
+    lock_timeout: timeouts.lockMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    // The connect timeout goes to each client, not to the pool: a pool's `connectionTimeoutMillis` would also limit
+    // the wait for a free connection, and an activity should wait for one as long as it takes.
+    Client: clientWithConnectTimeout(timeouts.connectMs),
   });
-  // An idle client whose server goes away (a restart, or Ctrl-C reaching an embedded Postgres first) emits 'error'
-  // on the pool; unhandled, that would crash the process. The next query reconnects or fails on its own.
-  pool.on('error', (error) => logger.warn({ err: error.message }, 'an idle Postgres connection was closed'));
+  pool.on('connect', (client) => watchClient(client));
+  // An idle client that errors is removed by the pool, which re-emits the error here; `watchClient` logged it.
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function clientWithConnectTimeout(connectMs: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(
+        typeof config === 'string'
+          ? { connectionString: config, connectionTimeoutMillis: connectMs }
+          : { ...config, connectionTimeoutMillis: connectMs },
+      );
+    }
+  };
+}
+
+/**
+ * Gives a pooled client its `'error'` handler for life. A client emits `'error'` when its connection dies — idle or
+ * checked out (in a transaction waiting on its caller, say) — and an `'error'` event nobody listens to crashes the
+ * process. The query in flight, if any, rejects by itself, and the pool drops the dead client when it comes back.
+ * One warning per client (a terminated backend reports its FATAL message, then the closed socket).
+ */
+function watchClient(client: pg.PoolClient): void {
+  let reported = false;
+  client.on('error', (error) => {
+    if (reported) return;
+    reported = true;
+    logger.warn(
+      { err: connectionFailureDetail(error) },
+      'a Postgres connection was lost; the work on it fails and is retried',
+    );
+  });
+}
+
+/** SQLSTATEs of a lost or refused connection: class 08, and the server shutting down, crashing or starting up. */
+const unavailableStates = new Set(['57P01', '57P02', '57P03']);
+/** Socket errors of a server that is away or went away. */
+const unavailableSocketCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/**
+ * node-postgres's own errors of a dead connection carry no code, so these are matched by message — the one place
+ * we do: "Connection terminated unexpectedly" (the socket closed under a query; pg-pool's "… due to connection
+ * timeout" too), "timeout expired" (a client's connect timeout), "Client has encountered a connection error and is
+ * not queryable" (a later query on a client whose connection died, e.g. the ROLLBACK of its transaction).
+ */
+const codelessUnavailable = [
+  /^Connection terminated\b/,
+  /^timeout expired$/,
+  /connection error and is not queryable/,
+];
+
+/**
+ * A retryable `DATABASE_UNAVAILABLE` when `error` (or an error in its `cause` chain — a db function's wrapping
+ * `IngestError` included —, or one of an `AggregateError`'s) means the connection to Postgres was lost or refused; otherwise undefined. The message
+ * holds the code and pg's or the server's short text — never the connection string.
+ */
+export function databaseUnavailable(error: unknown): IngestError | undefined {
+  const found = findUnavailable(error, 0);
+  if (found === undefined) return undefined;
+  return new IngestError(
+    'database',
+    'DATABASE_UNAVAILABLE',
+    `Postgres is unavailable: the connection was lost or refused (${found})`,
+    {
+      retryable: true,
+      // A db function's wrapper (`MERGE_FAILED`, …) keeps its facts (source, resource) and says what failed.
+      details: isIngestError(error)
+        ? { ...error.details, failed: error.code, reason: found }
+        : { reason: found },
+    },
+  );
+}
+
+function findUnavailable(error: unknown, depth: number): string | undefined {
+  if (depth > 5 || !(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))
+      return connectionFailureDetail(error);
+  } else if (codelessUnavailable.some((pattern) => pattern.test(error.message))) {
+    return connectionFailureDetail(error);
+  }
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors as unknown[]) {
+      const found = findUnavailable(inner, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return findUnavailable(error.cause, depth + 1);
+}
+
+/**
+ * `code: message` of a connection failure. pg's and the server's messages name no credential; a socket error's
+ * names the address and port at most.
+ */
+function connectionFailureDetail(error: unknown): string {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  const message = describeError(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -225,6 +225,9 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 /** Creates `database` on the server behind `adminUrl` unless it exists. */
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  // A client whose connection dies emits 'error' (fatal unhandled) besides failing the call in progress, or the
+  // next one: that failure is what reports it.
+  client.on('error', () => {});
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -125,6 +125,9 @@ export async function providePostgres(
 
 async function checkDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // A client whose connection dies emits 'error' (fatal unhandled) besides failing the call in progress, or the
+  // next one: that failure is what reports it.
+  client.on('error', () => {});
   try {
     await client.connect();
     await client.query('SELECT 1');

@@ -17,6 +17,12 @@ describe('readSettings', () => {
     });
     expect(settings.logLevel).toBe('info');
     expect(settings.sourcesDir).toBe(join(projectRoot, 'sources'));
+    expect(settings.databaseTimeouts).toEqual({
+      connectMs: 10_000,
+      statementMs: 30 * 60_000,
+      lockMs: 60_000,
+      idleInTransactionMs: 10 * 60_000,
+    });
   });
 
   it('reads each variable it documents', () => {
@@ -31,6 +37,10 @@ describe('readSettings', () => {
       GO: '/usr/local/go/bin/go',
       LOG_LEVEL: 'debug',
       INGEST_SOURCES_DIR: 'my/sources',
+      DATABASE_CONNECT_TIMEOUT: '5s',
+      DATABASE_STATEMENT_TIMEOUT: '2h',
+      DATABASE_LOCK_TIMEOUT: '1500',
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: '0',
     };
     const settings = readSettings(env);
     expect(settings.temporal).toEqual({
@@ -48,6 +58,32 @@ describe('readSettings', () => {
     expect(settings.logLevel).toBe('debug');
     expect(settings.sourceEnv).toBe(env);
     expect(settings.sourcesDir).toBe(resolve('my/sources'));
+    expect(settings.databaseTimeouts).toEqual({
+      connectMs: 5_000,
+      statementMs: 2 * 3_600_000,
+      lockMs: 1_500,
+      idleInTransactionMs: 0,
+    });
+  });
+
+  it('reads the database timeouts as Postgres writes durations', () => {
+    const lock = (value: string) => readSettings({ DATABASE_LOCK_TIMEOUT: value }).databaseTimeouts.lockMs;
+    expect(lock('250ms')).toBe(250);
+    expect(lock('90s')).toBe(90_000);
+    expect(lock('30min')).toBe(30 * 60_000);
+    expect(lock(' 2 min ')).toBe(2 * 60_000);
+    expect(lock('42')).toBe(42);
+  });
+
+  it('refuses a database timeout that is not a duration, naming the variable', () => {
+    for (const value of ['soon', '1.5s', '-1', '10 days', '30m', '9999h']) {
+      expect(() => readSettings({ DATABASE_STATEMENT_TIMEOUT: value }), value).toThrow(
+        expect.objectContaining({
+          code: 'SETTING_INVALID',
+          message: expect.stringContaining('DATABASE_STATEMENT_TIMEOUT') as unknown,
+        }),
+      );
+    }
   });
 
   it('puts the cache under XDG_CACHE_HOME when it is set', () => {
