@@ -666,6 +666,18 @@ describe('a staging a Postgres crash emptied', () => {
     expect((await rows()).length).toBe(before);
   });
 
+  it('is found lost also when the fetch went on staging after the server came back', async () => {
+    const before = (await rows()).length;
+    const staging = await crashed('lost-then-more');
+    // The activity reconnected and staged its next page into the emptied table.
+    await stageRecords(database.db, staging, 2, [extracted(callRecord('lost-then-more-3'))]);
+    await expect(mergeStaged(database.db, staging)).rejects.toMatchObject({
+      code: 'STAGING_LOST',
+      retryable: true,
+    });
+    expect((await rows()).length).toBe(before);
+  });
+
   it('is refused by a retried prepare, unless the caller fetches again from the start', async () => {
     const staging = await crashed('lost-prepare');
     await expect(prepareStaging(database.db, staging.target, 'lost-prepare')).rejects.toMatchObject({

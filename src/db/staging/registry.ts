@@ -87,11 +87,14 @@ export function keyArray(index: number): RawBuilder<unknown> {
  * removed together, so nothing else leaves this state.
  */
 export async function stagingLost(db: Kysely<Database>, staging: Staging): Promise<boolean> {
+  // Not only an emptied table: a fetch that went on writing after the server came back fills it again, so any
+  // registered batch of good records without its batch row means the crash took it.
   const { rows } = await sql<{ lost: boolean }>`
     SELECT c.relpersistence = 'u'
-           AND NOT EXISTS (SELECT 1 FROM ${stagingTable(staging)})
-           AND EXISTS (SELECT 1 FROM ingest.staged_batches
-                       WHERE load_id = ${staging.loadId} AND resource = ${staging.target.resource} AND records > 0)
+           AND EXISTS (SELECT 1 FROM ingest.staged_batches AS b
+                       WHERE b.load_id = ${staging.loadId} AND b.resource = ${staging.target.resource}
+                         AND b.records > 0
+                         AND NOT EXISTS (SELECT 1 FROM ${stagingTable(staging)} AS t WHERE t.seq = b.seq))
            AS lost
     FROM pg_class AS c WHERE c.oid = to_regclass(${`ingest.${staging.tableName}`})`.execute(db);
   return rows[0]?.lost === true;
