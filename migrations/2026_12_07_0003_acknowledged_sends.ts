@@ -8,7 +8,9 @@ import { sql, type Kysely } from 'kysely';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against no particular schema
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`ALTER TABLE ingest.send_intents DROP CONSTRAINT IF EXISTS sms_send_intents_status_check`.execute(db);
+  await sql`ALTER TABLE ingest.send_intents DROP CONSTRAINT IF EXISTS sms_send_intents_status_check`.execute(
+    db,
+  );
   await sql`ALTER TABLE ingest.send_intents DROP CONSTRAINT IF EXISTS send_intents_status_check`.execute(db);
   await sql`
     ALTER TABLE ingest.send_intents ADD CONSTRAINT send_intents_status_check

@@ -54,7 +54,13 @@ export interface IngestWorkerOptions {
   /** Other activity settings (retry budget, heartbeat period, merge memory). */
   readonly activities?: Pick<
     ActivityDeps,
-    'retryBudget' | 'heartbeatIntervalMs' | 'http' | 'mergeMemoryMb' | 'firstLoadSwap'
+    | 'retryBudget'
+    | 'heartbeatIntervalMs'
+    | 'http'
+    | 'mergeMemoryMb'
+    | 'firstLoadSwap'
+    | 'maxDeleteShare'
+    | 'ledgerRetentionDays'
   >;
 }
 

@@ -28,6 +28,10 @@ export interface Settings extends StackSettings {
    * `DATABASE_LOCK_TIMEOUT`, `DATABASE_IDLE_IN_TRANSACTION_TIMEOUT`; defaults `defaultDatabaseTimeouts`).
    */
   readonly databaseTimeouts: DatabaseTimeouts;
+  /** The guard against destructive loads: the largest share of a table one load may remove (`INGEST_MAX_DELETE_SHARE`). */
+  readonly maxDeleteShare: number;
+  /** Days finished loads stay in the ledger (`INGEST_LEDGER_RETENTION_DAYS`). */
+  readonly ledgerRetentionDays: number;
 }
 
 /** Reads every setting of the process from `env` (default `process.env`). */
@@ -50,6 +54,16 @@ export function readSettings(env: Environment = process.env): Settings {
     logLevel: logLevel(value('LOG_LEVEL') ?? 'info'),
     sourceEnv: env,
     sourcesDir: resolve(value('INGEST_SOURCES_DIR') ?? shippedSourcesDir),
+    maxDeleteShare: numberIn(value, 'INGEST_MAX_DELETE_SHARE', 0.5, {
+      min: 0,
+      max: 1,
+      what: 'a share from 0 to 1',
+    }),
+    ledgerRetentionDays: numberIn(value, 'INGEST_LEDGER_RETENTION_DAYS', 180, {
+      min: Number.MIN_VALUE,
+      max: Number.MAX_SAFE_INTEGER,
+      what: 'a number of days > 0',
+    }),
     databaseTimeouts: {
       connectMs: duration(value, 'DATABASE_CONNECT_TIMEOUT', defaultDatabaseTimeouts.connectMs),
       statementMs: duration(value, 'DATABASE_STATEMENT_TIMEOUT', defaultDatabaseTimeouts.statementMs),
@@ -61,6 +75,21 @@ export function readSettings(env: Environment = process.env): Settings {
       ),
     },
   };
+}
+
+/** A number setting within bounds; anything else is a `SETTING_INVALID` error naming the variable. */
+function numberIn(
+  value: (name: string) => string | undefined,
+  name: string,
+  fallback: number,
+  range: { readonly min: number; readonly max: number; readonly what: string },
+): number {
+  const text = value(name);
+  if (text === undefined) return fallback;
+  const parsed = Number(text);
+  if (text.trim() !== '' && Number.isFinite(parsed) && parsed >= range.min && parsed <= range.max)
+    return parsed;
+  throw new IngestError('environment', 'SETTING_INVALID', `${name} is "${text}"; expected ${range.what}`);
 }
 
 const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 };

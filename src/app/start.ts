@@ -82,7 +82,13 @@ export async function main(argv: readonly string[], name = 'npm start'): Promise
     );
     try {
       say('  Bundling workflows and starting the worker…');
-      const worker = await runtime.createWorker({ sources });
+      const worker = await runtime.createWorker({
+        sources,
+        activities: {
+          maxDeleteShare: settings.maxDeleteShare,
+          ledgerRetentionDays: settings.ledgerRetentionDays,
+        },
+      });
       // Promise.withResolvers is Node 22+; Node 20 is still supported.
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));

@@ -109,6 +109,8 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
         activities: {
           mergeMemoryMb: options.mergeMemory,
           firstLoadSwap: options.firstLoadSwap,
+          maxDeleteShare: settings.maxDeleteShare,
+          ledgerRetentionDays: settings.ledgerRetentionDays,
           ...(options.rateLimit === undefined
             ? {}
             : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),

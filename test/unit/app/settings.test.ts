@@ -86,6 +86,24 @@ describe('readSettings', () => {
     }
   });
 
+  it('reads the delete guard and the ledger retention, refusing values out of range', () => {
+    expect(readSettings({})).toMatchObject({ maxDeleteShare: 0.5, ledgerRetentionDays: 180 });
+    expect(readSettings({ INGEST_MAX_DELETE_SHARE: '1', INGEST_LEDGER_RETENTION_DAYS: '30' })).toMatchObject({
+      maxDeleteShare: 1,
+      ledgerRetentionDays: 30,
+    });
+    for (const [name, value] of [
+      ['INGEST_MAX_DELETE_SHARE', '1.5'],
+      ['INGEST_MAX_DELETE_SHARE', 'half'],
+      ['INGEST_LEDGER_RETENTION_DAYS', '0'],
+      ['INGEST_LEDGER_RETENTION_DAYS', '-3'],
+    ] as const) {
+      expect(() => readSettings({ [name]: value }), `${name}=${value}`).toThrow(
+        expect.objectContaining({ code: 'SETTING_INVALID' }),
+      );
+    }
+  });
+
   it('puts the cache under XDG_CACHE_HOME when it is set', () => {
     expect(readSettings({ XDG_CACHE_HOME: '/xdg', HOME: '/home/u' }).temporalCli.cacheDir).toBe(
       '/xdg/durable-ingest',
