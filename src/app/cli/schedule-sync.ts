@@ -52,14 +52,11 @@ export function scheduledWorkflowIdOf(source: string): string {
   return `ingest/${source}/scheduled`;
 }
 
-/** What sync compares: the spec, the policies and the action of a schedule. */
-export interface ScheduleDefinition {
-  readonly intervals: readonly { readonly everyMs: number; readonly offsetMs: number }[];
-  readonly cron: readonly string[];
-  readonly timezone: string;
-  readonly jitterMs: number;
-  readonly overlap: ScheduleOverlap;
-  readonly catchupWindowMs: number;
+/** What sync compares: the spec and the policies (as the source file gives them) and the action of a schedule. */
+export interface ScheduleDefinition extends Pick<
+  SourceSchedule,
+  'intervals' | 'cron' | 'timezone' | 'jitterMs' | 'overlap' | 'catchupWindowMs'
+> {
   readonly workflowType: string;
   readonly taskQueue: string;
   readonly workflowId: string;

@@ -9,26 +9,21 @@ import type { JsonValue, ResolvedPaginator } from '../../../src/shared/plan.ts';
 import type { PaginateInput } from '../../../src/http/paginate/paginate.ts';
 import { pageRequest } from '../../../src/http/paginate/page-request.ts';
 import type { FirstPageRequest } from '../../../src/http/paginate/page-request.ts';
-import { advancePagination, pageCapture, startPagination } from '../../../src/http/paginate/paginator.ts';
-import type { PageFacts, PageStep, PaginationState } from '../../../src/http/paginate/types.ts';
+import { advancePagination, pageCapture } from '../../../src/http/paginate/paginator.ts';
+import type { PageStep, PaginationState } from '../../../src/http/paginate/types.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
-import { collect, factsOf, failureOf, firstUrl, inputOf, paginators, policy, undiciSend } from './helpers.ts';
-
-function start(paginator: ResolvedPaginator): PaginationState {
-  return startPagination(paginator, { firstUrl, dataSelector: 'data' });
-}
-
-function run(paginator: ResolvedPaginator, responses: readonly PageFacts[]): PageStep[] {
-  let state = start(paginator);
-  const steps: PageStep[] = [];
-  for (const facts of responses) {
-    const step = advancePagination(state, facts, policy);
-    steps.push(step);
-    state = step.state;
-    if (step.type === 'done') break;
-  }
-  return steps;
-}
+import {
+  collect,
+  factsOf,
+  failureOf,
+  firstUrl,
+  inputOf,
+  paginators,
+  policy,
+  undiciSend,
+  run,
+  start,
+} from './helpers.ts';
 
 /** The requests of the first page and of every next step, built from `first`. */
 function requestsOf(first: FirstPageRequest, paginator: ResolvedPaginator, steps: readonly PageStep[]) {

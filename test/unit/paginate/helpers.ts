@@ -5,7 +5,13 @@ import { defaultMaxPages } from '../../../src/shared/plan.ts';
 import type { CapturedValue } from '../../../src/http/extract/capture.ts';
 import { formatDataSelector, parseDataSelector } from '../../../src/http/extract/data-selector.ts';
 import { paginate } from '../../../src/http/paginate/paginate.ts';
-import type { PageFacts, PaginationPolicy, PaginationState } from '../../../src/http/paginate/types.ts';
+import { advancePagination, startPagination } from '../../../src/http/paginate/paginator.ts';
+import type {
+  PageFacts,
+  PageStep,
+  PaginationPolicy,
+  PaginationState,
+} from '../../../src/http/paginate/types.ts';
 import type { PaginateInput, PaginateOptions, PaginationEvent } from '../../../src/http/paginate/paginate.ts';
 import type { SendPage } from '../../../src/http/paginate/send-page.ts';
 
@@ -181,4 +187,22 @@ export async function failureOf(
     return error as Error;
   }
   throw new Error('expected a failure');
+}
+
+/** A pagination's first state for `paginator`, at {@link firstUrl}. */
+export function start(paginator: ResolvedPaginator): PaginationState {
+  return startPagination(paginator, { firstUrl, dataSelector: 'data' });
+}
+
+/** Feeds responses one by one to the paginator's state machine; returns every step (up to the done one). */
+export function run(paginator: ResolvedPaginator, responses: readonly PageFacts[]): PageStep[] {
+  let state = start(paginator);
+  const steps: PageStep[] = [];
+  for (const facts of responses) {
+    const step = advancePagination(state, facts, policy);
+    steps.push(step);
+    state = step.state;
+    if (step.type === 'done') break;
+  }
+  return steps;
 }

@@ -2,25 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedPaginator } from '../../../src/shared/plan.ts';
 import { advancePagination, pageCapture, startPagination } from '../../../src/http/paginate/paginator.ts';
 import { pageRequest } from '../../../src/http/paginate/page-request.ts';
-import type { PageFacts, PageStep, PaginationState } from '../../../src/http/paginate/types.ts';
-import { factsOf, firstUrl, origin, paginators, policy } from './helpers.ts';
-
-function start(paginator: ResolvedPaginator): PaginationState {
-  return startPagination(paginator, { firstUrl, dataSelector: 'data' });
-}
-
-/** Feeds responses one by one; returns every step. */
-function run(paginator: ResolvedPaginator, responses: readonly PageFacts[]): PageStep[] {
-  let state = start(paginator);
-  const steps: PageStep[] = [];
-  for (const facts of responses) {
-    const step = advancePagination(state, facts, policy);
-    steps.push(step);
-    state = step.state;
-    if (step.type === 'done') break;
-  }
-  return steps;
-}
+import type { PageStep, PaginationState } from '../../../src/http/paginate/types.ts';
+import { factsOf, firstUrl, origin, paginators, policy, run, start } from './helpers.ts';
 
 function urlsOf(paginator: ResolvedPaginator, steps: readonly PageStep[]): string[] {
   const first = { method: 'GET' as const, url: firstUrl, headers: {} };
