@@ -124,6 +124,27 @@ describe('closing a load', () => {
     await expectStagingGone(loadId, table);
   });
 
+  it('refuses the merge of an attempt still finishing after its load closed, writing nothing', async () => {
+    const loadId = 'close-merge';
+    await failedAfterStaging(loadId);
+    const staging = await prepareStaging(
+      database.db,
+      await readResourceTable(database.db, source, resource),
+      loadId,
+    );
+    // The run closed the load while this attempt was on its way to its merge (its staging not dropped yet).
+    await sql`UPDATE ingest.loads SET status = 'failed' WHERE load_id = ${loadId}`.execute(database.db);
+    const { rows: before } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM communications.user_call_records`.execute(database.db);
+    await expect(mergeStaged(database.db, staging)).rejects.toMatchObject({
+      code: 'LOAD_CLOSED',
+      retryable: false,
+    });
+    const { rows: after } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM communications.user_call_records`.execute(database.db);
+    expect(after).toEqual(before);
+  });
+
   it('leaves a staging that stays locked past the timeout to the next load of the source, which sweeps it', async () => {
     const loadId = 'close-3';
     const table = await failedAfterStaging(loadId);

@@ -183,7 +183,8 @@ export async function prepareStaging(
   return { ...staging, swappable: made.rows[0]?.logged === true, restarted };
 }
 
-function loadClosed(target: ResourceTable, loadId: string, status: string): IngestError {
+/** `LOAD_CLOSED`: the load is over (closed by `finishLoad`); nothing may stage or merge for it any more. */
+export function loadClosed(target: ResourceTable, loadId: string, status: string): IngestError {
   return new IngestError(
     'database',
     'LOAD_CLOSED',
