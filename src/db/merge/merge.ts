@@ -29,7 +29,7 @@ import {
   stagingTable,
   type Staging,
 } from '../staging/registry.ts';
-import { loadClosed } from '../staging/prepare.ts';
+import { assertLoadOpen } from '../staging/prepare.ts';
 import { inTransaction } from '../transaction.ts';
 import { appendStagedRows } from './append-rows.ts';
 import { markSuperseded, stagedTotals } from './dedupe.ts';
@@ -155,14 +155,7 @@ export async function mergeStaged(
       await sql`SELECT pg_advisory_xact_lock(hashtext(${staging.tableName}))`.execute(trx);
       // Fenced by the load's row (share lock; `finishLoad` updates it when the run closes the load): a merge either
       // commits before the load closes, or — an attempt the run has given up on, still finishing — is refused after.
-      // A load with no row (a loader used without the ledger) is not refused.
-      const load = await trx
-        .selectFrom('ingest.loads')
-        .select('status')
-        .where('load_id', '=', loadId)
-        .forShare()
-        .executeTakeFirst();
-      if (load !== undefined && load.status !== 'running') throw loadClosed(target, loadId, load.status);
+      await assertLoadOpen(trx, target, loadId);
       const registered = await trx
         .selectFrom('ingest.staging_tables')
         .select('table_name')

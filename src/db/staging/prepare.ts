@@ -93,13 +93,7 @@ export async function prepareStaging(
     // Under a share lock of the load's row, which `finishLoad` updates before it lists the stagings to drop: a close
     // that commits first is seen here; one that comes after waits for this transaction and then finds what it made.
     // A load with no row (a loader used without the ledger) is not refused.
-    const load = await trx
-      .selectFrom('ingest.loads')
-      .select('status')
-      .where('load_id', '=', loadId)
-      .forShare()
-      .executeTakeFirst();
-    if (load !== undefined && load.status !== 'running') throw loadClosed(target, loadId, load.status);
+    await assertLoadOpen(trx, target, loadId);
     const registered = await trx
       .insertInto('ingest.staging_tables')
       .values({
@@ -183,8 +177,27 @@ export async function prepareStaging(
   return { ...staging, swappable: made.rows[0]?.logged === true, restarted };
 }
 
+/**
+ * Refuses (`LOAD_CLOSED`) a load that is recorded as closed, holding a share lock of its row for the rest of the
+ * transaction (`finishLoad` updates that row when it closes the load). A load with no row (a loader used without
+ * the ledger) is not refused.
+ */
+export async function assertLoadOpen(
+  trx: Kysely<Database>,
+  target: ResourceTable,
+  loadId: string,
+): Promise<void> {
+  const load = await trx
+    .selectFrom('ingest.loads')
+    .select('status')
+    .where('load_id', '=', loadId)
+    .forShare()
+    .executeTakeFirst();
+  if (load !== undefined && load.status !== 'running') throw loadClosed(target, loadId, load.status);
+}
+
 /** `LOAD_CLOSED`: the load is over (closed by `finishLoad`); nothing may stage or merge for it any more. */
-export function loadClosed(target: ResourceTable, loadId: string, status: string): IngestError {
+function loadClosed(target: ResourceTable, loadId: string, status: string): IngestError {
   return new IngestError(
     'database',
     'LOAD_CLOSED',
