@@ -7,36 +7,25 @@
  * - `list`, `describe <source>`, `trigger <source>`, `backfill <source> --start <iso> --end <iso>`,
  *   `pause <source> [--note <text>]`, `unpause <source>`, `delete <source>` act on the schedule of one source.
  *
- * The rules of sync, and the ids and memos it writes, are in `../schedule-sync.ts`.
+ * The rules of sync, and the ids and memos it writes, are in `../schedule-sync.ts`; the command that applies them in
+ * `./schedule-sync-command.ts`; the Temporal access they share in `../schedule-client.ts`.
  */
-import {
-  ScheduleNotFoundError,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleHandle,
-  type ScheduleSummary,
-} from '@temporalio/client';
+import { type Client, type ScheduleSummary } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { scanSources, type SourceScan } from '../../../config/registry.ts';
 import { formatDuration, scheduleOverlapPolicies, type ScheduleOverlap } from '../../../config/schedule.ts';
-import { describeError, isIngestError } from '../../../errors.ts';
 import { taskQueue as defaultTaskQueue } from '../../../shared/names.ts';
 import { CliError, type CliContext, type RegisterCommand } from '../context.ts';
 import {
-  createOptions,
   definitionChanges,
   describeTimes,
   desiredSchedules,
   existingSchedule,
   markerOf,
-  planScheduleSync,
-  scheduleIdOf,
   temporalOverlap,
-  updateOptions,
-  type DesiredSchedule,
   type ExistingSchedule,
-  type SyncStep,
 } from '../schedule-sync.ts';
+import { describeOrFail, scanQuietly, withClient } from '../schedule-client.ts';
+import { syncSchedules } from './schedule-sync-command.ts';
 
 /** Adds `ingest schedule` and its sub-commands. */
 export const registerSchedule: RegisterCommand = (program, context) => {
@@ -145,225 +134,6 @@ export async function runSchedule(argv: readonly string[], context: CliContext):
 
 function overlapOption(description: string): Option {
   return new Option('--overlap <policy>', description).choices(scheduleOverlapPolicies);
-}
-
-// --- Temporal access ------------------------------------------------------------------------------------------------
-
-/** Runs `fn` with a Temporal client, closing it after; an unreachable server is a `CliError` saying so. */
-async function withClient<T>(context: CliContext, fn: (client: Client) => Promise<T>): Promise<T> {
-  const { address, namespace } = context.settings.temporal;
-  const where = `Temporal at ${address ?? '(TEMPORAL_ADDRESS)'} (namespace ${namespace})`;
-  let connection: Awaited<ReturnType<CliContext['temporal']>>;
-  try {
-    connection = await context.temporal();
-  } catch (error) {
-    if (isIngestError(error)) throw error;
-    throw new CliError(`cannot reach ${where}: ${firstLine(error)}`);
-  }
-  try {
-    return await fn(connection.client);
-  } catch (error) {
-    if (isUnreachable(error)) throw new CliError(`cannot reach ${where}: ${firstLine(error)}`);
-    throw error;
-  } finally {
-    await connection.close();
-  }
-}
-
-function firstLine(error: unknown): string {
-  return describeError(error).split('\n')[0] ?? 'unknown error';
-}
-
-/** A gRPC UNAVAILABLE or DEADLINE_EXCEEDED (or a failed connect) anywhere in the error's causes. */
-function isUnreachable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (code === 14 || code === 4) return true;
-    if (current.message.startsWith('Failed to connect')) return true;
-    current = current.cause;
-  }
-  return false;
-}
-
-/** The schedules the folder declares, or undefined when the folder cannot be read (for hints only). */
-async function scanQuietly(context: CliContext): Promise<SourceScan | undefined> {
-  try {
-    return await scanSources(context.sourcesDir);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The description of a source's schedule; an unknown one is a `CliError` with what there is instead. */
-async function describeOrFail(
-  client: Client,
-  context: CliContext,
-  source: string,
-): Promise<{ readonly handle: ScheduleHandle; readonly description: ScheduleDescription }> {
-  const scheduleId = scheduleIdOf(source);
-  const handle = client.schedule.getHandle(scheduleId);
-  try {
-    return { handle, description: await handle.describe() };
-  } catch (error) {
-    if (!(error instanceof ScheduleNotFoundError)) throw error;
-    throw new CliError(
-      `no schedule ${scheduleId} in Temporal: ${await unknownScheduleHint(context, source)}`,
-    );
-  }
-}
-
-async function unknownScheduleHint(context: CliContext, source: string): Promise<string> {
-  const scan = await scanQuietly(context);
-  if (scan === undefined)
-    return 'run "ingest schedule sync" to create the schedules the source files declare';
-  const registered = scan.sources.get(source);
-  if (registered !== undefined) {
-    return registered.loaded.config.schedule === undefined
-      ? `the source "${source}" declares no schedule (add a \`schedule\` key to ${registered.file}, then run "ingest schedule sync")`
-      : `the source "${source}" declares one: run "ingest schedule sync" to create it`;
-  }
-  const declaring = desiredSchedules(scan, defaultTaskQueue).map((desired) => desired.source);
-  return `there is no source "${source}" in ${scan.dir}; ${
-    declaring.length === 0
-      ? 'no source file declares a schedule'
-      : `the sources that declare a schedule are: ${declaring.join(', ')}`
-  }`;
-}
-
-// --- sync -----------------------------------------------------------------------------------------------------------
-
-/** `ingest schedule sync`: returns the steps it took (or, with `dryRun`, would take). */
-export async function syncSchedules(
-  context: CliContext,
-  options: { readonly dryRun: boolean; readonly taskQueue: string },
-): Promise<SyncStep[]> {
-  const scan = await scanSources(context.sourcesDir);
-  for (const broken of scan.broken) {
-    context.warn(
-      `warning: ${broken.file} is broken (${broken.code}): ${broken.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-    );
-  }
-  const desired = desiredSchedules(scan, options.taskQueue);
-  const brokenSources = new Set(
-    scan.broken.flatMap((broken) => (broken.name === undefined ? [] : [broken.name])),
-  );
-  const deletionsBlocked = scan.broken.some((broken) => broken.name === undefined)
-    ? 'a broken file whose source name is unknown might declare it (fix the broken files first)'
-    : scan.sources.size === 0
-      ? `there is no source in ${scan.dir} (the wrong folder? "ingest schedule delete <source>" deletes one)`
-      : undefined;
-
-  return withClient(context, async (client) => {
-    const existing = await existingSchedules(client, desired);
-    const steps = planScheduleSync({ desired, existing, brokenSources, deletionsBlocked });
-    for (const step of steps) {
-      if (!options.dryRun) await applyStep(client, step);
-      context.print(describeStep(step, options.dryRun));
-    }
-    const counts = new Map<string, number>();
-    for (const step of steps) counts.set(step.kind, (counts.get(step.kind) ?? 0) + 1);
-    const summary = ['create', 'update', 'delete', 'unchanged', 'kept', 'conflict']
-      .filter((kind) => counts.has(kind))
-      .map((kind) => `${counts.get(kind) ?? 0} ${pastTense(kind, options.dryRun)}`)
-      .join(', ');
-    context.print(`${options.dryRun ? 'dry run: ' : ''}${summary === '' ? 'no schedules' : summary}`);
-    const conflicts = steps.filter((step) => step.kind === 'conflict').length;
-    if (conflicts > 0 || scan.broken.length > 0) {
-      const reasons = [
-        ...(conflicts > 0
-          ? [`${conflicts} schedule id${conflicts === 1 ? ' is' : 's are'} taken by hand-made schedules`]
-          : []),
-        ...(scan.broken.length > 0
-          ? [`${scan.broken.length} source file${scan.broken.length === 1 ? ' is' : 's are'} broken`]
-          : []),
-      ];
-      throw new CliError(`sync incomplete: ${reasons.join('; ')} (see above)`);
-    }
-    return steps;
-  });
-}
-
-/** The schedules sync considers: every one with the marker, and any whose id a file wants. */
-async function existingSchedules(
-  client: Client,
-  desired: readonly DesiredSchedule[],
-): Promise<ExistingSchedule[]> {
-  const ids = new Set(desired.map((schedule) => schedule.scheduleId));
-  for await (const summary of client.schedule.list()) {
-    if (markerOf(summary.scheduleId, summary.memo).managed) ids.add(summary.scheduleId);
-  }
-  const found: ExistingSchedule[] = [];
-  // Described one by one (the list is eventually consistent; a description is not).
-  for (const scheduleId of [...ids].sort()) {
-    try {
-      found.push(existingSchedule(await client.schedule.getHandle(scheduleId).describe()));
-    } catch (error) {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
-    }
-  }
-  return found;
-}
-
-async function applyStep(client: Client, step: SyncStep): Promise<void> {
-  switch (step.kind) {
-    case 'create':
-      await client.schedule.create(createOptions(step.desired));
-      return;
-    case 'update':
-      await client.schedule
-        .getHandle(step.scheduleId)
-        .update((previous) => updateOptions(step.desired, previous, step.setPaused));
-      return;
-    case 'delete':
-      await client.schedule.getHandle(step.scheduleId).delete();
-      return;
-    default:
-      return;
-  }
-}
-
-function pastTense(kind: string, dryRun: boolean): string {
-  const words: Record<string, [string, string]> = {
-    create: ['created', 'to create'],
-    update: ['updated', 'to update'],
-    delete: ['deleted', 'to delete'],
-    unchanged: ['unchanged', 'unchanged'],
-    kept: ['kept', 'kept'],
-    conflict: ['conflicting', 'conflicting'],
-  };
-  const [done, planned] = words[kind] ?? [kind, kind];
-  return dryRun ? planned : done;
-}
-
-/** One line per step: `created ingest/communications: every 1h; resources call_queues`. */
-export function describeStep(step: SyncStep, dryRun = false): string {
-  const verb = (done: string, planned: string) => (dryRun ? planned : done);
-  switch (step.kind) {
-    case 'create':
-      return `${verb('created', 'would create')} ${step.scheduleId}: ${summarize(step.desired)}`;
-    case 'update':
-      return `${verb('updated', 'would update')} ${step.scheduleId} (${step.changes.join(', ')}): ${summarize(step.desired)}${
-        step.setPaused === undefined ? '' : step.setPaused ? '; paused' : '; unpaused'
-      }`;
-    case 'unchanged':
-      return `unchanged ${step.scheduleId}${step.pausedByHand ? ' (paused by hand: left paused; "ingest schedule unpause" resumes it)' : ''}`;
-    case 'delete':
-      return `${verb('deleted', 'would delete')} ${step.scheduleId}: ${
-        step.source === undefined ? 'no source' : `the source "${step.source}"`
-      } no longer declares a schedule`;
-    case 'kept':
-      return `kept ${step.scheduleId}: ${step.reason}`;
-    case 'conflict':
-      return `conflict ${step.scheduleId}: ${step.reason}`;
-  }
-}
-
-function summarize(desired: DesiredSchedule): string {
-  const { schedule } = desired;
-  const parts = [describeTimes(desired.definition), `overlap ${schedule.overlap}`];
-  if (schedule.resources !== undefined) parts.push(`resources ${schedule.resources.join(', ')}`);
-  if (schedule.paused) parts.push('paused by the file');
-  return parts.join('; ');
 }
 
 // --- list, describe -------------------------------------------------------------------------------------------------
