@@ -264,6 +264,29 @@ describe('a big first load', () => {
     }
   });
 
+  it('copies instead while a standby without feedback is connected (a replication connection with no xmin)', async () => {
+    const staging = await staged('no-feedback');
+    const before = await tableOid();
+    // A physical replication connection that has sent no feedback: what a standby with hot_standby_feedback off
+    // (or a streaming backup) looks like to the primary.
+    const url = new URL(database.url);
+    url.searchParams.set('replication', 'true');
+    const standby = new pg.Client({ connectionString: url.toString() });
+    standby.on('error', () => undefined); // ended below; a dropped connection is not this test's subject
+    await standby.connect();
+    try {
+      expect(await mergeStaged(database.db, staging, undefined, big)).toMatchObject({ inserted: 3 });
+      expect(await tableOid()).toBe(before);
+    } finally {
+      await standby.end();
+    }
+    // Gone again: the next first load swaps.
+    const next = await staged('feedback-gone');
+    const beforeNext = await tableOid();
+    expect(await mergeStaged(database.db, next, undefined, big)).toMatchObject({ inserted: 3 });
+    expect(await tableOid()).not.toBe(beforeNext);
+  });
+
   it('counts a discard as a write of the staging: an older snapshot makes it copy', async () => {
     const staging = await staged('discard', {}, [...batches, [callRecord('r9')]]);
     const reader = await otherSession();

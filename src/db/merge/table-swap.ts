@@ -19,8 +19,11 @@
  *   committed batch by batch, so a repeatable-read transaction that started during the staging (or a statement that
  *   has run since) would find part of the load in the swapped-in table, where a copied one shows it nothing. The
  *   swap therefore requires that every snapshot in the database (and every standby's, as `hot_standby_feedback`
- *   reports it) is younger than the staging's last write. A standby that sends no feedback is outside what a primary
- *   can see: there, a repeatable-read query that spans the swap can see part of a first load.
+ *   reports it) is younger than the staging's last write.
+ * - no standby could hold a snapshot the primary cannot see: a standby that sends no feedback (a replication
+ *   connection with no `backend_xmin`, or a physical slot with no `xmin` — a standby that is away counts too) could
+ *   run a repeatable-read query spanning the swap and see part of the load, so there is no swap while one exists.
+ *   A streaming backup (`pg_basebackup`, `pg_receivewal`) looks the same and also means a copy.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
@@ -156,7 +159,8 @@ async function swapIn(
 
 /**
  * The target still has no row (a concurrent writer could have filled it since staging began), and no snapshot
- * could see part of the staged rows (see the header): every snapshot held in this database, by a standby
+ * could see part of the staged rows (see the header): no replication connection or physical slot lacks an `xmin`
+ * (a standby without feedback), and every snapshot held in this database, by a standby
  * (`hot_standby_feedback`) or a replication slot is younger than the staging's last write — the newest `xmin` of
  * its batches' registry rows (`staged_batches`: every staged or re-sent batch writes its own; the merge, which
  * rewrites the batch rows themselves when it marks superseded records, does not touch them) and of the staging's
@@ -184,7 +188,13 @@ async function quietAndEmpty(trx: Kysely<Database>, staging: Staging): Promise<b
                     OR a.query = '<insufficient privilege>'))
            AND NOT EXISTS (
              SELECT 1 FROM pg_replication_slots AS s, newest
-             WHERE s.xmin IS NOT NULL AND age(s.xmin) >= newest.age) AS quiet`.execute(trx);
+             WHERE s.xmin IS NOT NULL AND age(s.xmin) >= newest.age)
+           AND NOT EXISTS (
+             SELECT 1 FROM pg_stat_activity AS w
+             WHERE w.backend_type = 'walsender' AND w.backend_xmin IS NULL)
+           AND NOT EXISTS (
+             SELECT 1 FROM pg_replication_slots AS s
+             WHERE s.slot_type = 'physical' AND s.xmin IS NULL) AS quiet`.execute(trx);
   return rows[0]?.empty === true && rows[0]?.quiet === true;
 }
 
