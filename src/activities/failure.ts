@@ -6,7 +6,7 @@
  * request).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { databaseUnavailable } from '../db/database.ts';
+import { databaseRefusal, databaseUnavailable } from '../db/database.ts';
 import { IngestError, describeError, isIngestError } from '../errors.ts';
 import {
   decideRetry,
@@ -26,15 +26,17 @@ export interface FailureFacts {
 }
 
 /**
- * Classifies anything thrown into our taxonomy. A lost or refused Postgres connection (a server restart) becomes a
- * retryable `DATABASE_UNAVAILABLE` — thrown as is, or as the cause of a `database` error a db function wrapped it
- * in (`MERGE_FAILED`, …); other unknown errors a retryable `INTERNAL`. Other categories' errors stay as they are
- * (an `http-transient` error's cause may carry ECONNRESET too: that connection was to the API).
+ * Classifies anything thrown into our taxonomy. A Postgres that refused this client (`DATABASE_TLS_FAILED`,
+ * `DATABASE_ACCESS_DENIED`) or whose connection was lost or refused (a server restart: `DATABASE_UNAVAILABLE`) is
+ * that, retryable — thrown as is, or as the cause of a `database` error a db function wrapped it in (`STAGE_FAILED`,
+ * `MERGE_FAILED`, …): the same rule for every db function. Other unknown errors become a retryable `INTERNAL`.
+ * Other categories' errors stay as they are (an `http-transient` error's cause may carry ECONNRESET too: that
+ * connection was to the API).
  */
 export function asIngestError(error: unknown): IngestError {
   if (isIngestError(error) && error.category !== 'database') return error;
-  const unavailable = databaseUnavailable(error);
-  if (unavailable !== undefined) return unavailable;
+  const database = databaseRefusal(error) ?? databaseUnavailable(error);
+  if (database !== undefined) return database;
   return isIngestError(error) ? error : new IngestError('internal', 'INTERNAL', describeError(error));
 }
 

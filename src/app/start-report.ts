@@ -193,14 +193,15 @@ export function printSummary(
   say(
     `  Temporal address   ${temporal.address}  namespace ${temporal.namespace}  (${origin(temporal.managed)})`,
   );
-  say(`  Postgres           ${redactPassword(postgres.url)}  (${origin(postgres.managed)})`);
+  // Never the password: an embedded cluster's is in its pgpass file, DATABASE_URL's is the user's own.
+  const { displayUrl, passwordFile } = postgres;
+  say(
+    `  Postgres           ${displayUrl}  (${origin(postgres.managed)}${passwordFile === undefined ? '' : `; password in ${passwordFile}`})`,
+  );
   say(`  Worker             task queue "${taskQueue}"`);
-  say(`  Try                psql '${redactPassword(postgres.url)}' -c 'SELECT * FROM ingest.loads'`);
-}
-
-/** Shows the local cluster's fixed password, hides any other (DATABASE_URL may carry a real one). */
-function redactPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password && parsed.password !== 'ingest') parsed.password = '***';
-  return parsed.toString();
+  say(
+    passwordFile === undefined
+      ? `  Try                psql "$DATABASE_URL" -c 'SELECT * FROM ingest.loads'`
+      : `  Try                PGPASSFILE='${passwordFile}' psql '${displayUrl}' -c 'SELECT * FROM ingest.loads'`,
+  );
 }

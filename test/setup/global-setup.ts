@@ -11,10 +11,12 @@ import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrations.ts';
 import { projectRoot } from '../../src/local/paths.ts';
 import { createDatabaseIfMissing, quoteIdentifier } from '../../src/local/postgres.ts';
+import { postgresClientConfig } from '../../src/postgres-connection.ts';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.ts';
 import { readSettings } from '../../src/app/settings.ts';
 import { bundleWorkflows } from '../../src/app/ingest-worker.ts';
 import { templateDatabase, withDatabaseName } from '../helpers/urls.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 
 let stack: LocalStack | undefined;
 let scratch: string | undefined;
@@ -23,7 +25,11 @@ export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   scratch = await mkdtemp(join(tmpdir(), 'ingest-test-'));
   const [running, bundle] = await Promise.all([
-    startLocalStack({ purpose: 'test', settings: readSettings(), onProgress: (line) => console.error(line) }),
+    startLocalStack({
+      purpose: 'test',
+      settings: readSettings(isolatedTemporalEnv(process.env)),
+      onProgress: (line) => console.error(line),
+    }),
     bundleWorkflows(),
   ]);
   stack = running;
@@ -59,7 +65,7 @@ export async function teardown(): Promise<void> {
 
 async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = new pg.Client(postgresClientConfig(adminUrl));
   client.on('error', () => undefined); // a dropped connection fails the query in progress: that is the report
   await client.connect();
   try {
