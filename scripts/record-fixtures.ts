@@ -1,7 +1,7 @@
 /**
  * `npm run record-fixtures`: records the replay fixtures in `test/replay/histories/` from REAL runs — its own local
- * Temporal dev server and embedded Postgres (TEMPORAL_ADDRESS and DATABASE_URL are ignored, so the runs start from a
- * clean slate), the sandbox API over HTTP and a real worker running the current workflow code. Deliberate: run it
+ * Temporal dev server and embedded Postgres (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, the Temporal config file and
+ * DATABASE_URL are ignored, so the runs start from a clean slate), the sandbox API over HTTP and a real worker running the current workflow code. Deliberate: run it
  * after a workflow change that is meant to change histories (a new `patched()` branch, a new step), review the diff,
  * commit. Tests only ever read these files.
  */
@@ -75,10 +75,13 @@ async function main(): Promise<void> {
   const env = { ...process.env };
   delete env['TEMPORAL_ADDRESS'];
   delete env['DATABASE_URL'];
+  env['TEMPORAL_CONFIG_FILE'] = '/dev/null'; // no profile of the user's Temporal config file: the server is our own
   console.error('starting a local stack (dev server + embedded Postgres)…');
+  const settings = readSettings(env);
   const stack = await startLocalStack({
     purpose: 'test',
-    settings: readSettings(env),
+    // Always our own dev server, on its `default` namespace: not TEMPORAL_ADDRESS or TEMPORAL_NAMESPACE.
+    settings: { ...settings, temporal: { namespace: 'default' } },
     onProgress: (line) => console.error(line),
   });
   const sandbox = await startSandbox({ seed: 1 });

@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import {
   DefaultLogger,
@@ -17,7 +18,9 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { encryptedPayloadKeyIds } from './codec/history-payloads.ts';
 import { bundleWorkflows } from './ingest-worker.ts';
+import { connectClient, type TemporalTarget } from './temporal/connection.ts';
 
 /** One history to replay, with what names it in a verdict. */
 export interface HistoryToReplay {
@@ -43,6 +46,11 @@ export type ReplayVerdict =
 export interface ReplayOptions {
   /** The workflow code to replay against: a bundle (tests), or the current code, bundled now (the default). */
   readonly workflowBundle?: WorkflowBundleOption;
+  /**
+   * The payload codecs of the worker that recorded the histories (`codecDataConverter(settings.codec)`): an
+   * encrypted history replays only with its keys.
+   */
+  readonly dataConverter?: DataConverter | undefined;
 }
 
 /** Reads a history JSON file (as `temporal workflow show --output json` writes it). */
@@ -51,12 +59,12 @@ export async function readHistoryFile(path: string): Promise<HistoryToReplay> {
   return { label: basename(path), history, workflowId: workflowIdFromFile(path) };
 }
 
-/** Fetches the history of a workflow's latest run from the server. */
+/** Fetches the history of a workflow's latest run from the server (TLS and credentials as `server` says). */
 export async function fetchWorkflowHistory(
   workflowId: string,
-  server: { readonly address: string; readonly namespace: string },
+  server: TemporalTarget,
 ): Promise<HistoryToReplay> {
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await connectClient(server);
   try {
     const client = new Client({ connection, namespace: server.namespace });
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
@@ -74,26 +82,50 @@ export async function replayHistories(
   histories: readonly HistoryToReplay[],
   options: ReplayOptions = {},
 ): Promise<ReplayVerdict[]> {
+  // The codecs decode the history; failures stay in clear: a replay's failure is a reason for a person, not history.
+  const dataConverter =
+    options.dataConverter === undefined
+      ? undefined
+      : { payloadCodecs: options.dataConverter.payloadCodecs ?? [] };
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
-  const verdicts: ReplayVerdict[] = [];
-  const results = Worker.runReplayHistories(
-    { workflowBundle, replayName: 'durable-ingest-replay' },
-    histories.map(({ history, workflowId }) => ({ history, workflowId })),
+  // Without codecs an encrypted history cannot replay: say so, rather than the SDK's "unknown encoding".
+  const refusals = await Promise.all(
+    histories.map(async (item) => {
+      const keyIds = dataConverter === undefined ? await encryptedPayloadKeyIds(item.history) : [];
+      if (keyIds.length === 0) return undefined;
+      const named = keyIds.map((id) => `"${id}"`).join(', ');
+      return `its payloads are encrypted (key id${keyIds.length === 1 ? '' : 's'} ${named}): replay it with the keys of INGEST_CODEC_KEYS`;
+    }),
   );
-  let index = 0;
+  const replayable = histories.filter((_, i) => refusals[i] === undefined);
+  const results = Worker.runReplayHistories(
+    {
+      workflowBundle,
+      replayName: 'durable-ingest-replay',
+      ...(dataConverter === undefined ? {} : { dataConverter }),
+    },
+    replayable.map(({ history, workflowId }) => ({ history, workflowId })),
+  );
+  const replayed: ReplayVerdict[] = [];
   for await (const result of results) {
-    const item = histories[index++];
+    const item = replayable[replayed.length];
     if (!item) break;
-    const facts = { label: item.label, workflowType: workflowTypeOf(item.history), events: eventCount(item) };
-    if (!result.error) verdicts.push({ kind: 'ok', ...facts });
+    const facts = factsOf(item);
+    if (!result.error) replayed.push({ kind: 'ok', ...facts });
     else
-      verdicts.push({
+      replayed.push({
         kind: result.error instanceof DeterminismViolationError ? 'non-deterministic' : 'failed',
         ...facts,
         reason: readableReason(result.error.message),
       });
   }
-  return verdicts;
+  // In the order given: the refused ones where they were, the replayed ones in between.
+  let next = 0;
+  return histories.map((item, i): ReplayVerdict => {
+    const refusal = refusals[i];
+    if (refusal !== undefined) return { kind: 'failed', ...factsOf(item), reason: refusal };
+    return replayed[next++] ?? { kind: 'failed', ...factsOf(item), reason: 'the replay produced no result' };
+  });
 }
 
 /** One or more lines for a person. */
@@ -149,6 +181,10 @@ export function workflowTypeOf(history: History): string {
 
 function eventCount(item: HistoryToReplay): number {
   return item.history.events?.length ?? 0;
+}
+
+function factsOf(item: HistoryToReplay): { label: string; workflowType: string; events: number } {
+  return { label: item.label, workflowType: workflowTypeOf(item.history), events: eventCount(item) };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from './replay-history.ts';
 import { setLogLevel } from '../logging.ts';
 import { readSettings } from './settings.ts';
+import { codecDataConverter } from './codec/data-converter.ts';
 import { isEntry } from './cli/entry.ts';
 
 /** `npm run replay -- …` and `ingest replay …`: the exit code (0 ok, 1 non-deterministic, 2 could not replay). */
@@ -34,7 +35,11 @@ export async function main(argv: readonly string[], name = 'npm run replay --'):
       '--workflows <module>',
       'replay against this workflows module instead of src/workflows/index.ts (e.g. a candidate change)',
     )
-    .addHelpText('after', '\nExit code: 0 ok, 1 non-deterministic, 2 the replay could not run.')
+    .addHelpText(
+      'after',
+      '\nAn encrypted history replays with the keys of INGEST_CODEC_KEYS.' +
+        '\nExit code: 0 ok, 1 non-deterministic, 2 the replay could not run.',
+    )
     .exitOverride();
   try {
     program.parse(argv, { from: 'user' });
@@ -57,19 +62,23 @@ async function replay(target: string, options: { workflows?: string }): Promise<
   if (target.endsWith('.json') || existsSync(target)) {
     item = await readHistoryFile(target);
   } else {
-    const { address, namespace } = settings.temporal;
+    const { address, namespace, connection } = settings.temporal;
     if (!address) {
       console.error(
         `replay: "${target}" is not a file; to fetch it as a workflow id, set TEMPORAL_ADDRESS (see --help).`,
       );
       return 2;
     }
-    item = await fetchWorkflowHistory(target, { address, namespace });
+    item = await fetchWorkflowHistory(target, { address, namespace, connection });
   }
   installReplayRuntime();
   const workflowBundle =
     options.workflows === undefined ? undefined : await bundleWorkflowsFrom(resolve(options.workflows));
-  const [verdict] = await replayHistories([item], workflowBundle === undefined ? {} : { workflowBundle });
+  const [verdict] = await replayHistories([item], {
+    ...(workflowBundle === undefined ? {} : { workflowBundle }),
+    // An encrypted history decodes with the keys of INGEST_CODEC_KEYS (a missing one is named in the verdict).
+    dataConverter: codecDataConverter(settings.codec),
+  });
   if (!verdict) throw new Error('replay produced no verdict');
   console.log(formatVerdict(verdict));
   return verdict.kind === 'ok' ? 0 : verdict.kind === 'non-deterministic' ? 1 : 2;

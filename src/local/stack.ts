@@ -5,9 +5,15 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { IngestError, describeError, isIngestError } from '../errors.ts';
+import { postgresClientConfig, postgresRefusal, withoutPassword } from '../postgres-connection.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres.ts';
 import { resolveTemporalCli, temporalCliVersion, type TemporalCliSettings } from './temporal-cli.ts';
-import { checkSearchAttributes, startDevServer, type RunningTemporal } from './temporal-server.ts';
+import {
+  checkSearchAttributes,
+  startDevServer,
+  type RunningTemporal,
+  type TemporalConnectOptions,
+} from './temporal-server.ts';
 import { searchAttributeTypes } from '../shared/names.ts';
 
 /** `user`: persistent state under the data folder, Web UI on. `test`: in-memory/temporary, headless, fast. */
@@ -30,6 +36,8 @@ export interface StackSettings {
     readonly namespace: string;
     /** The Web UI link to print for an external server. */
     readonly uiUrl?: string | undefined;
+    /** TLS and credentials for the external server (`address`); a dev server we start is reached plainly. */
+    readonly connection?: TemporalConnectOptions | undefined;
   };
   readonly databaseUrl?: string | undefined;
   /** The persistent data folder of `npm start` (the Temporal SQLite file, the Postgres cluster). */
@@ -76,13 +84,14 @@ export async function provideTemporal(
   settings: StackSettings,
   onProgress: (line: string) => void,
 ): Promise<RunningTemporal> {
-  const { namespace, address: external, uiUrl } = settings.temporal;
+  const { namespace, address: external, uiUrl, connection } = settings.temporal;
   if (external) {
-    await checkSearchAttributes(external, namespace);
+    await checkSearchAttributes(external, namespace, connection);
     return {
       address: external,
       namespace,
       uiUrl,
+      connection,
       managed: false,
       stop: async () => {},
     };
@@ -113,7 +122,7 @@ export async function providePostgres(
   const external = settings.databaseUrl;
   if (external) {
     await checkDatabase(external);
-    return { url: external, managed: false, stop: async () => {} };
+    return { url: external, displayUrl: withoutPassword(external), managed: false, stop: async () => {} };
   }
   return startEmbeddedPostgres({
     database: localDatabaseName,
@@ -123,8 +132,12 @@ export async function providePostgres(
   });
 }
 
+/**
+ * Connects to `DATABASE_URL` as the app will (its TLS parameters included): a wrong URL is `SETTING_INVALID`, a
+ * refused connection `DATABASE_TLS_FAILED` or `DATABASE_ACCESS_DENIED`, no answer `DATABASE_UNREACHABLE`.
+ */
 async function checkDatabase(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...postgresClientConfig(url), connectionTimeoutMillis: 10_000 });
   // A client whose connection dies emits 'error' (fatal unhandled) besides failing the call in progress, or the
   // next one: that failure is what reports it.
   client.on('error', () => {});
@@ -132,10 +145,13 @@ async function checkDatabase(url: string): Promise<void> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new IngestError(
-      'environment',
-      'DATABASE_UNREACHABLE',
-      `DATABASE_URL is set but its Postgres does not answer: ${describeError(error)}`,
+    throw (
+      postgresRefusal(error) ??
+      new IngestError(
+        'environment',
+        'DATABASE_UNREACHABLE',
+        `DATABASE_URL is set but its Postgres does not answer: ${describeError(error)}`,
+      )
     );
   } finally {
     await client.end().catch(() => undefined);

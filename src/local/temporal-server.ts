@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { IngestError, describeError } from '../errors.ts';
 import { searchAttributeTypes } from '../shared/names.ts';
 import { freePort, loopback as host } from './ports.ts';
@@ -26,10 +26,22 @@ export interface DevServerOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/**
+ * What a connection to a secured Temporal carries besides its address (TLS, an API key, gRPC metadata), as the
+ * app's settings give it; absent for a plain connection such as the dev server's. The API key is a secret.
+ */
+export interface TemporalConnectOptions {
+  readonly tls?: TLSConfig | boolean | undefined;
+  readonly apiKey?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+}
+
 export interface RunningTemporal {
   /** host:port of the frontend gRPC service. */
   readonly address: string;
   readonly namespace: string;
+  /** TLS and credentials of an external server; none for a dev server we started. */
+  readonly connection?: TemporalConnectOptions | undefined;
   /** The Web UI, when it runs. */
   readonly uiUrl: string | undefined;
   /** True when we started the server (and so stop it). */
@@ -78,29 +90,77 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
 }
 
 /**
+ * The part of `Connection.connect` (client) and `NativeConnection.connect` (worker) options that secures a
+ * connection — the one mapping of `TemporalConnectOptions`, shared with `src/app/temporal/connection.ts`.
+ */
+export function securedConnectionOptions(secured: TemporalConnectOptions | undefined): {
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+} {
+  return {
+    ...(secured?.tls === undefined ? {} : { tls: secured.tls }),
+    ...(secured?.apiKey === undefined ? {} : { apiKey: secured.apiKey }),
+    ...(secured?.metadata === undefined ? {} : { metadata: { ...secured.metadata } }),
+  };
+}
+
+/**
  * Verifies that an external server has the project's search attributes, and says exactly how to add them if not.
  */
-export async function checkSearchAttributes(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: 10_000 });
+export async function checkSearchAttributes(
+  address: string,
+  namespace: string,
+  secured?: TemporalConnectOptions,
+): Promise<void> {
+  const connection = await Connection.connect({
+    address,
+    connectTimeout: 10_000,
+    ...securedConnectionOptions(secured),
+  });
   try {
     const response = await connection.operatorService.listSearchAttributes({ namespace });
     const known = new Set(Object.keys(response.customAttributes ?? {}));
     const missing = searchAttributeTypes.filter(([name]) => !known.has(name));
     if (missing.length > 0) {
-      const commands = missing.map(
-        ([name, type]) =>
-          `  temporal operator search-attribute create --address ${address} --namespace ${namespace} --name ${name} --type ${type}`,
-      );
       throw new IngestError(
         'environment',
         'SEARCH_ATTRIBUTES_MISSING',
         `The Temporal server at ${address} lacks the search attributes durable-ingest writes ` +
-          `(${missing.map(([name]) => name).join(', ')}). Add them once:\n${commands.join('\n')}`,
+          `(${missing.map(([name]) => name).join(', ')}). ${howToAdd(address, namespace, secured, missing)}`,
       );
     }
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The commands that add `missing`. For a plain server, with its address; for a secured one (TLS, an API key), a
+ * bare `--address` would fail, and the credentials must not be printed: the `temporal` CLI reads the same
+ * `TEMPORAL_*` variables and config file profile this process did, so the commands are run in that environment —
+ * and Temporal Cloud also takes them in its UI or from `tcld`.
+ */
+function howToAdd(
+  address: string,
+  namespace: string,
+  secured: TemporalConnectOptions | undefined,
+  missing: typeof searchAttributeTypes,
+): string {
+  const plain = Object.keys(securedConnectionOptions(secured)).length === 0;
+  const create = missing.map(
+    ([name, type]) =>
+      `  temporal operator search-attribute create ${plain ? `--address ${address} ` : ''}` +
+      `--namespace ${namespace} --name ${name} --type ${type}`,
+  );
+  if (plain) return `Add them once:\n${create.join('\n')}`;
+  const tcld = missing.map(([name, type]) => `--search-attribute ${name}=${type}`).join(' ');
+  return (
+    'Add them once, with the TEMPORAL_* variables (or the TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE) this process ' +
+    `was given set for the \`temporal\` CLI too — it reads them, the API key and TLS files included:\n${create.join('\n')}\n` +
+    `On Temporal Cloud, in the namespace's settings in the Cloud UI, or:\n` +
+    `  tcld namespace search-attributes add --namespace ${namespace} ${tcld}`
+  );
 }
 
 async function waitUntilReady(

@@ -12,6 +12,7 @@ import { shippedSourcesDir } from '../../src/config/registry.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 
 const main = fileURLToPath(new URL('../../src/app/cli/main.ts', import.meta.url));
 const database = withDatabase();
@@ -33,7 +34,7 @@ function ingest(args: readonly string[], env: Readonly<Record<string, string>> =
     TEMPORAL_NAMESPACE: temporal.namespace,
     DATABASE_URL: database.url,
   };
-  const base: Record<string, string | undefined> = { ...process.env };
+  const base: Record<string, string | undefined> = isolatedTemporalEnv(process.env);
   for (const name of [
     'TEMPORAL_UI_URL',
     'INGEST_SOURCES_DIR',

@@ -21,6 +21,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import type { LoadReport } from '../../src/shared/ingest-types.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 
 const database = withDatabase();
 const temporal = withTemporal();
@@ -80,23 +81,29 @@ async function startWithCli(
   input: object,
 ): Promise<{ workflowId: string; report: LoadReport; failure?: ApplicationFailure }> {
   const workflowId = `third-source/${temporal.taskQueue}/${++runs}`;
-  const cli = await resolveTemporalCli({ settings: readSettings().temporalCli });
-  await promisify(execFile)(cli.path, [
-    'workflow',
-    'start',
-    '--type',
-    'ingestSource',
-    '--task-queue',
-    temporal.taskQueue,
-    '--workflow-id',
-    workflowId,
-    '--input',
-    JSON.stringify(input),
-    '--address',
-    temporal.address,
-    '--namespace',
-    temporal.namespace,
-  ]);
+  const cli = await resolveTemporalCli({
+    settings: readSettings(isolatedTemporalEnv(process.env)).temporalCli,
+  });
+  await promisify(execFile)(
+    cli.path,
+    [
+      'workflow',
+      'start',
+      '--type',
+      'ingestSource',
+      '--task-queue',
+      temporal.taskQueue,
+      '--workflow-id',
+      workflowId,
+      '--input',
+      JSON.stringify(input),
+      '--address',
+      temporal.address,
+      '--namespace',
+      temporal.namespace,
+    ],
+    { env: isolatedTemporalEnv(process.env) },
+  );
   try {
     const report = (await temporal.client.workflow.getHandle(workflowId).result()) as LoadReport;
     return { workflowId, report };

@@ -15,6 +15,7 @@ import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { runReplayCli } from '../helpers/replay-cli.ts';
 import { withTemporal } from '../helpers/temporal.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 
 const database = withDatabase();
 const temporal = withTemporal();
@@ -58,7 +59,9 @@ describe('npm run replay on a real run', () => {
   });
 
   it('replays the file `temporal workflow show --output json` exports', async () => {
-    const cli = await resolveTemporalCli({ settings: readSettings().temporalCli });
+    const cli = await resolveTemporalCli({
+      settings: readSettings(isolatedTemporalEnv(process.env)).temporalCli,
+    });
     const { stdout } = await promisify(execFile)(
       cli.path,
       [
@@ -73,7 +76,7 @@ describe('npm run replay on a real run', () => {
         '--namespace',
         temporal.namespace,
       ],
-      { maxBuffer: 64 * 1024 * 1024 },
+      { maxBuffer: 64 * 1024 * 1024, env: isolatedTemporalEnv(process.env) },
     );
     const file = join(scratch, 'exported.json');
     await writeFile(file, stdout);

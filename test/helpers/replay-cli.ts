@@ -1,6 +1,7 @@
 /** Runs `npm run replay -- …` (the real entry, `node --import tsx src/app/replay.ts`) in a child process. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isolatedTemporalEnv } from './temporal-env.ts';
 
 const entry = fileURLToPath(new URL('../../src/app/replay.ts', import.meta.url));
 
@@ -19,7 +20,7 @@ export function runReplayCli(
     execFile(
       process.execPath,
       ['--import', 'tsx', entry, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
+      { env: { ...isolatedTemporalEnv(process.env), ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });

@@ -9,6 +9,7 @@ import { afterAll, inject } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.ts';
 import type { TestDatabase } from './database.ts';
 import type { TestTemporal } from './temporal.ts';
+import { isolatedTemporalEnv } from './temporal-env.ts';
 
 const workerScript = fileURLToPath(new URL('../e2e/fixtures/crash-worker.ts', import.meta.url));
 
@@ -43,7 +44,7 @@ export function withWorkerProcesses(
       const api = sandbox();
       const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
         env: {
-          ...process.env,
+          ...isolatedTemporalEnv(process.env),
           TEMPORAL_ADDRESS: temporal.address,
           TEMPORAL_NAMESPACE: temporal.namespace,
           DATABASE_URL: database.url,

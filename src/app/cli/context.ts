@@ -4,13 +4,15 @@
  * closed by the command that opened them. A command fails with a `CliError` (its message and exit code are what the
  * user sees) or any other error (printed without its stack unless `--verbose`).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { createDatabase } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { IngestError } from '../../errors.ts';
+import { codecDataConverter } from '../codec/data-converter.ts';
 import type { Settings } from '../settings.ts';
+import { connectClient } from '../temporal/connection.ts';
 
 export interface CliContext {
   readonly settings: Settings;
@@ -20,7 +22,10 @@ export interface CliContext {
   readonly print: (line: string) => void;
   readonly warn: (line: string) => void;
   readonly verbose: boolean;
-  /** A Temporal client on `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE`; an `environment` error names what is missing. */
+  /**
+   * A Temporal client on `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` (or the `TEMPORAL_PROFILE`'s), with its TLS and
+   * API key; an `environment` error names what is missing.
+   */
   temporal(): Promise<{ readonly client: Client; close(): Promise<void> }>;
   /** The database on `DATABASE_URL`. */
   database(): Promise<{ readonly db: Kysely<Database>; close(): Promise<void> }>;
@@ -52,16 +57,27 @@ export function createCliContext(
     print: (line) => process.stdout.write(`${line}\n`),
     warn: (line) => process.stderr.write(`${line}\n`),
     async temporal() {
-      const { address, namespace } = settings.temporal;
+      const { address, namespace, connection: secured } = settings.temporal;
       if (!address) {
         throw new IngestError(
           'environment',
           'TEMPORAL_ADDRESS_MISSING',
-          'Set TEMPORAL_ADDRESS (host:port of the Temporal frontend), and TEMPORAL_NAMESPACE unless it is "default".',
+          'Set TEMPORAL_ADDRESS (host:port of the Temporal frontend), and TEMPORAL_NAMESPACE unless it is "default" ' +
+            '(or TEMPORAL_PROFILE, a profile of the Temporal config file that names them).',
         );
       }
-      const connection = await Connection.connect({ address, connectTimeout: '3 seconds' });
-      return { client: new Client({ connection, namespace }), close: () => connection.close() };
+      const connection = await connectClient(
+        { address, namespace, connection: secured },
+        { connectTimeoutMs: 3_000 },
+      );
+      // With codec keys, the client encrypts run inputs and decrypts results, queries and failures.
+      const dataConverter = codecDataConverter(settings.codec);
+      const client = new Client({
+        connection,
+        namespace,
+        ...(dataConverter === undefined ? {} : { dataConverter }),
+      });
+      return { client, close: () => connection.close() };
     },
     database() {
       if (!settings.databaseUrl) {
