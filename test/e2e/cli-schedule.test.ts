@@ -2,8 +2,10 @@
  * `ingest schedule …` against the real dev server: a sources folder whose communications file declares a schedule;
  * `sync` creates it, `trigger` starts a run that a worker (this file's task queue) lands in Postgres, pause and
  * unpause survive a sync, removing the key and syncing deletes it, and hand-made schedules — even one with the id
- * sync wants — are never touched.
+ * sync wants — are never touched. With INGEST_CODEC_KEYS, sync rewrites a schedule stored in clear or under an older
+ * key (what Temporal copies into each run), and list and sync report one they cannot decode and leave it alone.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +13,11 @@ import { Client, Connection, ScheduleNotFoundError, type ScheduleDescription } f
 import { sql } from 'kysely';
 import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walkDescribeScheduleResponse } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { runSchedule } from '../../src/app/cli/commands/schedule.ts';
 import { CliError, type CliContext } from '../../src/app/cli/context.ts';
+import { codecDataConverter } from '../../src/app/codec/data-converter.ts';
+import { payloadKeys } from '../../src/app/codec/payload-key-ids.ts';
 import { readSettings } from '../../src/app/settings.ts';
 import { shippedSourcesDir } from '../../src/config/registry.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
@@ -54,14 +59,31 @@ afterAll(async () => {
   }
 });
 
+/** The INGEST_CODEC_KEYS of the CLI (`useKeys`), and its client, which encrypts with them; none: in clear. */
+let codecKeys: string | undefined;
+let codecClient: Client | undefined;
+
+function useKeys(keys: string | undefined): void {
+  codecKeys = keys;
+  const dataConverter = codecDataConverter(readSettings({ INGEST_CODEC_KEYS: keys }).codec);
+  codecClient =
+    dataConverter === undefined
+      ? undefined
+      : new Client({ connection: temporal.client.connection, namespace: temporal.namespace, dataConverter });
+}
+
 function contextFor(client: () => Client): CliContext {
   return {
-    settings: readSettings({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace }),
+    settings: readSettings({
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      INGEST_CODEC_KEYS: codecKeys,
+    }),
     sourcesDir,
     print: (line) => output.push(line),
     warn: (line) => output.push(line),
     verbose: false,
-    temporal: () => Promise.resolve({ client: client(), close: () => Promise.resolve() }),
+    temporal: () => Promise.resolve({ client: codecClient ?? client(), close: () => Promise.resolve() }),
     database: () => Promise.reject(new Error('the schedule commands need no database')),
   };
 }
@@ -302,6 +324,75 @@ describe('ingest schedule', () => {
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).message).toMatch(
       new RegExp(`^cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(namespace default\\): `),
+    );
+  });
+});
+
+describe('ingest schedule with encrypted payloads', () => {
+  const newKey = () => randomBytes(32).toString('base64');
+  const [k1, k2, k3] = [newKey(), newKey(), newKey()];
+  const declared = `${times}; overlap skip; resources call_queues`;
+  /** The key ids of what Temporal stores for the schedule (and copies into each run), read without keys. */
+  const stored = async () =>
+    payloadKeys(
+      await temporal.client.workflowService.describeSchedule({ namespace: temporal.namespace, scheduleId }),
+      walkDescribeScheduleResponse,
+    );
+  afterAll(() => useKeys(undefined));
+
+  it('sync rewrites a schedule under the encrypting key: once encryption is on, and after a rotation', async () => {
+    await writeFile(
+      sourceFile,
+      `${original}\nschedule:\n  interval: 1h\n  offset: ${offsetMinutes}m\n  resources: [call_queues]\n`,
+    );
+    useKeys(undefined);
+    expect(await sync()).toEqual([`created ${scheduleId}: ${declared}`, '1 created']);
+    expect((await stored()).keyIds).toEqual([]);
+
+    useKeys(`k1:${k1}`);
+    expect(await sync()).toEqual([
+      `recreated ${scheduleId} (encryption (in clear → key k1)): ${declared}`,
+      '1 updated',
+    ]);
+    expect(await stored()).toEqual({ keyIds: ['k1'], clear: 0 });
+    expect(await sync()).toEqual([`unchanged ${scheduleId}`, '1 unchanged']);
+
+    // Rotation, step 2: the new key first, the old one still there.
+    useKeys(`k2:${k2},k1:${k1}`);
+    expect(await sync()).toEqual([
+      `recreated ${scheduleId} (encryption (key k1 → key k2)): ${declared}`,
+      '1 updated',
+    ]);
+    expect(await stored()).toEqual({ keyIds: ['k2'], clear: 0 });
+    // The old key dropped: nothing stored needs it any more.
+    useKeys(`k2:${k2}`);
+    expect(await sync()).toEqual([`unchanged ${scheduleId}`, '1 unchanged']);
+    const listed = await until('the schedule listed under k2', async () => {
+      const lines = await schedule('list');
+      return lines[0]?.startsWith(`${scheduleId}  source communications  active`) ? lines : undefined;
+    });
+    expect(listed).toHaveLength(1);
+  });
+
+  it('list, sync and describe report a schedule they cannot decode, and leave it alone', async () => {
+    useKeys(`k3:${k3}`);
+    const undecodable = `${scheduleId}  cannot decode (key id k2): INGEST_CODEC_KEYS lacks that key`;
+    expect(await schedule('list')).toEqual([undecodable]);
+    const error = await failure('sync', '--task-queue', temporal.taskQueue);
+    expect(error.message).toBe(
+      'sync incomplete: 1 schedule cannot be decoded with INGEST_CODEC_KEYS (see above)',
+    );
+    expect(output[0]).toMatch(
+      /^ingest\/communications: cannot decode \(key id k2\): INGEST_CODEC_KEYS lacks that key; left as it is/,
+    );
+    expect(await stored()).toEqual({ keyIds: ['k2'], clear: 0 });
+
+    useKeys(undefined);
+    expect(await schedule('list')).toEqual([
+      `${scheduleId}  cannot decode (key id k2): INGEST_CODEC_KEYS is not set`,
+    ]);
+    expect((await failure('describe', 'communications')).message).toBe(
+      `${scheduleId}: cannot decode (key id k2): INGEST_CODEC_KEYS is not set`,
     );
   });
 });

@@ -26,9 +26,10 @@ Examples:
   ingest schedule --help                           # schedules of runs
   ingest worker --concurrency 8                    # a worker (= npm run worker)
   ingest dev --once                                # the local stack, one run of every source (= npm start)
+  ingest codec-server                              # the Web UI and temporal CLI show encrypted payloads decoded
 
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL, DATABASE_URL, INGEST_SOURCES_DIR and the
-sources' own variables (README, "Using your own servers").`;
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL, DATABASE_URL, INGEST_SOURCES_DIR,
+INGEST_CODEC_KEYS (the workers' payload keys) and the sources' own variables (README, "Using your own servers").`;
 
 /** The program; `settings` default to the process environment's. */
 export function buildProgram(settings: () => Settings = () => readSettings()): Command {

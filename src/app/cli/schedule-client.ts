@@ -1,17 +1,14 @@
 /**
  * What the `ingest schedule` commands share about Temporal: a client for the length of one command (an unreachable
- * server is a `CliError` saying so), a source's schedule or a hint at what there is instead.
+ * server is a `CliError` saying so), a source's schedule or a hint at what there is instead (or why it cannot be
+ * decoded).
  */
-import {
-  ScheduleNotFoundError,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleHandle,
-} from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleHandle } from '@temporalio/client';
 import { scanSources, type SourceScan } from '../../config/registry.ts';
 import { describeError, isIngestError } from '../../errors.ts';
 import { taskQueue as defaultTaskQueue } from '../../shared/names.ts';
 import { CliError, type CliContext } from './context.ts';
+import { describeDefensively, describeUndecodable } from './schedule-encryption.ts';
 import { desiredSchedules, scheduleIdOf } from './schedule-sync.ts';
 
 /** Runs `fn` with a Temporal client, closing it after; an unreachable server is a `CliError` saying so. */
@@ -67,14 +64,16 @@ export async function describeOrFail(
 ): Promise<{ readonly handle: ScheduleHandle; readonly description: ScheduleDescription }> {
   const scheduleId = scheduleIdOf(source);
   const handle = client.schedule.getHandle(scheduleId);
-  try {
-    return { handle, description: await handle.describe() };
-  } catch (error) {
-    if (!(error instanceof ScheduleNotFoundError)) throw error;
+  const found = await describeDefensively(client, scheduleId, context.settings.codec);
+  if (found === undefined) {
     throw new CliError(
       `no schedule ${scheduleId} in Temporal: ${await unknownScheduleHint(context, source)}`,
     );
   }
+  if ('undecodable' in found) {
+    throw new CliError(`${scheduleId}: ${describeUndecodable(found.undecodable)}`);
+  }
+  return { handle, description: found.description };
 }
 
 export async function unknownScheduleHint(context: CliContext, source: string): Promise<string> {

@@ -1,7 +1,7 @@
 /**
  * What `ingest schedule sync` does, as data: the schedules the source files declare (`desiredSchedules`), the ones
  * Temporal has (`existingSchedule`, from a description), and the steps that make the second match the first
- * (`planScheduleSync`, a pure function). Also the options sent to Temporal for a schedule.
+ * (`planScheduleSync`, a pure function). The options sent to Temporal for a schedule are in `./schedule-options.ts`.
  *
  * A schedule made by sync has the id `ingest/<source>` and the schedule memo `{managedBy: 'ingest', source}` — the
  * marker: sync updates and deletes only schedules that carry it, so a schedule made by hand (even one whose id starts
@@ -12,13 +12,7 @@
  * changed (sync applies `paused` when it creates a schedule and when the file's value changes, so a pause by hand
  * survives a sync).
  */
-import type {
-  ScheduleDescription,
-  ScheduleOptions,
-  ScheduleOverlapPolicy,
-  ScheduleSpec,
-  ScheduleUpdateOptions,
-} from '@temporalio/client';
+import type { ScheduleDescription, ScheduleOverlapPolicy } from '@temporalio/client';
 import { canonicalJson } from '../../config/plan-hash.ts';
 import type { SourceScan } from '../../config/registry.ts';
 import {
@@ -29,6 +23,7 @@ import {
   type SourceSchedule,
 } from '../../config/schedule.ts';
 import type { IngestSourceInput } from '../../shared/ingest-types.ts';
+import type { UndecodableSchedule } from './schedule-encryption.ts';
 
 /** Schedule ids of sources: `ingest/<source>`. */
 export const scheduleIdPrefix = 'ingest/';
@@ -86,6 +81,11 @@ export interface ExistingSchedule {
   readonly paused: boolean;
   /** The file's `paused` at the last sync (undefined: not known). */
   readonly syncedPaused: boolean | undefined;
+  /**
+   * How its stored payloads differ from what the client would write now (`encryptionDrift`: in clear, or under
+   * another key); undefined: they do not. Temporal keeps a schedule's memo as it was created: sync recreates it.
+   */
+  readonly encryptionDrift?: string | undefined;
 }
 
 /** The run input a schedule starts its runs with. */
@@ -242,6 +242,8 @@ export type SyncStep =
       readonly changes: readonly string[];
       /** The state to set: the file's `paused` when it changed since the last sync; undefined: keep the state. */
       readonly setPaused: boolean | undefined;
+      /** Deleted and created again, its state kept: the only way to rewrite its memo under today's key. */
+      readonly recreate: boolean;
     }
   | {
       readonly kind: 'unchanged';
@@ -252,7 +254,9 @@ export type SyncStep =
     }
   | { readonly kind: 'delete'; readonly scheduleId: string; readonly source: string | undefined }
   | { readonly kind: 'conflict'; readonly scheduleId: string; readonly reason: string }
-  | { readonly kind: 'kept'; readonly scheduleId: string; readonly reason: string };
+  | { readonly kind: 'kept'; readonly scheduleId: string; readonly reason: string }
+  /** A schedule of our id space the client cannot decode: reported, never touched. */
+  | { readonly kind: 'undecodable'; readonly scheduleId: string; readonly schedule: UndecodableSchedule };
 
 export interface SyncInput {
   readonly desired: readonly DesiredSchedule[];
@@ -266,6 +270,8 @@ export interface SyncInput {
    * are allowed.
    */
   readonly deletionsBlocked: string | undefined;
+  /** The schedules (of our id space) Temporal has but the client cannot decode: whether they are sync's is unknown. */
+  readonly undecodable: readonly UndecodableSchedule[];
 }
 
 /** The steps that make Temporal's schedules match the files, in schedule-id order. */
@@ -273,8 +279,13 @@ export function planScheduleSync(input: SyncInput): SyncStep[] {
   const steps: SyncStep[] = [];
   const existingById = new Map(input.existing.map((schedule) => [schedule.scheduleId, schedule]));
   const desiredIds = new Set(input.desired.map((desired) => desired.scheduleId));
+  const undecodableIds = new Set(input.undecodable.map((schedule) => schedule.scheduleId));
+  for (const schedule of input.undecodable) {
+    steps.push({ kind: 'undecodable', scheduleId: schedule.scheduleId, schedule });
+  }
   for (const desired of input.desired) {
     const existing = existingById.get(desired.scheduleId);
+    if (undecodableIds.has(desired.scheduleId)) continue;
     if (existing === undefined) {
       steps.push({ kind: 'create', scheduleId: desired.scheduleId, desired });
       continue;
@@ -292,8 +303,10 @@ export function planScheduleSync(input: SyncInput): SyncStep[] {
     const setPaused =
       pausedChanged && existing.paused !== desired.schedule.paused ? desired.schedule.paused : undefined;
     if (pausedChanged) changes.push('paused');
+    if (existing.encryptionDrift !== undefined) changes.push(existing.encryptionDrift);
     if (changes.length > 0) {
-      steps.push({ kind: 'update', scheduleId: desired.scheduleId, desired, changes, setPaused });
+      const recreate = existing.encryptionDrift !== undefined;
+      steps.push({ kind: 'update', scheduleId: desired.scheduleId, desired, changes, setPaused, recreate });
     } else {
       steps.push({
         kind: 'unchanged',
@@ -304,7 +317,9 @@ export function planScheduleSync(input: SyncInput): SyncStep[] {
     }
   }
   for (const existing of input.existing) {
-    if (!existing.managed || desiredIds.has(existing.scheduleId)) continue;
+    if (!existing.managed || desiredIds.has(existing.scheduleId) || undecodableIds.has(existing.scheduleId)) {
+      continue;
+    }
     if (existing.source !== undefined && input.brokenSources.has(existing.source)) {
       steps.push({
         kind: 'kept',
@@ -322,73 +337,6 @@ export function planScheduleSync(input: SyncInput): SyncStep[] {
     }
   }
   return steps.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
-}
-
-/** The spec, action and policies sent to Temporal for a desired schedule. */
-function scheduleParts(desired: DesiredSchedule, paused: boolean) {
-  const { definition } = desired;
-  const spec: ScheduleSpec = {
-    intervals: definition.intervals.map((interval) => ({
-      every: interval.everyMs,
-      offset: interval.offsetMs,
-    })),
-    cronExpressions: [...definition.cron],
-    timezone: definition.timezone,
-    jitter: definition.jitterMs,
-  };
-  const action = {
-    type: 'startWorkflow' as const,
-    workflowType: definition.workflowType,
-    taskQueue: definition.taskQueue,
-    workflowId: definition.workflowId,
-    args: [...definition.args],
-    memo: { [actionMemoKey]: { cron: [...definition.cron], paused } },
-  };
-  const policies = {
-    overlap: temporalOverlap(definition.overlap),
-    catchupWindow: definition.catchupWindowMs,
-  };
-  return { spec, action, policies };
-}
-
-const filePausedNote = 'paused by its source file (schedule.paused: true)';
-
-/** What `client.schedule.create` gets for a desired schedule. */
-export function createOptions(desired: DesiredSchedule): ScheduleOptions {
-  const paused = desired.schedule.paused;
-  return {
-    scheduleId: desired.scheduleId,
-    ...scheduleParts(desired, paused),
-    memo: { [scheduleMarker.key]: scheduleMarker.value, source: desired.source },
-    state: paused ? { paused: true, note: filePausedNote } : { paused: false },
-  };
-}
-
-/** What a schedule's update returns, from its current description and the update step. */
-export function updateOptions(
-  desired: DesiredSchedule,
-  previous: ScheduleDescription,
-  setPaused: boolean | undefined,
-): ScheduleUpdateOptions {
-  const parts = scheduleParts(desired, desired.schedule.paused);
-  const paused = setPaused ?? previous.state.paused;
-  const note =
-    setPaused === undefined
-      ? previous.state.note
-      : setPaused
-        ? filePausedNote
-        : 'unpaused by its source file (schedule.paused: false)';
-  return {
-    ...parts,
-    policies: { ...parts.policies, pauseOnFailure: previous.policies.pauseOnFailure },
-    state: {
-      paused,
-      ...(note === undefined ? {} : { note }),
-      ...(previous.state.remainingActions === undefined
-        ? {}
-        : { remainingActions: previous.state.remainingActions }),
-    },
-  };
 }
 
 /** A schedule's times in words: `every 1h (offset 15m); cron "0 9 * * *"; in Europe/Paris; jitter 5m`. */

@@ -1,13 +1,13 @@
 import type { ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { encryptionDrift } from '../../../src/app/cli/schedule-encryption.ts';
+import { createOptions, recreateOptions, updateOptions } from '../../../src/app/cli/schedule-options.ts';
 import {
-  createOptions,
   definitionChanges,
   desiredDefinition,
   existingSchedule,
   planScheduleSync,
   scheduleIdOf,
-  updateOptions,
   type DesiredSchedule,
   type ExistingSchedule,
   type SyncInput,
@@ -50,6 +50,7 @@ function plan(input: Partial<SyncInput>) {
     existing: [],
     brokenSources: new Set(),
     deletionsBlocked: undefined,
+    undecodable: [],
     ...input,
   }).map((step) => {
     const { desired: _desired, ...rest } = step as typeof step & { desired?: unknown };
@@ -94,7 +95,41 @@ describe('planScheduleSync', () => {
           'action',
         ],
         setPaused: undefined,
+        recreate: false,
       },
+    ]);
+  });
+
+  it('recreates a schedule stored in clear or under another key, naming the change', () => {
+    const drift = 'encryption (key 2026-06 → key 2026-12)';
+    expect(plan({ desired: [hourly], existing: [existing(hourly, { encryptionDrift: drift })] })).toEqual([
+      {
+        kind: 'update',
+        scheduleId: 'ingest/communications',
+        changes: [drift],
+        setPaused: undefined,
+        recreate: true,
+      },
+    ]);
+  });
+
+  it('reports a schedule it cannot decode, and neither creates, updates nor deletes it', () => {
+    const daily = desired('messaging', { cron: '0 6 * * *' });
+    const unreadable = (scheduleId: string) => ({
+      scheduleId,
+      keyIds: ['2026-06'],
+      reason: 'lacks that key',
+    });
+    const steps = plan({
+      desired: [hourly, daily],
+      // Its marker unreadable, its id declared (communications) or not (old).
+      existing: [existing(daily)],
+      undecodable: [unreadable('ingest/communications'), unreadable('ingest/old')],
+    });
+    expect(steps.map((step) => [step.kind, step.scheduleId])).toEqual([
+      ['undecodable', 'ingest/communications'],
+      ['unchanged', 'ingest/messaging'],
+      ['undecodable', 'ingest/old'],
     ]);
   });
 
@@ -285,6 +320,36 @@ describe('what Temporal gets', () => {
       paused: false,
       note: 'unpaused by its source file (schedule.paused: false)',
       remainingActions: 3,
+    });
+  });
+});
+
+describe('encryptionDrift', () => {
+  it('names payloads stored in clear or under another key than the one the client encrypts with', () => {
+    expect(encryptionDrift({ keyIds: [], clear: 4 }, '2026-12')).toBe('encryption (in clear → key 2026-12)');
+    expect(encryptionDrift({ keyIds: ['2026-06'], clear: 0 }, '2026-12')).toBe(
+      'encryption (key 2026-06 → key 2026-12)',
+    );
+    expect(encryptionDrift({ keyIds: ['2026-06', '2026-12'], clear: 1 }, '2026-12')).toBe(
+      'encryption (in clear, key 2026-06 → key 2026-12)',
+    );
+    expect(encryptionDrift({ keyIds: ['2026-12'], clear: 0 }, '2026-12')).toBeUndefined();
+    // A client without keys could only describe a schedule with nothing encrypted in it.
+    expect(encryptionDrift({ keyIds: [], clear: 4 }, undefined)).toBeUndefined();
+  });
+});
+
+describe('a schedule created again (recreate)', () => {
+  it('keeps the state and the pause-on-failure policy of the one it replaces', () => {
+    const wanted = desired('communications', { interval: '1h' });
+    const previous = description(wanted, (d) => {
+      d.state = { paused: true, note: 'by hand', remainingActions: 3 };
+      d.policies.pauseOnFailure = true;
+    });
+    expect(recreateOptions(wanted, previous, undefined)).toEqual({
+      ...createOptions(wanted),
+      policies: { ...createOptions(wanted).policies, pauseOnFailure: true },
+      state: { paused: true, note: 'by hand', remainingActions: 3 },
     });
   });
 });

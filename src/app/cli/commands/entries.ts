@@ -1,7 +1,7 @@
 /**
- * The npm-script entries as `ingest` commands: `worker`, `dev` (= `npm start`), `replay`, `migrate`, `sandbox`.
- * Each hands its arguments to the entry's own `main(argv)` (its options and `--help` are the entry's), imported
- * when the command runs so that `ingest validate` does not load a worker.
+ * The npm-script entries as `ingest` commands: `worker`, `dev` (= `npm start`), `replay`, `migrate`, `codec-server`,
+ * `sandbox`. Each hands its arguments to the entry's own `main(argv)` (its options and `--help` are the entry's),
+ * imported when the command runs so that `ingest validate` does not load a worker.
  */
 import type { Command } from 'commander';
 import type { RegisterCommand } from '../context.ts';
@@ -48,6 +48,17 @@ const entries: readonly Entry[] = [
     examples: ['DATABASE_URL=postgres://… ingest migrate'],
     sources: false,
     run: async (argv) => (await import('../../migrate.ts')).main(argv),
+  },
+  {
+    name: 'codec-server',
+    script: 'npm run codec-server',
+    description: 'Serve the payload codec of INGEST_CODEC_KEYS to the Web UI and the temporal CLI',
+    examples: [
+      'ingest codec-server',
+      'ingest codec-server --port 8888 --ui-origin https://temporal.example.com',
+    ],
+    sources: false,
+    run: async (argv, name) => (await import('../../codec-server.ts')).main(argv, name),
   },
   {
     name: 'sandbox',

@@ -18,6 +18,7 @@ import { taskQueue as ingestTaskQueue } from '../../../shared/names.ts';
 import type { ingestSource } from '../../../workflows/index.ts';
 import { sourceSearchAttribute } from '../../../workflows/search-attributes.ts';
 import { CliError, type CliContext, type RegisterCommand } from '../context.ts';
+import { decodePendingActivities } from '../decode-pending.ts';
 import { countCells, countHeader, formatDuration, reportLines, table } from '../format.ts';
 import { list } from './plan.ts';
 
@@ -176,7 +177,13 @@ async function follow(ctx: CliContext, handle: WorkflowHandle<typeof ingestSourc
       handle.query<IngestProgress>('progress').catch(() => undefined),
       handle
         .describe()
-        .then((description) => pendingActivities(description.raw.pendingActivities ?? []))
+        .then((description) =>
+          decodePendingActivities(
+            description.raw.pendingActivities ?? [],
+            handle.client.options.loadedDataConverter,
+          ),
+        )
+        .then(pendingActivities)
         .catch(() => [] as PendingActivity[]),
     ])
       .then(([progress, pending]) => draw(progress, pending))

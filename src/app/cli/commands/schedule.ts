@@ -3,24 +3,33 @@
  *
  * - `sync [--dry-run] [--task-queue <name>]` makes Temporal's schedules match the files: the schedule `ingest/<source>`
  *   of each source that declares one is created or updated; a schedule sync made whose source no longer declares one
- *   is deleted. Only schedules carrying sync's marker (the memo `managedBy: ingest`) are updated or deleted.
+ *   is deleted. Only schedules carrying sync's marker (the memo `managedBy: ingest`) are updated or deleted. With
+ *   INGEST_CODEC_KEYS, a schedule stored in clear or under another key than the encrypting one is recreated under it
+ *   (`../schedule-encryption.ts`); a schedule of our ids the CLI cannot decode is reported and never touched.
  * - `list`, `describe <source>`, `trigger <source>`, `backfill <source> --start <iso> --end <iso>`,
  *   `pause <source> [--note <text>]`, `unpause <source>`, `delete <source>` act on the schedule of one source.
  *
  * The rules of sync, and the ids and memos it writes, are in `../schedule-sync.ts`; the command that applies them in
  * `./schedule-sync-command.ts`; the Temporal access they share in `../schedule-client.ts`.
  */
-import { type Client, type ScheduleSummary } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { formatDuration, scheduleOverlapPolicies, type ScheduleOverlap } from '../../../config/schedule.ts';
 import { taskQueue as defaultTaskQueue } from '../../../shared/names.ts';
 import { CliError, type CliContext, type RegisterCommand } from '../context.ts';
+import {
+  describeUndecodable,
+  listDefensively,
+  type ListedSchedule,
+  type UndecodableSchedule,
+} from '../schedule-encryption.ts';
 import {
   definitionChanges,
   describeTimes,
   desiredSchedules,
   existingSchedule,
   markerOf,
+  scheduleIdPrefix,
   temporalOverlap,
   type ExistingSchedule,
 } from '../schedule-sync.ts';
@@ -37,7 +46,10 @@ export const registerSchedule: RegisterCommand = (program, context) => {
 
   schedule
     .command('sync')
-    .description('create, update and delete schedules so that Temporal matches the source files')
+    .description(
+      'create, update and delete schedules so that Temporal matches the source files (and INGEST_CODEC_KEYS: run it ' +
+        'after turning encryption on and after a key rotation)',
+    )
     .option('--dry-run', 'print what would change, change nothing')
     .option('--task-queue <name>', 'the task queue the scheduled runs go to', defaultTaskQueue)
     .action(async (options: { dryRun?: boolean; taskQueue: string }) => {
@@ -142,34 +154,43 @@ async function listSchedules(context: CliContext): Promise<void> {
   const scan = await scanQuietly(context);
   const desired = scan === undefined ? [] : desiredSchedules(scan, defaultTaskQueue);
   await withClient(context, async (client) => {
-    const summaries: ScheduleSummary[] = [];
-    for await (const summary of client.schedule.list()) {
-      if (markerOf(summary.scheduleId, summary.memo).managed) summaries.push(summary);
+    const listed: ListedSchedule[] = [];
+    // Of our id space, the ones whose memo (the marker) this client cannot decode: shown, with why.
+    const undecodable: UndecodableSchedule[] = [];
+    for await (const schedule of listDefensively(client, context.settings.codec)) {
+      if ('undecodable' in schedule) {
+        if (schedule.undecodable.scheduleId.startsWith(scheduleIdPrefix))
+          undecodable.push(schedule.undecodable);
+      } else if (markerOf(schedule.scheduleId, schedule.memo).managed) listed.push(schedule);
     }
-    summaries.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
-    const listed = new Set(summaries.map((summary) => summary.scheduleId));
-    if (summaries.length === 0 && desired.length === 0) {
-      context.print('no schedules: no source file declares one, and Temporal has none made by sync');
-      return;
-    }
-    for (const summary of summaries) {
-      const source = markerOf(summary.scheduleId, summary.memo).source ?? '?';
-      const declared = desired.some((schedule) => schedule.scheduleId === summary.scheduleId);
-      const next = summary.info.nextActionTimes[0];
-      const last = summary.info.recentActions.at(-1);
-      context.print(
+    const lines = new Map<string, string>();
+    for (const schedule of listed) {
+      const source = markerOf(schedule.scheduleId, schedule.memo).source ?? '?';
+      const declared = desired.some((wanted) => wanted.scheduleId === schedule.scheduleId);
+      const next = schedule.nextActionTimes[0];
+      const last = schedule.recentActions.at(-1);
+      lines.set(
+        schedule.scheduleId,
         [
-          summary.scheduleId,
+          schedule.scheduleId,
           `source ${source}`,
-          summary.state.paused ? `paused${summary.state.note ? ` (${summary.state.note})` : ''}` : 'active',
+          schedule.paused ? `paused${schedule.note ? ` (${schedule.note})` : ''}` : 'active',
           `next ${next === undefined ? '-' : next.toISOString()}`,
           `last ${last === undefined ? '-' : last.takenAt.toISOString()}`,
           ...(declared ? [] : ['not declared by any source file (sync deletes it)']),
         ].join('  '),
       );
     }
+    for (const schedule of undecodable) {
+      lines.set(schedule.scheduleId, `${schedule.scheduleId}  ${describeUndecodable(schedule)}`);
+    }
+    if (lines.size === 0 && desired.length === 0) {
+      context.print('no schedules: no source file declares one, and Temporal has none made by sync');
+      return;
+    }
+    for (const id of [...lines.keys()].sort()) context.print(lines.get(id) ?? id);
     for (const schedule of desired) {
-      if (listed.has(schedule.scheduleId)) continue;
+      if (lines.has(schedule.scheduleId)) continue;
       context.print(
         `${schedule.scheduleId}  source ${schedule.source}  declared in ${schedule.file}, not in Temporal yet (run "ingest schedule sync")`,
       );

@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { sql, type Kysely } from 'kysely';
 import { scanSources } from '../../../config/registry.ts';
+import { readLastSuccesses } from '../../../db/ledger/freshness.ts';
 import type { Database } from '../../../db/schema.ts';
 import { describeError } from '../../../errors.ts';
 import { searchAttributes } from '../../../shared/names.ts';
@@ -175,13 +176,7 @@ async function readLedger(
           .where('load_id', 'in', [...latest.values()])
           .orderBy('started_at')
           .execute();
-  const fresh = await db
-    .selectFrom('ingest.resource_runs')
-    .select(['source', 'resource', (eb) => eb.fn.max('finished_at').as('last')])
-    .where('status', '=', 'succeeded')
-    .$if(source !== undefined, (q) => q.where('source', '=', source ?? ''))
-    .groupBy(['source', 'resource'])
-    .execute();
+  const fresh = await readLastSuccesses(db, source);
   const out = new Map<string, Omit<SourceStatus, 'running'>>();
   const entry = (name: string) => {
     let found = out.get(name);
@@ -201,12 +196,7 @@ async function readLedger(
       error: load.error,
     });
   }
-  const lastSuccess = new Map(
-    fresh.map((row) => [
-      `${row.source}\u0000${row.resource}`,
-      row.last === null ? null : new Date(row.last as Date | string),
-    ]),
-  );
+  const lastSuccess = new Map(fresh.map((row) => [`${row.source}\u0000${row.resource}`, row.at]));
   const num = (value: string | number) => Number(value);
   const listed = new Set<string>();
   for (const run of runs) {
