@@ -2,7 +2,9 @@
 // built-ins, no I/O code), each folder of src/ imports only the layers below it, and no module imports itself
 // back through a cycle. The layers, top to bottom (README, "Architecture"):
 //   app → activities → http → config → shared;  activities → db → shared;  workflows → shared;
-//   sandbox, local and migrations stand apart from the product.
+//   activities → telemetry → shared (metrics, spans: what activities and the app record into);
+//   sandbox, local and migrations stand apart from the product; db and local both open Postgres connections
+//   through postgres-connection.ts, which sits just above errors.ts (the one module it imports), below both.
 import js from '@eslint/js';
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
@@ -45,7 +47,7 @@ const nodeBuiltins = [
  */
 const layers = {
   activities: {
-    may: ['config', 'http', 'db', 'shared', 'errors.ts', 'logging.ts'],
+    may: ['config', 'http', 'db', 'telemetry', 'shared', 'errors.ts', 'logging.ts'],
     why: 'activities wire config, http and db; they know neither the entry points nor the local stack',
   },
   workflows: {
@@ -57,7 +59,7 @@ const layers = {
     why: 'http produces records (src/shared/records.ts) and never knows where they are stored',
   },
   db: {
-    may: ['shared', 'errors.ts', 'logging.ts'],
+    may: ['shared', 'errors.ts', 'logging.ts', 'postgres-connection.ts'],
     why: 'db consumes records (src/shared/records.ts) and never knows where they came from',
   },
   config: {
@@ -65,13 +67,23 @@ const layers = {
     why: 'config is schema, validation, the plan and the sources folder it reads them from',
   },
   shared: { may: [], why: 'shared holds the types every layer speaks; it depends on nothing' },
-  local: {
+  telemetry: {
     may: ['shared', 'errors.ts', 'logging.ts'],
+    why:
+      'telemetry (metrics, spans, the /metrics and /healthz server) is what activities and the app record into: ' +
+      'it knows none of them, and http and db report through interfaces of their own',
+  },
+  local: {
+    may: ['shared', 'errors.ts', 'logging.ts', 'postgres-connection.ts'],
     why: 'the local stack (Temporal CLI, dev server, embedded Postgres) knows nothing of the product',
   },
   sandbox: {
     may: [],
     why: 'the sandbox is an independent fake of the APIs: it must not share code with the product it tests',
+  },
+  'postgres-connection.ts': {
+    may: ['errors.ts'],
+    why: 'a Postgres URL means the same (TLS included) to db and to the local stack, which both connect with it',
   },
   'errors.ts': { may: [], why: 'errors are the bottom of every layer' },
   'logging.ts': { may: [], why: 'logging is the bottom of every layer' },
@@ -155,7 +167,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts'],
+    // The failure converter is bundled into the workflow code (DataConverter.failureConverterPath): it runs in the
+    // workflow sandbox, under the same rules.
+    files: ['src/workflows/**/*.ts', 'src/app/codec/failure-converter.js'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -41,6 +41,7 @@ import {
   mergeChildren,
 } from './resolve-children.ts';
 import type { RetryBudget } from './retry.ts';
+import type { IngestMetrics } from '../telemetry/ingest-metrics.ts';
 
 export interface ActivityDeps {
   readonly db: Kysely<Database>;
@@ -72,6 +73,8 @@ export interface ActivityDeps {
    * `defaultLedgerRetentionDays`, 180): the worker's `INGEST_LEDGER_RETENTION_DAYS`.
    */
   readonly ledgerRetentionDays?: number;
+  /** Where loads and HTTP responses are recorded (the worker's metrics); nowhere when omitted. */
+  readonly metrics?: IngestMetrics;
 }
 
 /** Builds the activities with their dependencies bound. Workflows import only the *type* of this object. */
@@ -86,7 +89,8 @@ export function createActivities(deps: ActivityDeps) {
     sandbox: deps.sandboxSources?.includes(source) ?? deps.sandbox ?? false,
     ...(deps.ledgerRetentionDays === undefined ? {} : { ledgerRetentionDays: deps.ledgerRetentionDays }),
   });
-  const http = deps.http ?? createHttpClient();
+  const http =
+    deps.http ?? createHttpClient(deps.metrics === undefined ? {} : { observer: deps.metrics.http });
   const resourceDeps = {
     db: deps.db,
     client: http,
@@ -97,6 +101,7 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.mergeMemoryMb === undefined ? {} : { mergeMemoryMb: deps.mergeMemoryMb }),
     ...(deps.firstLoadSwap === undefined ? {} : { firstLoadSwap: deps.firstLoadSwap }),
     ...(deps.maxDeleteShare === undefined ? {} : { maxDeleteShare: deps.maxDeleteShare }),
+    ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
   };
   return {
     /** Reports the Postgres server version and database the worker writes to. */
@@ -135,7 +140,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     /** Merges what the resolution staged, in one transaction. */
     async mergeChildren(input: MergeChildrenInput): Promise<ResourceCounts> {
-      return withBoundary(() => mergeChildren(input, resourceDeps));
+      return mergeChildren(input, resourceDeps, Context.current());
     },
     /** Closes the dependent resource's run; a polled child's pending items carry over. */
     async finishChildren(input: FinishChildrenInput): Promise<FinishChildrenResult> {

@@ -39,6 +39,9 @@ import { IncrementalRun } from './incremental-run.ts';
 import type { WindowFilter } from './incremental-window.ts';
 import { readCursorProgress, saveCheckpointWithProgress } from '../db/ledger/cursors.ts';
 import type { RetryBudget } from './retry.ts';
+import { attemptState, observeAttempt, observedRun, type AttemptObserver } from './observe.ts';
+import { BatchPipeline } from './batch-pipeline.ts';
+import type { IngestMetrics } from '../telemetry/ingest-metrics.ts';
 
 export interface IngestResourceDeps {
   readonly db: Kysely<Database>;
@@ -64,6 +67,8 @@ export interface IngestResourceDeps {
    * {@link defaultMaxDeleteShare}; 1: no guard); the run input's `allowDeletes` lifts it for a resource.
    */
   readonly maxDeleteShare?: number;
+  /** Where the load's facts are recorded (records, rows, merge duration, freshness, retries); nowhere if omitted. */
+  readonly metrics?: IngestMetrics;
 }
 
 /** Half: an API that suddenly answers with less than half of what it had is more likely broken than emptied. */
@@ -103,10 +108,12 @@ export async function ingestResource(
   const beat = () => context.heartbeat(progress);
   beat();
   const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
+  const observer = observeAttempt(observedRun(input), deps.metrics);
   try {
     return await loadResource(
       input,
       deps,
+      observer,
       context.cancellationSignal,
       (next) => {
         progress = next;
@@ -116,7 +123,9 @@ export async function ingestResource(
       },
     );
   } catch (error) {
-    throw await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
+    const failure = await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
+    observer.failed(failure, attemptState(context));
+    throw failure;
   } finally {
     clearInterval(ticker);
   }
@@ -125,6 +134,7 @@ export async function ingestResource(
 async function loadResource(
   input: IngestResourceInput,
   deps: IngestResourceDeps,
+  observer: AttemptObserver,
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
   warn: (message: string, meta: Record<string, unknown>) => void,
@@ -152,6 +162,7 @@ async function loadResource(
       throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, earlier.rejected);
     }
     await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
+    observer.succeeded();
     // Pages are not in the ledger: the checkpoint knows them when the attempt died before deleting it.
     const incremental = await IncrementalRun.open(db, input);
     return withIncremental(
@@ -169,27 +180,33 @@ async function loadResource(
   if (staging.restarted) await deleteCheckpoint(db, loadId, resource.name);
 
   const incremental = await IncrementalRun.open(db, input);
-  const fetchedInto = resource.repeatable
-    ? await fetchPages(input, deps, requester, staging, signal, report, incremental)
-    : await fetchOnce(input, deps, requester, staging, signal);
+  const fetchedInto = await observer.fetch(() =>
+    resource.repeatable
+      ? fetchPages(input, deps, requester, staging, signal, report, incremental, observer)
+      : fetchOnce(input, deps, requester, staging, signal, observer),
+  );
   const { fetched, rejected, pages, endedIgnored, filter } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
   // see the resource's complete fetch — a retried attempt's included, as its earlier pages are still staged. A
   // fetch that a response action ended may have stopped short of the last page: it deletes nothing.
-  const merged = await mergeStaged(db, staging, mode, {
-    ...mergeOptions(deps),
-    ...deleteGuard(deps, input.allowDeletes),
-    ...(endedIgnored
-      ? {
-          incompleteFetch:
-            'the fetch ended on a response that response_actions ignored, so it may be partial',
-        }
-      : {}),
-    // The cursor moves in the merge transaction: with the records, or not at all.
-    ...(incremental !== null && filter !== null ? { withinMerge: incremental.withinMerge(filter) } : {}),
-  });
+  const merged = await observer.merge(resource.writeDisposition, () =>
+    mergeStaged(db, staging, mode, {
+      ...mergeOptions(deps),
+      ...deleteGuard(deps, input.allowDeletes),
+      ...(endedIgnored
+        ? {
+            incompleteFetch:
+              'the fetch ended on a response that response_actions ignored, so it may be partial',
+          }
+        : {}),
+      // The cursor moves in the merge transaction: with the records, or not at all.
+      ...(incremental !== null && filter !== null ? { withinMerge: incremental.withinMerge(filter) } : {}),
+    }),
+  );
+  // A send's records are the load's once merged: a retry re-stages the response it kept (`send-once.ts`).
+  if (!resource.repeatable && !merged.alreadyMerged) observer.kept(fetched);
   if (merged.deletionsSkipped !== null) {
     warn(`${source}.${resource.name}: ${merged.deletionsSkipped}`, { loadId, resource: resource.name });
   }
@@ -199,6 +216,7 @@ async function loadResource(
     throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, merged.rejected);
   }
   await finishResourceRun(db, { loadId, resource: resource.name, status: 'succeeded' });
+  observer.succeeded();
   return withIncremental(
     countsOf(merged, pages),
     incremental === null ? null : await incremental.report(db, filter?.progress.outside ?? 0),
@@ -229,6 +247,7 @@ async function fetchPages(
   signal: AbortSignal,
   report: (progress: ResourceProgress) => void,
   incremental: IncrementalRun | null,
+  observer: AttemptObserver,
 ): Promise<FetchedInto> {
   const { db } = deps;
   const { loadId, resource } = input;
@@ -244,10 +263,12 @@ async function fetchPages(
 
   let fetched = 0;
   let rejected = 0;
+  /** Records since the last checkpoint: counted once it is saved (a retry drops and re-fetches them otherwise). */
+  let sinceCheckpoint = 0;
   let pages = resumeAfter;
   let part = 0;
   let done = saved?.done ?? null;
-  const stager = new BatchPipeline(db, staging);
+  const stager = new BatchPipeline(db, staging, observer);
   report({ phase: 'fetching', page: resumeAfter + 1, fetched, rejected, resumeAfterPage: resumeAfter });
   for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
     ...(saved === undefined ? {} : { resume: saved }),
@@ -261,6 +282,7 @@ async function fetchPages(
       const records =
         filter === null ? event.batch.records : filter.keep(event.batch.records, `page ${event.page}`);
       fetched += records.length;
+      sinceCheckpoint += records.length;
       const seq = batchSeq(event.page, part++);
       await stager.stage(seq, records);
       await keepForChildren(db, input, seq, records);
@@ -277,6 +299,8 @@ async function fetchPages(
         progress: filter.progress,
       });
     }
+    observer.kept(sinceCheckpoint);
+    sinceCheckpoint = 0;
     pages = event.page;
     done = event.state.done;
     part = 0;
@@ -296,6 +320,7 @@ async function fetchOnce(
   requester: ResourceRequester,
   staging: Staging,
   signal: AbortSignal,
+  observer: AttemptObserver,
 ): Promise<FetchedInto> {
   if (input.resource.endpoint?.paginator.type !== 'single_page') {
     throw new IngestError(
@@ -316,7 +341,9 @@ async function fetchOnce(
     },
     signal,
   );
-  const staged = await stageRecords(deps.db, staging, batchSeq(1, 0), records);
+  const staged = await observer.stage(batchSeq(1, 0), records.length, () =>
+    stageRecords(deps.db, staging, batchSeq(1, 0), records),
+  );
   await keepForChildren(deps.db, input, batchSeq(1, 0), records);
   return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false, filter: null };
 }
@@ -338,40 +365,4 @@ async function keepForChildren(
     paths,
     values: records.map((record) => record.value),
   });
-}
-
-/**
- * Stages batches with one in flight: the next batch is extracted while Postgres expands the previous one, which
- * keeps both the Node process and Postgres busy on 2 cores. Order does not matter (sequence numbers say it).
- */
-class BatchPipeline {
-  #inFlight: Promise<{ rejected: number }> | undefined;
-  #rejected = 0;
-
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly staging: Staging,
-  ) {}
-
-  async stage(seq: number, records: readonly ExtractedRecord[]): Promise<void> {
-    await this.#settle();
-    const pending = stageRecords(this.db, this.staging, seq, records);
-    // Observed at once so a failure never goes unhandled while the next batch is read; rethrown by #settle.
-    pending.catch(() => undefined);
-    this.#inFlight = pending;
-  }
-
-  /** Waits for the batch in flight; returns the records rejected since the last drain. */
-  async drain(): Promise<{ rejected: number }> {
-    await this.#settle();
-    const rejected = this.#rejected;
-    this.#rejected = 0;
-    return { rejected };
-  }
-
-  async #settle(): Promise<void> {
-    const pending = this.#inFlight;
-    this.#inFlight = undefined;
-    if (pending) this.#rejected += (await pending).rejected;
-  }
 }

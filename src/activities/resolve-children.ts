@@ -4,10 +4,10 @@
  * - `beginChildren` opens the resource's run and builds its work list (`db/ledger/child-items.ts`) from the parent's
  *   records of this run, or from the parent's table when the parent did not run; a polled child adds what earlier
  *   runs left pending and gives up what is older than its `max_age_seconds`.
- * - `fetchChildBatch` fetches a batch of items: each item's pages are staged under the item's own sequence numbers
- *   (a refetch — a retry, or the next poll — replaces them), with `include_from_parent` fields added to each record;
- *   a 404 makes the item unresolvable (recorded with its reason), not a failed resource. When the resource has
- *   children of its own, it keeps their fields as a parent does.
+ * - `fetchChildBatch` fetches a batch of items (each one by `child-item-fetch.ts`): each item's pages are staged
+ *   under the item's own sequence numbers (a refetch — a retry, or the next poll — replaces them), with
+ *   `include_from_parent` fields added to each record; a 404 makes the item unresolvable (recorded with its reason),
+ *   not a failed resource. When the resource has children of its own, it keeps their fields as a parent does.
  * - `mergeChildren` merges everything staged, ONE transaction (the resource's commit point); `finishChildren` closes
  *   the run with its counts and, for a polled child, carries pending items over to the next run.
  */
@@ -16,10 +16,10 @@ import type { Kysely } from 'kysely';
 import {
   buildChildItems,
   countChildItems,
+  countPendingStaged,
   listPendingItems,
   readChildItems,
   settleChildItems,
-  type ChildItem,
   type ParentRecordSource,
 } from '../db/ledger/child-items.ts';
 import {
@@ -31,18 +31,13 @@ import {
   type UnresolvableKey,
 } from '../db/ledger/child-outcomes.ts';
 import { finishResourceRun, readResourceRuns } from '../db/ledger/ledger.ts';
-import { discardParentRecords, writeParentRecords } from '../db/ledger/parent-records.ts';
 import { allRecordsRejectedError } from '../db/ledger/rejected-records.ts';
 import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
 import type { ChildItemState, Database } from '../db/schema.ts';
 import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
-import { discardStagedRange, type Staging } from '../db/staging/registry.ts';
-import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
-import { maxBodyDepth } from '../db/tables/json-depth.ts';
 import { readResourceTable, type ResourceTable } from '../db/tables/resource-tables.ts';
 import { IngestError, isIngestError } from '../errors.ts';
-import { paginate, paginationInput } from '../http/paginate/paginate.ts';
-import { pageSender, type ResourceRequester } from '../http/resource-request.ts';
+import type { ResourceRequester } from '../http/resource-request.ts';
 import { openPlannedResource } from './open-requester.ts';
 import type {
   BeginChildrenResult,
@@ -55,12 +50,19 @@ import type {
   MergeChildrenInput,
   ResourceCounts,
 } from '../shared/ingest-types.ts';
-import type { ResolvedPoll, ResolvedResource } from '../shared/plan.ts';
-import { readField, recordOfFields } from '../shared/record-fields.ts';
-import type { ExtractedRecord } from '../shared/records.ts';
-import { parentAdditions, withParentFields } from './parent-fields.ts';
+import type { ResolvedResource } from '../shared/plan.ts';
+import {
+  dependencyOf,
+  fetchItem,
+  forgetItem,
+  isItemOutcome,
+  isNotFound,
+  pollOf,
+} from './child-item-fetch.ts';
 import { attemptFailure, countsOf, openResourceRun } from './resource-run.ts';
 import { deleteGuard, type IngestResourceDeps } from './ingest-resource.ts';
+import { toApplicationFailure } from './failure.ts';
+import { attemptState, observeAttempt, observedRun, type AttemptObserver } from './observe.ts';
 
 /** The same dependencies as `ingestResource`'s (a child is a resource too). */
 export type ResolveDeps = IngestResourceDeps;
@@ -105,19 +107,46 @@ export async function fetchChildBatch(
   const beat = () => context.heartbeat(progress);
   beat();
   const ticker = setInterval(beat, deps.heartbeatIntervalMs ?? 2_000);
+  const observer = observeAttempt(observedRun(input), deps.metrics);
   try {
-    return await fetchItems(input, deps, context.cancellationSignal, (next) => {
-      progress = next;
-    });
+    return await observer.fetch(() =>
+      fetchItems(input, deps, observer, context.cancellationSignal, (next) => {
+        progress = next;
+      }),
+    );
   } catch (error) {
-    throw await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
+    const failure = await attemptFailure(deps.db, input, error, context.info.attempt, deps.retryBudget);
+    observer.failed(failure, attemptState(context));
+    throw failure;
   } finally {
     clearInterval(ticker);
   }
 }
 
-/** Merges everything the resolution staged, in one transaction; a merge an earlier attempt committed is not redone. */
-export async function mergeChildren(input: MergeChildrenInput, deps: ResolveDeps): Promise<ResourceCounts> {
+/**
+ * Merges everything the resolution staged, in one transaction; a merge an earlier attempt committed is not redone.
+ * A failure leaves as the `ApplicationFailure` of the activities' one boundary.
+ */
+export async function mergeChildren(
+  input: MergeChildrenInput,
+  deps: ResolveDeps,
+  context: Context,
+): Promise<ResourceCounts> {
+  const observer = observeAttempt(observedRun(input), deps.metrics);
+  try {
+    return await mergeStagedChildren(input, deps, observer);
+  } catch (error) {
+    const failure = toApplicationFailure(error, { transientFailures: context.info.attempt, rateLimited: 0 });
+    observer.failed(failure, attemptState(context));
+    throw failure;
+  }
+}
+
+async function mergeStagedChildren(
+  input: MergeChildrenInput,
+  deps: ResolveDeps,
+  observer: AttemptObserver,
+): Promise<ResourceCounts> {
   const { db } = deps;
   const { loadId, source, resource } = input;
   const earlier = (await readResourceRuns(db, loadId)).find((r) => r.resource === resource.name);
@@ -129,21 +158,26 @@ export async function mergeChildren(input: MergeChildrenInput, deps: ResolveDeps
   }
   const target = await readResourceTable(db, source, resource.name);
   const staging = await prepareStaging(db, target, loadId, stagingOptions(deps));
-  const merged = await mergeStaged(
-    db,
-    staging,
-    { disposition: resource.writeDisposition, deletionDetection: false },
-    {
-      ...mergeOptions(deps),
-      ...deleteGuard(deps, input.allowDeletes),
-      ...(input.incomplete
-        ? {
-            incompleteFetch:
-              'the fetch of some parent record ended on a response that response_actions ignored, so it may be partial',
-          }
-        : {}),
-    },
+  // Items still pending (a polled child not final yet) were counted at no settle: their last fetch is merged now.
+  const pendingRecords = await countPendingStaged(db, { loadId, resource: resource.name });
+  const merged = await observer.merge(resource.writeDisposition, () =>
+    mergeStaged(
+      db,
+      staging,
+      { disposition: resource.writeDisposition, deletionDetection: false },
+      {
+        ...mergeOptions(deps),
+        ...deleteGuard(deps, input.allowDeletes),
+        ...(input.incomplete
+          ? {
+              incompleteFetch:
+                'the fetch of some parent record ended on a response that response_actions ignored, so it may be partial',
+            }
+          : {}),
+      },
+    ),
   );
+  if (!merged.alreadyMerged) observer.kept(pendingRecords);
   if (merged.fetched === 0 && merged.rejected > 0) {
     throw await allRecordsRejectedError(db, { loadId, source, resource: resource.name }, merged.rejected);
   }
@@ -174,6 +208,7 @@ export async function finishChildren(
     .where('resource', '=', input.resource.name)
     .execute();
   await finishResourceRun(db, { ...run, status: 'succeeded' });
+  observeAttempt(observedRun(input), deps.metrics).succeeded();
   const counted = await countChildItems(db, run);
   return { items: counted.items, unresolvable: counted.unresolvable, stillPending: counted.pending };
 }
@@ -181,6 +216,7 @@ export async function finishChildren(
 async function fetchItems(
   input: FetchChildBatchInput,
   deps: ResolveDeps,
+  observer: AttemptObserver,
   signal: AbortSignal,
   report: (progress: { item: number; of: number; fetched: number }) => void,
 ): Promise<FetchChildBatchResult> {
@@ -196,7 +232,7 @@ async function fetchItems(
     items: input.items,
   });
   const outcome = { fetched: 0, rejected: 0, pages: 0, done: 0, pending: 0, unresolvable: 0, ignored: false };
-  const settled: { item: number; state: ChildItemState }[] = [];
+  const settled: { item: number; state: ChildItemState; records: number }[] = [];
   const unresolvable: UnresolvableKey[] = [];
   for (const [index, item] of items.entries()) {
     signal.throwIfAborted();
@@ -210,6 +246,7 @@ async function fetchItems(
         item,
         signal,
         batchBytes: deps.batchBytes,
+        observer,
       });
       outcome.fetched += fetched.records;
       outcome.rejected += fetched.rejected;
@@ -217,14 +254,14 @@ async function fetchItems(
       outcome.ignored ||= fetched.ignored;
       const state = pollOf(resource) === null || fetched.final ? 'done' : 'pending';
       outcome[state] += 1;
-      settled.push({ item: item.item, state });
+      settled.push({ item: item.item, state, records: fetched.records });
     } catch (error) {
       if (!isItemOutcome(error)) throw error;
       // The parent's child does not exist (any more), or the parent record cannot make its request: a per-item
       // outcome, recorded with the reason; the other items go on.
       await forgetItem(db, staging, input, item.item);
       outcome.unresolvable += 1;
-      settled.push({ item: item.item, state: 'unresolvable' });
+      settled.push({ item: item.item, state: 'unresolvable', records: 0 });
       unresolvable.push({
         key: childKeyText(item.fields, dependency.fields),
         httpStatus: isNotFound(error) ? 404 : null,
@@ -234,127 +271,13 @@ async function fetchItems(
   }
   const run = { loadId: input.loadId, source: input.source, resource: resource.name };
   await markUnresolvable(db, run, unresolvable);
-  await settleChildItems(db, { loadId: input.loadId, resource: resource.name, items: settled });
+  const done = new Set(
+    await settleChildItems(db, { loadId: input.loadId, resource: resource.name, items: settled }),
+  );
+  // Counted when an item is done for this load (a retried batch's items once, a polled item when final); an item
+  // left pending is fetched again by the next pass, or counted by the merge.
+  observer.kept(settled.reduce((sum, s) => sum + (done.has(s.item) ? s.records : 0), 0));
   return outcome;
-}
-
-/** What one item's fetch staged. `final`: a polled child's records all reached a final value. */
-interface ItemFetch {
-  readonly records: number;
-  readonly rejected: number;
-  readonly pages: number;
-  readonly ignored: boolean;
-  readonly final: boolean;
-}
-
-/** Fetches one item's pages and stages them under the item's sequence numbers. */
-async function fetchItem(
-  db: Kysely<Database>,
-  args: {
-    readonly staging: Staging;
-    readonly requester: ResourceRequester;
-    readonly input: FetchChildBatchInput;
-    readonly item: ChildItem;
-    readonly signal: AbortSignal;
-    readonly batchBytes: number | undefined;
-  },
-): Promise<ItemFetch> {
-  const { staging, requester, input, item, signal } = args;
-  const { resource } = input;
-  const poll = pollOf(resource);
-  const dependency = dependencyOf(input);
-  const additions = parentAdditions(dependency.includeFromParent ?? [], item.fields);
-  assertExact(item.fields, dependency.fields);
-  const rendered = requester.render(recordOfFields(item.fields));
-  let records = 0;
-  let rejected = 0;
-  let pages = 0;
-  let part = 0;
-  let ignored = false;
-  let final = true;
-  for await (const event of paginate(
-    paginationInput(resource.name, requester.endpoint, rendered, {}),
-    pageSender(requester, rendered),
-    { signal, extract: { batchBytes: args.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth } },
-  )) {
-    if (event.type === 'records') {
-      const batch = event.batch.records.map((record) => withParentFields(record, additions));
-      const seq = batchSeq(item.item, part++);
-      const staged = await stageRecords(db, staging, seq, batch);
-      rejected += staged.rejected;
-      records += batch.length;
-      if (poll !== null) final &&= batch.every((record) => isFinal(record, poll));
-      if (childFieldsOf(resource).length > 0) {
-        await writeParentRecords(db, {
-          loadId: input.loadId,
-          resource: resource.name,
-          seq,
-          paths: childFieldsOf(resource),
-          values: batch.map((record) => record.value),
-        });
-      }
-      continue;
-    }
-    pages = event.page;
-    ignored = event.state.done === 'response-ignored';
-  }
-  return { records, rejected, pages, ignored, final: final && records > 0 };
-}
-
-/** Drops what an earlier fetch of the item staged (and kept for grandchildren), before it is fetched again. */
-async function forgetItem(
-  db: Kysely<Database>,
-  staging: Staging,
-  input: FetchChildBatchInput,
-  item: number,
-): Promise<void> {
-  const from = batchSeq(item, 0);
-  const to = batchSeq(item + 1, 0);
-  await discardStagedRange(db, staging, from, to);
-  if (childFieldsOf(input.resource).length > 0) {
-    await discardParentRecords(db, { loadId: input.loadId, resource: input.resource.name, from, to });
-  }
-}
-
-function isFinal(record: ExtractedRecord, poll: ResolvedPoll): boolean {
-  const value = readField(record.value, poll.field);
-  return poll.final.some((final) => final === value);
-}
-
-function isNotFound(error: unknown): error is Error {
-  return isIngestError(error) && error.details['status'] === 404;
-}
-
-/**
- * A number beyond 2^53 has lost digits on its way here (JavaScript numbers): a request built from it would name
- * another record. Such a parent record is unresolvable, with the reason, rather than silently fetched wrong.
- */
-function assertExact(fields: Readonly<Record<string, unknown>>, requestPaths: readonly string[]): void {
-  for (const path of requestPaths) {
-    const value = fields[path];
-    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-      throw new IngestError(
-        'response-shape',
-        'PARENT_FIELD_IMPRECISE',
-        `the parent field ${path} is an integer beyond 2^53 (${value}), which cannot be used exactly in a request`,
-        { retryable: false },
-      );
-    }
-  }
-}
-
-/** A failure that belongs to one parent record: a 404, or a parent field its request cannot use. */
-function isItemOutcome(error: unknown): error is Error {
-  return isNotFound(error) || (isIngestError(error) && error.code.startsWith('PARENT_'));
-}
-
-/** `poll`, `childFields` and `includeFromParent` are absent from plans recorded before they existed. */
-function pollOf(resource: ResolvedResource): ResolvedPoll | null {
-  return (resource as { poll?: ResolvedPoll | null }).poll ?? null;
-}
-
-function childFieldsOf(resource: ResolvedResource): readonly string[] {
-  return (resource as { childFields?: readonly string[] }).childFields ?? [];
 }
 
 /** The parent fields the child uses: its resolve fields and its `include_from_parent` fields. */
@@ -390,21 +313,6 @@ async function parentTable(
     if (isIngestError(error) && error.code === 'RESOURCE_TABLE_MISSING') return null;
     throw error;
   }
-}
-
-function dependencyOf(input: { readonly source: string; readonly resource: ResolvedResource }) {
-  const { dependency } = input.resource;
-  if (dependency === null) {
-    throw new IngestError(
-      'config',
-      'NOT_DEPENDENT',
-      `${input.source}.${input.resource.name} has no parent resource`,
-      {
-        retryable: false,
-      },
-    );
-  }
-  return dependency;
 }
 
 async function requesterFor(input: FetchChildBatchInput, deps: ResolveDeps): Promise<ResourceRequester> {

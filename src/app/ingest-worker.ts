@@ -13,19 +13,41 @@ import {
 } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import type { RunStatusLookup } from '../activities/load-lifecycle.ts';
 import type { Database } from '../db/schema.ts';
 import { taskQueue as defaultTaskQueue } from '../shared/names.ts';
+import type { IngestMetrics } from '../telemetry/ingest-metrics.ts';
+import {
+  droppedWorkflowSpans,
+  tracingWorkflowModules,
+  type WorkerTracing,
+} from '../telemetry/worker-tracing.ts';
+import { assertBundleMatchesEncryption } from './codec/bundle-check.ts';
 
 const require = createRequire(import.meta.url);
 
 /** The entry module of all workflow code, as the bundler needs it. */
 export const workflowsPath: string = require.resolve('../workflows/index.ts');
 
-/** Bundles the workflow code once (webpack; a few seconds). Reuse the result for every worker in the process. */
-export async function bundleWorkflows(): Promise<WorkflowBundle> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+/**
+ * Bundles the workflow code once (webpack; a few seconds). Reuse the result for every worker in the process. The
+ * workflow code converts its own failures: give the worker's `dataConverter` so that its failure converter (the one
+ * that encrypts failure messages, with codec keys) is bundled too. `tracing` bundles the SDK's workflow tracing
+ * interceptors (`WorkerTracing`): workflow spans for a worker that traces, dropped by one that does not.
+ */
+export async function bundleWorkflows(
+  dataConverter?: DataConverter,
+  options: { readonly tracing?: boolean } = {},
+): Promise<WorkflowBundle> {
+  const failureConverterPath = dataConverter?.failureConverterPath;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: quietBundlerLogger,
+    ...(options.tracing === true ? { workflowInterceptorModules: [...tracingWorkflowModules] } : {}),
+    ...(failureConverterPath === undefined ? {} : { failureConverterPath }),
+  });
   return { code };
 }
 
@@ -33,8 +55,14 @@ export interface IngestWorkerOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly db: Kysely<Database>;
-  /** A prebuilt bundle (`{ code }` or `{ codePath }`); bundled on the fly when omitted. */
+  /**
+   * A prebuilt bundle (`{ code }` or `{ codePath }`); bundled on the fly when omitted. A prebuilt bundle has the
+   * failure converter it was built with (`bundleWorkflows(dataConverter)`): with an encrypting `dataConverter`, one
+   * built without it is refused (`WORKFLOW_BUNDLE_UNENCRYPTED`).
+   */
   readonly workflowBundle?: WorkflowBundleOption;
+  /** Payload codecs and failure converter (`codecDataConverter`): the client's, or histories will not decode. */
+  readonly dataConverter?: DataConverter;
   /** Defaults to `ingest`; tests use their own queue per file. */
   readonly taskQueue?: string;
   /** Concurrent activities (resources loading at once). */
@@ -51,6 +79,13 @@ export interface IngestWorkerOptions {
   readonly sandbox?: boolean;
   /** When only some sources point at the sandbox: their names (then `sandbox` is ignored). */
   readonly sandboxSources?: readonly string[];
+  /** Where activities and their HTTP client record metrics (`Telemetry.metrics`); nowhere when omitted. */
+  readonly metrics?: IngestMetrics;
+  /**
+   * Traces (`Telemetry.tracing`): activity interceptors and the workflow span sink, and a bundle made on the fly
+   * gets the workflow interceptors (a prebuilt one has them when built by `npm run bundle`).
+   */
+  readonly tracing?: WorkerTracing;
   /** Other activity settings (retry budget, heartbeat period, merge memory). */
   readonly activities?: Pick<
     ActivityDeps,
@@ -66,11 +101,18 @@ export interface IngestWorkerOptions {
 
 /** Creates (but does not run) a worker with our workflows and activities. */
 export async function createIngestWorker(options: IngestWorkerOptions): Promise<Worker> {
+  // A prebuilt bundle without the encrypting failure converter would store run failure messages in clear: refused.
+  if (options.workflowBundle !== undefined) {
+    await assertBundleMatchesEncryption(options.workflowBundle, options.dataConverter);
+  }
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? defaultTaskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle:
+      options.workflowBundle ??
+      (await bundleWorkflows(options.dataConverter, { tracing: options.tracing !== undefined })),
+    ...(options.dataConverter === undefined ? {} : { dataConverter: options.dataConverter }),
     activities: createActivities({
       db: options.db,
       runStatus: runStatusFrom(options.client),
@@ -79,8 +121,11 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
       ...(options.baseUrls === undefined ? {} : { baseUrls: options.baseUrls }),
       ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
       ...(options.sandboxSources === undefined ? {} : { sandboxSources: options.sandboxSources }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...options.activities,
     }),
+    ...(options.tracing === undefined ? {} : { interceptors: options.tracing.interceptors }),
+    sinks: options.tracing?.sinks ?? droppedWorkflowSpans,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
     shutdownGraceTime: '10 seconds',
     // Heartbeats are how a cancellation reaches a running activity (and its HTTP request): by default they are

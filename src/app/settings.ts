@@ -12,17 +12,32 @@ import { defaultDatabaseTimeouts, type DatabaseTimeouts } from '../db/database.t
 import { IngestError } from '../errors.ts';
 import { projectRoot } from '../local/paths.ts';
 import type { StackSettings } from '../local/stack.ts';
+import {
+  otlpTracesUrl,
+  parseListenAddress,
+  type TelemetrySettings,
+} from '../telemetry/telemetry-settings.ts';
+import { parseCodecKeys, type CodecKeyring } from './codec/keys.ts';
+import { loadTemporalClientConfig, type TemporalClientConfig } from './temporal/client-config.ts';
 
 /** An environment: `process.env`, or a test's own. An empty value counts as unset. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface Settings extends StackSettings {
+  /** Temporal as the stack takes it, and the config file profile its address came from (`client-config.ts`). */
+  readonly temporal: StackSettings['temporal'] & Pick<TemporalClientConfig, 'addressFrom'>;
   /** pino level of the JSON logs on stderr (`LOG_LEVEL`, default `info`). */
   readonly logLevel: string;
   /** Where sources read config values, base URLs and credentials from, when a run of theirs needs them. */
   readonly sourceEnv: Environment;
   /** The sources folder (`INGEST_SOURCES_DIR`, default the repository's `sources/`); `--sources` overrides it. */
   readonly sourcesDir: string;
+  /**
+   * Metrics and traces: where `/metrics` and `/healthz` are served (`INGEST_METRICS_ADDRESS`, a port or host:port,
+   * default none; the worker's `--metrics-address` wins) and where spans go (`OTEL_EXPORTER_OTLP_ENDPOINT` or
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, default none).
+   */
+  readonly telemetry: TelemetrySettings;
   /**
    * Limits of each Postgres session (`DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`,
    * `DATABASE_LOCK_TIMEOUT`, `DATABASE_IDLE_IN_TRANSACTION_TIMEOUT`; defaults `defaultDatabaseTimeouts`).
@@ -32,6 +47,13 @@ export interface Settings extends StackSettings {
   readonly maxDeleteShare: number;
   /** Days finished loads stay in the ledger (`INGEST_LEDGER_RETENTION_DAYS`). */
   readonly ledgerRetentionDays: number;
+  /**
+   * The keys Temporal payloads are encrypted with (`INGEST_CODEC_KEYS`: `id:base64key,…`, the first encrypts);
+   * undefined: payloads are not encrypted.
+   */
+  readonly codec: CodecKeyring | undefined;
+  /** The bearer token the codec server asks for (`INGEST_CODEC_AUTH_TOKEN`; its `--auth-token` wins). */
+  readonly codecAuthToken: string | undefined;
 }
 
 /** Reads every setting of the process from `env` (default `process.env`). */
@@ -39,12 +61,11 @@ export function readSettings(env: Environment = process.env): Settings {
   const value = (name: string): string | undefined => readEnv(env, name);
   const cacheBase = value('XDG_CACHE_HOME') ?? join(value('HOME') ?? homedir(), '.cache');
   return {
-    temporal: {
-      address: value('TEMPORAL_ADDRESS'),
-      namespace: value('TEMPORAL_NAMESPACE') ?? 'default',
-      uiUrl: value('TEMPORAL_UI_URL'),
-    },
+    // Address, namespace, TLS and API key as the `temporal` CLI reads them: variables over a config file profile.
+    temporal: { ...loadTemporalClientConfig(env), uiUrl: value('TEMPORAL_UI_URL') },
     databaseUrl: value('DATABASE_URL'),
+    codec: optional(value('INGEST_CODEC_KEYS'), (text) => parseCodecKeys(text, 'INGEST_CODEC_KEYS')),
+    codecAuthToken: value('INGEST_CODEC_AUTH_TOKEN'),
     dataDir: resolve(value('INGEST_DATA_DIR') ?? join(projectRoot, '.data')),
     temporalCli: {
       path: value('TEMPORAL_CLI_PATH'),
@@ -54,6 +75,15 @@ export function readSettings(env: Environment = process.env): Settings {
     logLevel: logLevel(value('LOG_LEVEL') ?? 'info'),
     sourceEnv: env,
     sourcesDir: resolve(value('INGEST_SOURCES_DIR') ?? shippedSourcesDir),
+    telemetry: {
+      metricsAddress: optional(value('INGEST_METRICS_ADDRESS'), (text) =>
+        parseListenAddress(text, 'INGEST_METRICS_ADDRESS'),
+      ),
+      tracesUrl: otlpTracesUrl({
+        endpoint: value('OTEL_EXPORTER_OTLP_ENDPOINT'),
+        tracesEndpoint: value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+      }),
+    },
     maxDeleteShare: numberIn(value, 'INGEST_MAX_DELETE_SHARE', 0.5, {
       min: 0,
       max: 1,
@@ -75,6 +105,10 @@ export function readSettings(env: Environment = process.env): Settings {
       ),
     },
   };
+}
+
+function optional<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text);
 }
 
 /** A number setting within bounds; anything else is a `SETTING_INVALID` error naming the variable. */

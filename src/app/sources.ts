@@ -97,6 +97,8 @@ export interface SurveyedSource {
   readonly file: string;
   /** The resources of a full run (0 when it cannot be planned). */
   readonly resources: number;
+  /** Their names (none when it cannot be planned). */
+  readonly resourceNames: readonly string[];
   /** Its credential variables that are not set: its runs fail until they are (names only). */
   readonly missingCredentials: readonly string[];
   /** True when it is pointed at the sandbox API. */
@@ -123,12 +125,21 @@ export async function surveySources(bindings: SourceBindings): Promise<SourceSur
         name,
         file,
         resources: plan.resources.length,
+        resourceNames: plan.resources.map((resource) => resource.name),
         missingCredentials,
         sandbox,
         problem: undefined,
       };
     } catch (error) {
-      return { name, file, resources: 0, missingCredentials: [], sandbox, problem: describeError(error) };
+      return {
+        name,
+        file,
+        resources: 0,
+        resourceNames: [],
+        missingCredentials: [],
+        sandbox,
+        problem: describeError(error),
+      };
     }
   });
   return { dir: scan.dir, served, broken: scan.broken };

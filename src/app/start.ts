@@ -15,12 +15,14 @@ import { migrationsFolder } from '../local/paths.ts';
 import { startLocalStack, type LocalStack } from '../local/stack.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
+import { describePayloadEncryption } from './codec/keys.ts';
 import { runUntilSignal } from './ingest-worker.ts';
 import { openRuntime } from './runtime.ts';
 import { isEntry } from './cli/entry.ts';
 import { readSettings } from './settings.ts';
 import { chooseStartRuns, logSurvey, sourcesFromSandbox, surveySources } from './sources.ts';
 import { ingestEach, printNotRun, printSummary } from './start-report.ts';
+import { describeAddressOrigin } from './temporal/client-config.ts';
 
 /** `npm start` (and `ingest dev`): the exit code (1: start-up failed, or with `--once` a run failed). */
 export async function main(argv: readonly string[], name = 'npm start'): Promise<number> {
@@ -55,15 +57,33 @@ export async function main(argv: readonly string[], name = 'npm start'): Promise
     const settings = readSettings();
     setLogLevel(settings.logLevel);
     say('durable-ingest — starting the local stack (Temporal + Postgres)…');
-    [stack, sandbox] = await Promise.all([
-      startLocalStack({ purpose: 'user', settings, onProgress: (line) => say(`  ${line}`) }),
-      startSandbox(),
-    ]);
+    // A config file profile's address redirects every run: say so before connecting to it.
+    const addressOrigin = describeAddressOrigin(settings.temporal);
+    if (addressOrigin !== undefined)
+      say(`  Temporal           ${settings.temporal.address ?? ''} ${addressOrigin}`);
+    const starting = {
+      stack: startLocalStack({ purpose: 'user', settings, onProgress: (line) => say(`  ${line}`) }),
+      sandbox: startSandbox(),
+    };
+    try {
+      [stack, sandbox] = await Promise.all([starting.stack, starting.sandbox]);
+    } catch (error) {
+      // Whichever did start is stopped below: a server left listening would keep the process from exiting.
+      [stack, sandbox] = await Promise.all([
+        starting.stack.catch(() => undefined),
+        starting.sandbox.catch(() => undefined),
+      ]);
+      throw error;
+    }
     const sourcesDir = resolve(sourcesOption ?? settings.sourcesDir);
     const sources = await sourcesFromSandbox(sandbox, settings.sourceEnv, sourcesDir);
     const stand = (sources.sandboxSources ?? []).join(', ') || 'no source of the folder';
     say(`  Sandbox API        ${sandbox.url}  (the local stand-in for ${stand}: no credentials needed)`);
     say(`  Sources            ${sourcesDir}`);
+    say(
+      `  Payloads           ${describePayloadEncryption(settings.codec)}` +
+        (settings.codec === undefined ? '' : '; the UI shows them with `npm run codec-server`'),
+    );
     const survey = await surveySources(sources);
     logSurvey(survey, logger);
     const { run, notRun } = chooseStartRuns(survey);
@@ -72,6 +92,8 @@ export async function main(argv: readonly string[], name = 'npm start'): Promise
       {
         maxConnections: 12,
         databaseTimeouts: settings.databaseTimeouts,
+        codec: settings.codec,
+        telemetry: settings.telemetry,
         prepareDatabase: async (db) => {
           const { applied } = await migrateToLatest(db, { folder: migrationsFolder });
           say(
@@ -89,6 +111,13 @@ export async function main(argv: readonly string[], name = 'npm start'): Promise
           ledgerRetentionDays: settings.ledgerRetentionDays,
         },
       });
+      const metrics = await runtime.telemetry.serve({
+        worker,
+        db: runtime.db,
+        databaseUrl: runtime.servers.databaseUrl,
+        sources: survey.served,
+      });
+      if (metrics !== undefined) say(`  Metrics            ${metrics}/metrics  (health: ${metrics}/healthz)`);
       // Promise.withResolvers is Node 22+; Node 20 is still supported.
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));

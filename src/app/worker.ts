@@ -16,10 +16,13 @@ import { createHttpClient } from '../http/client.ts';
 import { migrationsFolder } from '../local/paths.ts';
 import { logger, setLogLevel } from '../logging.ts';
 import { startSandbox, type Sandbox } from '../sandbox/server.ts';
+import { parseListenAddress, type ListenAddress } from '../telemetry/telemetry-settings.ts';
+import { describePayloadEncryption } from './codec/keys.ts';
 import { runUntilSignal } from './ingest-worker.ts';
 import { openRuntime, serversFromSettings } from './runtime.ts';
 import { isEntry } from './cli/entry.ts';
 import { readSettings } from './settings.ts';
+import { describeAddressOrigin, describeConnectOptions } from './temporal/client-config.ts';
 import { logSurvey, sourcesFromEnvironment, sourcesFromSandbox, surveySources } from './sources.ts';
 
 const positive = (value: string) => {
@@ -62,6 +65,17 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
       'copy every first load into its table instead of swapping in the table staging built (docs/loading.md)',
     )
     .option('--workflow-bundle <file>', 'a bundle built by `npm run bundle` (default: bundle at start-up)')
+    .option(
+      '--metrics-address <[host:]port>',
+      'serve /metrics (Prometheus) and /healthz here; a bare port is on loopback (default: INGEST_METRICS_ADDRESS, else none)',
+      (value: string) => {
+        try {
+          return parseListenAddress(value, '--metrics-address');
+        } catch (error) {
+          throw new InvalidArgumentError(describeError(error));
+        }
+      },
+    )
     .parse(argv, { from: 'user' });
   const options = program.opts<{
     sources?: string;
@@ -71,6 +85,7 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
     mergeMemory: number;
     firstLoadSwap: boolean;
     workflowBundle?: string;
+    metricsAddress?: ListenAddress;
   }>();
 
   let sandbox: Sandbox | undefined;
@@ -93,13 +108,21 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
         `using the sandbox API for ${served.length === 0 ? 'no source' : served.join(', ')} (--sandbox)`,
       );
     }
-    logSurvey(await surveySources(sources), logger);
+    const survey = await surveySources(sources);
+    logSurvey(survey, logger);
     const runtime = await openRuntime(servers, {
       maxConnections: options.concurrency + 4,
       databaseTimeouts: settings.databaseTimeouts,
+      codec: settings.codec,
+      telemetry: {
+        ...settings.telemetry,
+        metricsAddress: options.metricsAddress ?? settings.telemetry.metricsAddress,
+      },
       prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
     });
     try {
+      // A traced worker with a bundle built without the workflow tracing interceptors: said, not refused.
+      if (options.workflowBundle !== undefined) await runtime.telemetry.checkBundle(options.workflowBundle);
       const worker = await runtime.createWorker({
         sources,
         concurrency: options.concurrency,
@@ -113,13 +136,34 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
           ledgerRetentionDays: settings.ledgerRetentionDays,
           ...(options.rateLimit === undefined
             ? {}
-            : { http: createHttpClient({ requestsPerSecond: options.rateLimit }) }),
+            : {
+                http: createHttpClient({
+                  requestsPerSecond: options.rateLimit,
+                  observer: runtime.telemetry.metrics.http,
+                }),
+              }),
         },
       });
+      // Served before the worker runs: /healthz says 503 until it polls.
+      const metrics = await runtime.telemetry.serve({
+        worker,
+        db: runtime.db,
+        databaseUrl: servers.databaseUrl,
+        sources: survey.served,
+      });
+      if (metrics !== undefined)
+        logger.info({ metrics: `${metrics}/metrics`, health: `${metrics}/healthz` }, 'serving metrics');
       // Signal handlers are in place once runUntilSignal is called: only then say so.
       const running = runUntilSignal(worker);
-      const { address, namespace } = servers.temporal;
-      logger.info({ address, namespace, concurrency: options.concurrency }, 'worker started');
+      const { address, namespace, connection } = servers.temporal;
+      const security = describeConnectOptions(connection); // e.g. "TLS, API key": never the key itself
+      const addressOrigin = describeAddressOrigin(settings.temporal); // a config file profile's, when it is
+      // Whether payloads are encrypted, by key id: an empty INGEST_CODEC_KEYS counts as unset, and this says so.
+      const payloads = describePayloadEncryption(settings.codec);
+      logger.info(
+        { address, namespace, security, addressOrigin, payloads, concurrency: options.concurrency },
+        'worker started',
+      );
       await running;
       logger.info('worker stopped');
     } finally {

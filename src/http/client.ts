@@ -31,6 +31,16 @@ export interface HttpClientOptions {
    * Requests beyond it wait their turn, evenly spaced. Default: no limit.
    */
   readonly requestsPerSecond?: number;
+  /** Told of every response and every wait for a rate-limit slot (metrics); by origin only, never a URL. */
+  readonly observer?: HttpObserver;
+}
+
+/** What a client reports as it goes (the worker's metrics implement it). Must be cheap and must not throw. */
+export interface HttpObserver {
+  /** A response's status line arrived from `origin` (`scheme://host[:port]`): each redirect hop and 401 too. */
+  response(origin: string, status: number): void;
+  /** A request waited `waitMs` for its slot under `requestsPerSecond`. */
+  throttled(origin: string, waitMs: number): void;
 }
 
 /** A client shared by the requests of an activity (or a worker). */
@@ -47,6 +57,8 @@ export interface HttpClient {
   readonly connectionsOpened: number;
   /** Waits for this origin's next request slot under `requestsPerSecond` (at once when there is no limit). */
   acquire(origin: string, signal?: AbortSignal): Promise<void>;
+  /** The observer given at creation, if any: `sendRequest` reports each response to it. */
+  readonly observer?: HttpObserver | undefined;
   close(): Promise<void>;
 }
 
@@ -73,7 +85,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     connect,
   };
   const agent = new Agent({ ...common, connections: options.connectionsPerOrigin ?? 8 });
-  const acquire = createRateLimiter(options.requestsPerSecond);
+  const acquire = createRateLimiter(options.requestsPerSecond, options.observer);
   return {
     timeouts,
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
@@ -84,6 +96,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       return opened;
     },
     acquire,
+    observer: options.observer,
     close: () => agent.close(),
   };
 }
@@ -94,6 +107,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
  */
 function createRateLimiter(
   rate: number | undefined,
+  observer: HttpObserver | undefined,
 ): (origin: string, signal?: AbortSignal) => Promise<void> {
   if (rate === undefined) return () => Promise.resolve();
   if (!(rate > 0) || !Number.isFinite(rate))
@@ -106,6 +120,7 @@ function createRateLimiter(
     nextSlot.set(origin, slot + interval);
     const wait = slot - now;
     if (wait <= 0) return Promise.resolve();
+    observer?.throttled(origin, wait);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, wait);
       signal?.addEventListener(

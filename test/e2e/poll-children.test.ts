@@ -2,7 +2,9 @@
  * `poll` end to end (real dev server, worker, Postgres, the sandbox over HTTP), with the seed's `messaging` source
  * given short poll timings in a sources directory of its own: within a run, a child is fetched again after a
  * durable timer until its status is final; a child still pending when a run stops polling is polled by the next run
- * (carried over, also when the parent does not run), and one that became final is never fetched again.
+ * (carried over, also when the parent does not run), and one that became final is never fetched again. The records
+ * fetched metric counts each run's records once, as its ledger does, although a polled child is fetched on every
+ * pass.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
+import { readResourceRuns } from '../../src/db/ledger/ledger.ts';
 import type { LoadReport } from '../../src/shared/ingest-types.ts';
+import { noIngestMetrics, type IngestMetrics } from '../../src/telemetry/ingest-metrics.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
@@ -23,6 +27,20 @@ const to = '+15550100077';
 let sandbox: Sandbox;
 let dir: string;
 let runs = 0;
+
+/** `ingest_records_fetched_total` of the last run, per resource, as the worker recorded it. */
+const counted = new Map<string, number>();
+const metrics: IngestMetrics = {
+  ...noIngestMetrics,
+  fetched: (labels, records) => counted.set(labels.resource, (counted.get(labels.resource) ?? 0) + records),
+};
+
+/** The records counted for each resource of the run are the ledger's `fetched`. */
+async function expectCountedAsLedger(report: LoadReport): Promise<void> {
+  const ledger = await readResourceRuns(database.db, report.loadId);
+  expect(ledger.length).toBeGreaterThan(0);
+  for (const run of ledger) expect(counted.get(run.resource) ?? 0, run.resource).toBe(run.fetched);
+}
 
 /** The seed with other poll timings, as the only file of a fresh sources directory. */
 async function sourcesWithPoll(poll: { interval: number; runFor: number }): Promise<string> {
@@ -47,6 +65,7 @@ afterAll(async () => {
 });
 
 async function ingest(sourcesDir: string, send: boolean): Promise<LoadReport> {
+  counted.clear();
   return temporal.withWorker(
     database.db,
     () =>
@@ -62,6 +81,7 @@ async function ingest(sourcesDir: string, send: boolean): Promise<LoadReport> {
         ...(send ? { MESSAGING_CONFIG_TO: to, MESSAGING_CONFIG_FROM: 'durable-ingest' } : {}),
       },
       sourcesDir,
+      metrics,
       activities: { heartbeatIntervalMs: 200 },
     },
   );
@@ -91,6 +111,8 @@ describe('a polled child', () => {
     const id = await sentIn(report);
     expect(polls(id)).toBe(2);
     expect(['DELIVERED', 'UNDELIVERABLE', 'REJECTED', 'EXPIRED']).toContain(await statusOf(id));
+    expect(counted.get('messages')).toBe(1); // fetched twice, one record
+    await expectCountedAsLedger(report);
   });
 
   it('still pending when a run stops polling, is polled by the next runs until final, then never again', async () => {
@@ -99,6 +121,8 @@ describe('a polled child', () => {
     const a = await sentIn(first);
     expect(polls(a)).toBe(1);
     expect(await statusOf(a)).toBe('ACCEPTED'); // what the sandbox answers before the final status
+    expect(counted.get('messages')).toBe(1); // still pending: counted by the merge
+    await expectCountedAsLedger(first);
 
     // The next run sends b, and polls a again although this run's parent records hold only b.
     const second = await ingest(sources, true);
@@ -113,5 +137,6 @@ describe('a polled child', () => {
     expect(polls(a)).toBe(2);
     expect(polls(b)).toBe(2);
     expect(await statusOf(b)).not.toBe('ACCEPTED');
+    await expectCountedAsLedger(third);
   });
 });

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/local/paths.ts';
+import { readPasswordFile } from '../../src/local/postgres-password.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'ingest-start-'));
 // As root the embedded Postgres runs as the `postgres` user, which must be able to enter the data folder.
@@ -24,10 +26,11 @@ describe('npm start (the start script)', () => {
   });
 
   it('serves the Web UI, and Ctrl-C stops everything with exit code 0', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, INGEST_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = { ...isolatedTemporalEnv(process.env), INGEST_DATA_DIR: dataDir };
     delete env['TEMPORAL_ADDRESS'];
     delete env['DATABASE_URL'];
     delete env['INGEST_SOURCES_DIR'];
+    delete env['INGEST_CODEC_KEYS'];
     // The `start` script of package.json, run in its own process group like a terminal's foreground job. (npm
     // itself answers a Ctrl-C with 130 whatever its script does, so the exit code asserted is the script's.)
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/start.ts'], {
@@ -55,6 +58,7 @@ describe('npm start (the start script)', () => {
       );
       expect(exitCode, output).toBeUndefined();
       expect(output).toContain(`Sources            ${join(projectRoot, 'sources')}`);
+      expect(output).toContain('Payloads           not encrypted (INGEST_CODEC_KEYS is not set)');
       expect(output).toContain('Ingesting communications, messaging');
       // The sandbox suggests messaging's sms recipient: the send and its child workflow run too.
       expect(output).toMatch(/messaging\.sms: ok/);
@@ -62,6 +66,12 @@ describe('npm start (the start script)', () => {
       const postgres = /Postgres\s+(postgres:\/\/\S+)/.exec(output)?.[1];
       expect(ui, output).toBeDefined();
       expect(postgres, output).toBeDefined();
+      // The embedded cluster's password is in its pgpass file, never on the screen.
+      expect(new URL(postgres ?? '').password, output).toBe('');
+      expect(output).toContain(`PGPASSFILE='${join(dataDir, 'postgres', '.pgpass')}' psql '${postgres}'`);
+      const password = await readPasswordFile(join(dataDir, 'postgres', '.pgpass'), 'ingest');
+      expect(password).toMatch(/^[\w-]{32}$/);
+      expect(output).not.toContain(password);
       const page = await fetch(ui ?? '');
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);

@@ -2,7 +2,7 @@
  * `npm run worker` against the run's servers: it starts whatever credentials are missing, logging each source it
  * serves with the variables it lacks (names only) and each broken file; a run of a source without its credential
  * fails naming the variable. It never falls back to the sandbox silently; with `--sandbox` it starts, and SIGTERM
- * stops it with exit code 0.
+ * stops it with exit code 0. A traced worker given a prebuilt bundle without the tracing interceptors says so.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +13,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/local/paths.ts';
 import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
+import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
+import { until } from '../helpers/until.ts';
 
 const database = withDatabase();
 const { temporalAddress, namespace, workflowBundlePath } = inject('stack');
@@ -54,7 +56,7 @@ function startWorker(args: readonly string[], env: NodeJS.ProcessEnv) {
 
 const baseEnv = () => {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...isolatedTemporalEnv(process.env),
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: namespace,
     DATABASE_URL: database.url,
@@ -62,6 +64,7 @@ const baseEnv = () => {
   delete env['COMMUNICATIONS_API_KEY'];
   delete env['MESSAGING_API_KEY'];
   delete env['INGEST_SOURCES_DIR'];
+  delete env['INGEST_CODEC_KEYS'];
   return env;
 };
 
@@ -75,6 +78,7 @@ describe('npm run worker', () => {
       expect(output).toContain(join(projectRoot, 'sources', 'communications.yaml'));
       expect(output).toContain('its runs fail until COMMUNICATIONS_API_KEY is set');
       expect(output).toContain('its runs fail until MESSAGING_API_KEY is set');
+      expect(output).toContain('"payloads":"not encrypted (INGEST_CODEC_KEYS is not set)"');
 
       const connection = await Connection.connect({ address: temporalAddress });
       try {
@@ -106,8 +110,22 @@ describe('npm run worker', () => {
 
   it('starts on a sources folder with nothing valid in it, reporting the broken file and warning loudly', async () => {
     await writeFile(join(emptyDir, 'broken.yaml'), 'name: broken\nclient: [unclosed\n');
-    const worker = startWorker(['--sources', emptyDir, '--workflow-bundle', workflowBundlePath], baseEnv());
+    const worker = startWorker(
+      ['--sources', emptyDir, '--workflow-bundle', workflowBundlePath, '--metrics-address', '127.0.0.1:0'],
+      // Traced (to a port nothing listens on), with the test set-up's bundle, built without --tracing.
+      { ...baseEnv(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+    );
     await worker.waitFor('worker started');
+    expect(worker.output()).toContain('the workflow bundle has no tracing interceptors');
+    // --metrics-address: /healthz and the SDK's metrics on the port it logged.
+    const health = /"health":"(http:\/\/127\.0\.0\.1:\d+\/healthz)"/.exec(worker.output())?.[1] ?? '';
+    const healthy = await until('a healthy worker', async () => {
+      const response = await fetch(health);
+      return response.status === 200 ? await response.json() : undefined;
+    });
+    expect(healthy).toEqual({ status: 'ok', worker: 'RUNNING', database: 'ok' });
+    const metrics = await fetch(health.replace('/healthz', '/metrics'));
+    expect(await metrics.text()).toContain('temporal_worker_start');
     const { code, output } = await worker.stop();
     expect(output).toContain(`broken source file ${join(emptyDir, 'broken.yaml')}`);
     expect(output).toContain('NO SOURCE IS SERVED');

@@ -9,6 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ChildItemState, Database } from '../schema.ts';
 import type { ResourceTable } from '../tables/resource-tables.ts';
+import { batchSeq } from '../staging/stage-records.ts';
 import { isAppendTable } from '../tables/append-tables.ts';
 import { inTransaction } from '../transaction.ts';
 
@@ -172,7 +173,10 @@ export async function readChildItems(
   return rows.map((row) => ({ item: Number(row.item), fields: row.fields }));
 }
 
-/** Records what fetching the given items gave. */
+/**
+ * Records what fetching the given items gave; returns the items that are done now and were not before (an item a
+ * retried batch fetched again was done already: it is not among them).
+ */
 export async function settleChildItems(
   db: Kysely<Database>,
   input: {
@@ -180,18 +184,43 @@ export async function settleChildItems(
     readonly resource: string;
     readonly items: readonly { readonly item: number; readonly state: ChildItemState }[];
   },
-): Promise<void> {
+): Promise<number[]> {
+  let newlyDone: number[] = [];
   for (const state of ['pending', 'done', 'unresolvable'] as const) {
     const items = input.items.filter((i) => i.state === state).map((i) => String(i.item));
     if (items.length === 0) continue;
-    await db
+    const rows = await db
       .updateTable('ingest.child_items')
       .set({ state })
       .where('load_id', '=', input.loadId)
       .where('resource', '=', input.resource)
       .where('item', 'in', items)
+      .where('state', '<>', state)
+      .returning('item')
       .execute();
+    if (state === 'done') newlyDone = rows.map((row) => Number(row.item));
   }
+  return newlyDone;
+}
+
+/**
+ * The records staged for the items still pending — a polled child's items not final yet, as their last fetch
+ * left them (rejected ones included): what the merge takes of them. Read before the merge.
+ */
+export async function countPendingStaged(
+  db: Kysely<Database>,
+  input: { readonly loadId: string; readonly resource: string },
+): Promise<number> {
+  // An item's batches are numbered batchSeq(item, 0) ≤ seq < batchSeq(item + 1, 0).
+  const stride = batchSeq(1, 0);
+  const { rows } = await sql<{ records: string }>`
+    SELECT coalesce(sum(b.records + b.rejected), 0) AS records
+    FROM ingest.child_items AS i
+    JOIN ingest.staged_batches AS b
+      ON b.load_id = i.load_id AND b.resource = i.resource
+     AND b.seq >= i.item * ${stride} AND b.seq < (i.item + 1) * ${stride}
+    WHERE i.load_id = ${input.loadId} AND i.resource = ${input.resource} AND i.state = 'pending'`.execute(db);
+  return Number(rows[0]?.records ?? 0);
 }
 
 /** How a child's work list stands. */

@@ -65,6 +65,27 @@ const forbidden: readonly (readonly [string, string, string])[] = [
   ['db/ledger ↛ db/merge', 'src/db/ledger/probe.ts', "import { mergeStaged } from '../merge/merge.ts';"],
   ['local ↛ db', 'src/local/probe.ts', "import { createDatabase } from '../db/database.ts';"],
   ['activities ↛ local', 'src/activities/probe.ts', "import { projectRoot } from '../local/paths.ts';"],
+  [
+    'http ↛ telemetry',
+    'src/http/probe.ts',
+    "import { noIngestMetrics } from '../telemetry/ingest-metrics.ts';",
+  ],
+  ['db ↛ telemetry', 'src/db/probe.ts', "import { inSpan } from '../telemetry/spans.ts';"],
+  [
+    'telemetry ↛ activities',
+    'src/telemetry/probe.ts',
+    "import { observeAttempt } from '../activities/observe.ts';",
+  ],
+  [
+    'postgres-connection ↛ local',
+    'src/postgres-connection.ts',
+    "import { loopback } from './local/ports.ts';",
+  ],
+  [
+    'postgres-connection ↛ db',
+    'src/postgres-connection.ts',
+    "import type { Database } from './db/schema.ts';",
+  ],
   ['src ↛ test', 'src/app/probe.ts', "import { withTemporal } from '../../test/helpers/temporal.ts';"],
   ['migrations ↛ src', 'migrations/probe.ts', "import { createDatabase } from '../src/db/database.ts';"],
 ];
@@ -91,6 +112,17 @@ const allowed: readonly (readonly [string, string, string])[] = [
   ],
   ['db/staging → the top of db', 'src/db/staging/probe.ts', "import type { Database } from '../schema.ts';"],
   ['app → everything', 'src/app/probe.ts', "import { startLocalStack } from '../local/stack.ts';"],
+  ['activities → telemetry', 'src/activities/probe.ts', "import { inSpan } from '../telemetry/spans.ts';"],
+  [
+    'local → postgres-connection',
+    'src/local/probe.ts',
+    "import { postgresClientConfig } from '../postgres-connection.ts';",
+  ],
+  [
+    'db → postgres-connection',
+    'src/db/probe.ts',
+    "import { postgresClientConfig } from '../postgres-connection.ts';",
+  ],
   [
     'activities → the source registry (config)',
     'src/activities/probe.ts',
