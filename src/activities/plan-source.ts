@@ -3,8 +3,8 @@
  * as it is now), validates it and resolves it into a plan — resources in dependency order, config values bound,
  * credentials as references only — so the workflow works from that plan and a later edit of the file changes no
  * running or replayed run. A bad source name, file or selection is a non-retryable `config` error; a credential
- * variable of the plan that is not set is a non-retryable `environment` error (`SECRET_NOT_SET`) for this source
- * only — a worker serves its other sources whatever this one lacks.
+ * variable of the plan that is not set is a non-retryable `auth` error (`SECRET_NOT_SET`, the same code and category
+ * as the HTTP layer's own check) for this source only — a worker serves its other sources whatever this one lacks.
  */
 import { readEnv } from '../config/env.ts';
 import type { LoadedSource } from '../config/load.ts';
@@ -33,7 +33,7 @@ export async function planSource(input: IngestSourceInput, deps: PlanSourceDeps)
   if (missing.length > 0) {
     const variables = missing.join(', ');
     throw new IngestError(
-      'environment',
+      'auth',
       'SECRET_NOT_SET',
       `source ${plan.source}: ${missing.length === 1 ? 'the credential variable' : 'the credential variables'} ` +
         `${variables} ${missing.length === 1 ? 'is' : 'are'} not set in the worker's environment; set ` +

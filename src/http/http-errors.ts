@@ -21,7 +21,7 @@ export const httpErrorCodes = {
   HTTP_REQUEST_TIMEOUT: 'http-transient',
   /** Any 5xx. */
   HTTP_SERVER_ERROR: 'http-transient',
-  /** DNS failure, connection refused or reset, TLS failure, socket closed early. */
+  /** DNS failure, connection refused, TLS failure, the connection reset or closed before the body arrived. */
   HTTP_NETWORK_ERROR: 'http-transient',
   /** No connection within the connect timeout. */
   HTTP_CONNECT_TIMEOUT: 'http-transient',
@@ -29,7 +29,7 @@ export const httpErrorCodes = {
   HTTP_HEADERS_TIMEOUT: 'http-transient',
   /** The body stalled longer than the body timeout (between two chunks). */
   HTTP_BODY_TIMEOUT: 'http-transient',
-  /** The body ended before its `Content-Length`. */
+  /** The connection ended the body early: before its `Content-Length`, or a chunked body before its last chunk. */
   HTTP_BODY_INCOMPLETE: 'http-transient',
   /** 401. */
   HTTP_UNAUTHORIZED: 'auth',
@@ -50,7 +50,7 @@ export const httpErrorCodes = {
   HTTP_UNEXPECTED_STATUS: 'http-permanent',
   /** A 2xx HTML page where JSON was expected (a maintenance or login page). */
   RESPONSE_HTML: 'response-shape',
-  /** A 2xx with a content type that is not JSON. */
+  /** A 2xx with a content type that is not JSON (`text/plain` and `application/octet-stream` are read as JSON). */
   RESPONSE_CONTENT_TYPE: 'response-shape',
   /** The URL to request is not an absolute http(s) URL (e.g. a next link from a response); nothing was sent. */
   REQUEST_URL_INVALID: 'response-shape',
@@ -234,6 +234,74 @@ export function networkError(context: RequestContext, error: unknown, connectPha
         { phase, cause, details },
       );
   }
+}
+
+/**
+ * How a response body is delimited (RFC 9112 §6.3): by `Content-Length`, by chunks ending with a last, empty one, or
+ * by the connection's close — the one framing where a cut body cannot be told from a whole one.
+ */
+export type BodyFraming =
+  | { readonly kind: 'content-length'; readonly length: number }
+  | { readonly kind: 'chunked' }
+  | { readonly kind: 'close' };
+
+/** The framing the response headers announce. */
+export function bodyFramingOf(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+): BodyFraming {
+  const encoding = headers['transfer-encoding'];
+  const codings = (typeof encoding === 'string' ? encoding : (encoding ?? []).join(',')).toLowerCase();
+  if (codings.split(',').some((coding) => coding.trim() === 'chunked')) return { kind: 'chunked' };
+  const lengthHeader = headers['content-length'];
+  const length = Number(typeof lengthHeader === 'string' ? lengthHeader : lengthHeader?.[0]);
+  return Number.isSafeInteger(length) && length >= 0 ? { kind: 'content-length', length } : { kind: 'close' };
+}
+
+/**
+ * The errors undici raises when the connection ends under a body: the other side closed it (`UND_ERR_SOCKET`) or
+ * reset it, and, on a `Connection: close` response, the length check at its end.
+ */
+const bodyEndingCodes = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Classifies a network failure while a body streams, after `receivedBytes` of it (as sent, before decoding). A
+ * connection that ends a framed body early — fewer bytes than its `Content-Length`, or a chunked body without its
+ * last chunk — is `HTTP_BODY_INCOMPLETE`, whichever of the errors above undici raised for it (that depends on
+ * keep-alive and on how the peer closed); anything else is {@link networkError}'s.
+ */
+export function bodyNetworkError(
+  context: RequestContext,
+  error: unknown,
+  framing: BodyFraming,
+  receivedBytes: number,
+): IngestError {
+  const code = errorCode(error);
+  const cutShort =
+    code !== undefined &&
+    bodyEndingCodes.has(code) &&
+    (framing.kind === 'chunked' || (framing.kind === 'content-length' && receivedBytes < framing.length));
+  if (!cutShort) return networkError(context, error, false);
+  const what =
+    framing.kind === 'content-length'
+      ? `the body ended after ${receivedBytes} of its ${framing.length} bytes (Content-Length): the connection closed`
+      : `the chunked body ended without its last chunk after ${receivedBytes} bytes: the connection closed`;
+  return httpError(context, 'HTTP_BODY_INCOMPLETE', what, {
+    phase: 'request',
+    cause: sanitizedCause(error, context.redactor),
+    details: {
+      causeCode: code,
+      framing: framing.kind,
+      receivedBytes,
+      ...(framing.kind === 'content-length' ? { expectedBytes: framing.length } : {}),
+    },
+  });
 }
 
 /**

@@ -16,8 +16,17 @@ import { isSensitiveName } from '../config/secrets.ts';
 import { readBodyText } from './body-text.ts';
 import type { Authenticator, AuthTarget } from './auth.ts';
 import type { HttpClient } from './client.ts';
+import { judgeBodyType, mediaTypeOf } from './content-type.ts';
 import { acceptEncoding, decodeBody, parseContentEncoding, type DecodeFailure } from './decode-body.ts';
-import { bodyExcerpt, httpError, networkError, statusError, type RequestContext } from './http-errors.ts';
+import {
+  bodyExcerpt,
+  bodyFramingOf,
+  bodyNetworkError,
+  httpError,
+  networkError,
+  statusError,
+  type RequestContext,
+} from './http-errors.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
@@ -163,10 +172,6 @@ function decodeError(context: RequestContext, failure: DecodeFailure): IngestErr
   }
 }
 
-function isJsonType(mime: string): boolean {
-  return mime === 'application/json' || mime === 'text/json' || mime.endsWith('+json');
-}
-
 /**
  * Sends one request and returns once the response headers are in (2xx, or a status `acceptStatus` allows). Throws
  * a classified `IngestError` otherwise (see `http-errors.ts`); with `details.phase` telling whether anything was
@@ -238,6 +243,7 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
       throw networkError(context, error, client.isConnectError(error));
     }
     const status = response.statusCode;
+    client.observer?.response(originOf(target.url), status);
     const responseHeaders = response.headers as HttpHeaders;
     const raw = response.body;
     const maxBodyBytes = options.maxBodyBytes ?? client.maxBodyBytes;
@@ -337,11 +343,11 @@ export async function sendRequest(req: HttpRequest, options: SendOptions): Promi
       throw statusError(context, status, responseHeaders, await excerpt());
     }
     if (success && options.expectJson !== false && method !== 'HEAD' && status !== 204 && status !== 205) {
-      const type = headerValue(responseHeaders, 'content-type');
-      const mime = type?.split(';')[0]?.trim().toLowerCase();
+      const mime = mediaTypeOf(headerValue(responseHeaders, 'content-type'));
       const empty = headerValue(responseHeaders, 'content-length') === '0';
-      if (mime !== undefined && mime !== '' && !empty && !isJsonType(mime)) {
-        const html = mime === 'text/html' || mime === 'application/xhtml+xml';
+      const verdict = judgeBodyType(mime);
+      if (!empty && verdict !== 'json') {
+        const html = verdict === 'html';
         const shown = await excerpt();
         throw httpError(
           context,
@@ -375,15 +381,23 @@ function classifiedBody(
   fresh: { close(): Promise<void> } | undefined,
 ): AsyncIterable<Uint8Array> {
   let started = false;
+  // The bytes as sent (before decoding): whether a connection that closed under the body cut it short.
+  let receivedBytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of raw as AsyncIterable<Uint8Array>) {
+      receivedBytes += chunk.byteLength;
+      yield chunk;
+    }
+  }
   async function* run(): AsyncGenerator<Uint8Array> {
     try {
-      yield* decodeBody(raw, parseContentEncoding(headers['content-encoding']), maxBytes, (failure) =>
+      yield* decodeBody(counted(), parseContentEncoding(headers['content-encoding']), maxBytes, (failure) =>
         decodeError(context, failure),
       );
     } catch (error) {
       if (signal?.aborted === true) throw signal.reason;
       if (error instanceof IngestError) throw error;
-      throw networkError(context, error, false);
+      throw bodyNetworkError(context, error, bodyFramingOf(headers), receivedBytes);
     } finally {
       if (!raw.destroyed && !raw.readableEnded) {
         // Abandoned early (bound exceeded, consumer stopped): the abort is ours, not an error to surface.

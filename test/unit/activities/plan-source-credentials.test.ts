@@ -41,7 +41,7 @@ describe('planSource: credentials, per run', () => {
       { env, sourcesDir: shippedSourcesDir },
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({
-      category: 'environment',
+      category: 'auth',
       code: 'SECRET_NOT_SET',
       retryable: false,
       details: { source: 'messaging', variables: ['MESSAGING_API_KEY'] },

@@ -14,6 +14,7 @@ import { withSandbox } from '../../sandbox/helpers.ts';
 import {
   closedPort,
   expectNoSecret,
+  fetchAll,
   genericPlan,
   rejectionOf,
   requester,
@@ -131,12 +132,12 @@ const cases: readonly ErrorCase[] = [
     says: 'Down for maintenance',
   },
   {
-    name: 'wrong content type',
-    fault: { type: 'wrong-content-type' },
+    name: 'a content type that is not JSON (XML)',
+    fault: { type: 'wrong-content-type', contentType: 'application/xml' },
     category: 'response-shape',
     code: 'RESPONSE_CONTENT_TYPE',
     status: 200,
-    says: 'text/plain',
+    says: 'application/xml',
   },
   {
     name: 'malformed JSON with 200',
@@ -155,13 +156,13 @@ const cases: readonly ErrorCase[] = [
     name: 'connection reset during the body',
     fault: { type: 'reset', when: 'mid-body' },
     category: 'http-transient',
-    code: 'HTTP_NETWORK_ERROR',
+    code: 'HTTP_BODY_INCOMPLETE',
   },
   {
     name: 'body shorter than its Content-Length',
     fault: { type: 'truncated-body' },
     category: 'http-transient',
-    code: 'HTTP_NETWORK_ERROR',
+    code: 'HTTP_BODY_INCOMPLETE',
   },
   {
     name: 'slow headers',
@@ -224,6 +225,15 @@ describe('error classification against the sandbox', () => {
     let count = 0;
     for await (const batch of fetched.batches) count += batch.records.length;
     expect([fetched.status, count, fetched.outcome()?.selected]).toEqual([204, 0, 'empty']);
+  });
+
+  it('the real body labelled text/plain is read as JSON, as without a type', async () => {
+    const { sandbox } = context;
+    sandbox.faults.clear();
+    const expected = await fetchAll(itemsResource(sandbox));
+    sandbox.faults.add({ path: route, fault: { type: 'wrong-content-type' }, times: 1 });
+    expect(await fetchAll(itemsResource(sandbox))).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
   });
 });
 
