@@ -16,15 +16,13 @@
  * the ratios against its targets. With no DATABASE_URL it starts its own Postgres (embedded,
  * default durability settings); with one, it works in a scratch database `<name>_bench_load` it drops at the end.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import { createDatabase } from '../src/db/database.ts';
 import { startLoad, startResourceRun } from '../src/db/ledger/ledger.ts';
 import { defaultMergeMemoryMb, mergeStaged, type MergeOutcome } from '../src/db/merge/merge.ts';
@@ -35,9 +33,24 @@ import type { Database } from '../src/db/schema.ts';
 import { prepareStaging } from '../src/db/staging/prepare.ts';
 import { stageRecords } from '../src/db/staging/stage-records.ts';
 import type { ExtractedRecord, RecordIssue } from '../src/shared/records.ts';
-import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../src/local/postgres.ts';
 import { createDataset } from '../src/sandbox/dataset.ts';
 import { defaultCounts } from '../src/sandbox/resources.ts';
+import { cpuSeconds, median, medianBy, megabytes, rate, seconds } from './shared/figures.ts';
+import {
+  currentXid,
+  describeServer,
+  provideBenchDatabase,
+  rowsWrittenSince,
+  runCopyBaseline,
+  serverCpuMs,
+  syncToDisk,
+  tableOid,
+  walLsn,
+  walSince,
+  warmUpWal,
+  writeCopyFile,
+  type CopyRun,
+} from './shared/postgres.ts';
 
 const targetCopyRatio = 0.6;
 const targetReloadRatio = 0.6;
@@ -100,7 +113,9 @@ class FileRecord implements ExtractedRecord {
 await main();
 
 async function main(): Promise<void> {
-  const { url, stop } = await provideDatabase();
+  // With DATABASE_URL: a scratch database `<name>_bench_load` beside it; otherwise an embedded Postgres of our own.
+  const { url, stop, description } = await provideBenchDatabase(process.env['DATABASE_URL'], 'bench_load');
+  console.log(`benchmarking in ${description}`);
   const scratch = await mkdtemp(join(tmpdir(), 'durable-ingest-bench-load-'));
   const db = createDatabase(url, { maxConnections: connections + 1, applicationName: 'bench-load' });
   try {
@@ -123,7 +138,7 @@ async function main(): Promise<void> {
     // The first load and its baseline, `repeat` times in alternation: on a shared machine both vary by ±20 % or more
     // from run to run (COPY included, on the same file), so one pair proves little; the ratio is the median of the
     // pairs', each pair measured back to back in the same machine state.
-    const pairs: { readonly empty: Phase; readonly copy: CopyRun }[] = [];
+    const pairs: { readonly empty: Phase; readonly copy: CopyRun & { readonly run: number } }[] = [];
     let copyFile: { readonly path: string; readonly bytes: number } | undefined;
     for (let run = 1; run <= repeat; run++) {
       await sql`TRUNCATE ${sql.table(target)}`.execute(db);
@@ -136,8 +151,8 @@ async function main(): Promise<void> {
         firstFile,
       );
       check(empty);
-      copyFile ??= await writeCopyFile(url, scratch);
-      pairs.push({ empty, copy: await runCopyBaseline(db, url, copyFile.path, run) });
+      copyFile ??= await writeCopyFile(url, scratch, target);
+      pairs.push({ empty, copy: await copyBaseline(db, url, copyFile.path, run) });
     }
     const empty = medianBy(
       pairs.map((p) => p.empty),
@@ -246,21 +261,6 @@ async function writeRecords(file: string, count: number, edit: (text: string) =>
   return bytes;
 }
 
-/**
- * Waits until the kernel has written `file` to disk. The benchmark's scratch files (the records, the baseline's
- * TSV: ~0.4–0.9 GB each) would otherwise sit dirty in the page cache and be written back ~30 s later
- * (`vm.dirty_expire_centisecs`), in the middle of whatever phase then runs — the first load, or the first COPY
- * right after the TSV's export — competing with its WAL fsyncs for the disk. Untimed.
- */
-async function syncToDisk(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The batches of one load, read from a file of {@link writeRecords} (the ids are ASCII). */
 async function* readBatches(file: string, maxBytes: number): AsyncGenerator<ExtractedRecord[]> {
   let batch: ExtractedRecord[] = [];
@@ -298,7 +298,7 @@ async function runLoad(
   await startResourceRun(db, { loadId, source: 'communications', resource: 'user_call_records' });
   const walBefore = await walLsn(db);
   const txidBefore = await currentXid(db);
-  const tableBefore = await tableOid(db);
+  const tableBefore = await tableOid(db, target);
   const cpuBefore = process.cpuUsage();
   const pgCpuBefore = await serverCpuMs(db);
   const started = performance.now();
@@ -320,15 +320,14 @@ async function runLoad(
   const cpu = process.cpuUsage(cpuBefore);
   const pgCpuAfter = await serverCpuMs(db);
   const walBytes = await walSince(db, walBefore);
-  const { rows } = await sql<{ n: string }>`
-    SELECT count(*) AS n FROM ${sql.table(target)} WHERE xmin::text::bigint >= ${txidBefore}`.execute(db);
+  const rowsWritten = await rowsWrittenSince(db, target, txidBefore);
   const phase: Phase = {
     label,
     stageMs: staged - started,
     mergeMs: finished - staged,
     totalMs: finished - started,
     walBytes,
-    rowsWritten: Number(rows[0]?.n ?? 0),
+    rowsWritten,
     nodeCpuMs: (cpu.user + cpu.system) / 1000,
     pgCpuMs: pgCpuBefore === undefined || pgCpuAfter === undefined ? undefined : pgCpuAfter - pgCpuBefore,
     stageCpu: {
@@ -336,7 +335,7 @@ async function runLoad(
       pgMs: pgCpuBefore === undefined || pgCpuStaged === undefined ? undefined : pgCpuStaged - pgCpuBefore,
     },
     outcome,
-    swapped: (await tableOid(db)) !== tableBefore,
+    swapped: (await tableOid(db, target)) !== tableBefore,
   };
   console.log(
     `${label}: stage ${seconds(phase.stageMs)} + merge ${seconds(phase.mergeMs)}${phase.swapped ? ' (swapped in)' : ''} = ${seconds(phase.totalMs)} ` +
@@ -363,227 +362,23 @@ function check(phase: Phase): void {
   }
 }
 
-interface CopyRun {
-  readonly run: number;
-  readonly ms: number;
-  readonly walBytes: number;
-  readonly pgCpuMs: number | undefined;
-}
-
-/** Encodes the baseline's input, not timed: the loaded rows exactly as the merge stored them, as TSV. */
-async function writeCopyFile(url: string, scratch: string): Promise<{ path: string; bytes: number }> {
-  const path = join(scratch, 'call-records.tsv');
-  // In key order, whatever order the loader wrote the table in: COPY of sorted rows grows the primary key at its
-  // right edge, its best case (in the staging's order COPY is markedly slower, which would flatter the ratio).
-  await psql(url, `\\copy (SELECT * FROM ${target} ORDER BY id) TO '${path}'`);
-  await syncToDisk(path);
-  return { path, bytes: (await stat(path)).size };
-}
-
-/** The physical limit: `\copy` of the loaded rows, pre-encoded as TSV, into an empty table of the same shape. */
-async function runCopyBaseline(
-  db: Kysely<Database>,
-  url: string,
-  file: string,
-  run: number,
-): Promise<CopyRun> {
-  const baseline = 'ingest.bench_copy_baseline';
-  await sql`DROP TABLE IF EXISTS ${sql.table(baseline)}`.execute(db);
-  await sql`CREATE TABLE ${sql.table(baseline)} (LIKE ${sql.table(target)} INCLUDING ALL)`.execute(db);
-  await sql`CHECKPOINT`.execute(db);
-  const walBefore = await walLsn(db);
-  const pgCpuBefore = await serverCpuMs(db);
-  const started = performance.now();
-  await psql(url, `\\copy ${baseline} FROM '${file}'`);
-  const ms = performance.now() - started;
-  const pgCpuAfter = await serverCpuMs(db);
-  const pgCpuMs =
-    pgCpuBefore === undefined || pgCpuAfter === undefined ? undefined : pgCpuAfter - pgCpuBefore;
-  const walBytes = await walSince(db, walBefore);
-  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(baseline)}`.execute(db);
-  if (Number(rows[0]?.n) !== records) throw new Error(`COPY loaded ${rows[0]?.n} rows, expected ${records}`);
-  console.log(
-    `COPY baseline (run ${run}): ${seconds(ms)} (${rate(records, ms)}), WAL ${megabytes(walBytes)}`,
-  );
-  await sql`DROP TABLE ${sql.table(baseline)}`.execute(db);
-  return { run, ms, walBytes, pgCpuMs };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-/** The item whose measure is the median (the lower middle one for an even count). */
-function medianBy<T>(items: readonly T[], measure: (item: T) => number): T {
-  const sorted = [...items].sort((a, b) => measure(a) - measure(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
-}
-
-function psql(url: string, command: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'psql',
-      ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', command],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let errors = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => (errors += text));
-    child.on('error', (error) =>
-      reject(new Error(`psql could not be started (install the PostgreSQL client): ${error.message}`)),
-    );
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`psql failed (${code}): ${errors}`)),
-    );
-  });
-}
-
-/**
- * CPU time so far of the server's processes: the postmaster's children alive now, plus what the ones that ended
- * left in the postmaster's children's time (a backend's time counts there once it has exited). Read from /proc,
- * so only for a server on this machine (undefined otherwise). Unlike wall time, not inflated by a busy machine.
- */
-async function serverCpuMs(db: Kysely<Database>, { settle = true } = {}): Promise<number | undefined> {
-  const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
-  const times = async (pid: number): Promise<{ ppid: number; ticks: number } | undefined> => {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-    if (text === undefined) return undefined;
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // After "pid (comm) ": state ppid … utime(14) stime(15) cutime(16) cstime(17), numbered from the start.
-    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
-    return { ppid: Number(fields[1]), ticks: (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0) };
-  };
-  // A backend that just exited counts once the postmaster has reaped it: give it a moment (outside the timings).
-  if (settle) await new Promise((resolve) => setTimeout(resolve, 300));
-  const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
-  const backend = rows[0] === undefined ? undefined : await times(rows[0].pid);
-  if (backend === undefined) return undefined;
-  const postmaster = backend.ppid;
-  let ticks = (await times(postmaster))?.ticks ?? 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = await times(Number(entry));
-    if (child?.ppid === postmaster) ticks += child.ticks;
-  }
-  return ticks / ticksPerMs;
-}
-
-/**
- * Brings the server's WAL to its steady state before anything is timed: a fresh cluster has no WAL segment files
- * beyond the first few, so the first GB of WAL written would create and zero-fill ~60 new 16 MB segments (with an
- * fsync each), while every later phase — and the COPY baseline, which runs last — reuses the segments a checkpoint
- * recycled: without this, the first phase alone would pay for creating them. A
- * production server is in steady state, so the benchmark writes `max_wal_size` of WAL once (untimed) and
- * checkpoints, which leaves those segments for recycling.
- */
-async function warmUpWal(db: Kysely<Database>): Promise<void> {
-  const started = performance.now();
-  const { rows } = await sql<{
-    mb: string;
-  }>`SELECT setting AS mb FROM pg_settings WHERE name = 'max_wal_size'`.execute(db);
-  // ~1 KB of WAL a row (the pad does not compress: it is under the TOAST threshold).
-  const count = Math.max(1, Number(rows[0]?.mb ?? 1024)) * 1000;
-  await sql`DROP TABLE IF EXISTS ingest.bench_wal_warmup`.execute(db);
-  await sql`CHECKPOINT`.execute(db);
-  const before = await walLsn(db);
-  await sql`
-    CREATE TABLE ingest.bench_wal_warmup AS
-    SELECT g, repeat(md5(g::text), 30) AS pad FROM generate_series(1, ${count}::int) AS g`.execute(db);
-  const written = await walSince(db, before);
-  await sql`DROP TABLE ingest.bench_wal_warmup`.execute(db);
-  await sql`CHECKPOINT`.execute(db);
-  await sql`CHECKPOINT`.execute(db);
-  console.log(
-    `WAL warmed up to its steady state: ${megabytes(written)} written and checkpointed in ${seconds(performance.now() - started)} (not timed)`,
-  );
-}
-
-async function walLsn(db: Kysely<Database>): Promise<string> {
-  const { rows } = await sql<{ lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`.execute(db);
-  return rows[0]?.lsn ?? '0/0';
-}
-
-async function walSince(db: Kysely<Database>, before: string): Promise<number> {
-  const { rows } = await sql<{ bytes: string }>`
-    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), ${before}::pg_lsn)::bigint AS bytes`.execute(db);
-  return Number(rows[0]?.bytes ?? 0);
-}
-
-/** The target table's oid: a swap (`swapInStagedRows`) replaces the table, a copy keeps it. */
-async function tableOid(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ oid: number }>`SELECT ${target}::regclass::oid::int AS oid`.execute(db);
-  return rows[0]?.oid ?? 0;
-}
-
-/** The 32-bit xid the next transaction will get (row versions written later have xmin ≥ it). */
-async function currentXid(db: Kysely<Database>): Promise<string> {
-  const { rows } = await sql<{ xid: string }>`SELECT (txid_current() % 4294967296)::text AS xid`.execute(db);
-  return rows[0]?.xid ?? '0';
-}
-
 async function printSettings(db: Kysely<Database>): Promise<void> {
-  const { rows } = await sql<{ version: string; settings: string }>`
-    SELECT current_setting('server_version') AS version,
-           string_agg(name || '=' || setting, ', ' ORDER BY name) AS settings
-    FROM pg_settings
-    WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'wal_level', 'max_wal_size')`.execute(
-    db,
-  );
   console.log(
-    `PostgreSQL ${rows[0]?.version} (${rows[0]?.settings}); ${connections} staging connection(s); ` +
+    `${await describeServer(db)}; ${connections} staging connection(s); ` +
       `merge memory ≤ ${mergeMemoryMb} MB; first loads ${firstLoadSwap ? 'swapped in when they can be' : 'copied'}`,
   );
 }
 
-/** DATABASE_URL → a scratch database beside it; otherwise an embedded Postgres of our own. */
-async function provideDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const external = process.env['DATABASE_URL'];
-  if (!external) {
-    console.log('DATABASE_URL is not set: starting an embedded Postgres for the benchmark…');
-    const running = await startEmbeddedPostgres({ database: 'bench_load' });
-    return { url: running.url, stop: () => running.stop() };
-  }
-  const parsed = new URL(external);
-  const name = `${decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'}_bench_load`;
-  const admin = new URL(external);
-  admin.pathname = '/postgres';
-  await createDatabaseIfMissing(admin.toString(), name);
-  const scratch = new URL(external);
-  scratch.pathname = `/${encodeURIComponent(name)}`;
-  console.log(`DATABASE_URL is set: benchmarking in the scratch database ${name}`);
-  return {
-    url: scratch.toString(),
-    stop: async () => {
-      const client = new pg.Client({ connectionString: admin.toString() });
-      client.on('error', () => undefined); // a dropped connection fails the query in progress: that is the report
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
-function cpuSeconds(ms: number | undefined): string {
-  return ms === undefined ? 'n/a' : seconds(ms);
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
-
-function rate(count: number, ms: number): string {
-  return `${Math.round(count / (ms / 1000)).toLocaleString('en')} rows/s`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+/** One COPY of the baseline, logged. */
+async function copyBaseline(
+  db: Kysely<Database>,
+  url: string,
+  file: string,
+  run: number,
+): Promise<CopyRun & { readonly run: number }> {
+  const copy = await runCopyBaseline(db, url, file, { table: target, rows: records });
+  console.log(
+    `COPY baseline (run ${run}): ${seconds(copy.ms)} (${rate(records, copy.ms)}), WAL ${megabytes(copy.walBytes)}`,
+  );
+  return { run, ...copy };
 }

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const benchmarks = ['bench:sandbox', 'bench:extract', 'bench:load'] as const;
+const benchmarks = ['bench:sandbox', 'bench:extract', 'bench:load', 'bench:e2e'] as const;
 const failed: string[] = [];
 for (const name of benchmarks) {
   process.stdout.write(`\n=== npm run ${name}\n`);

@@ -15,6 +15,7 @@ export interface SandboxCliFlags {
   readonly otherPort: number;
   readonly seed: number;
   readonly count: readonly string[];
+  readonly revision?: number;
   readonly hostile?: true | string;
   readonly communicationsKey?: string;
   readonly messagingKey?: string;
@@ -66,6 +67,11 @@ export function createSandboxCommand(): Command {
       `records of a resource, repeatable (${sandboxResources.join(', ')})`,
       collect,
       [] as readonly string[],
+    )
+    .option(
+      '--revision <n>',
+      'every record ends with "revision": n from n = 2 on (the same ids, every record changed; default 1)',
+      integer(1),
     )
     .option('--hostile [every]', 'serve hostile records (every Nth record, default 10) for loader tests')
     .option('--communications-key <key>', 'expected api_key query parameter of the communications API')
@@ -124,6 +130,7 @@ export function optionsFromFlags(flags: SandboxCliFlags): SandboxOptions {
     messages,
     faults,
     ...(hostile === undefined ? {} : { hostile }),
+    ...(flags.revision === undefined ? {} : { revision: flags.revision }),
     ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
     ...(flags.projects === undefined ? {} : { projects: flags.projects }),
     ...(flags.tokenTtlMs === undefined ? {} : { generic: { tokenTtlMs: flags.tokenTtlMs } }),

@@ -25,6 +25,12 @@ export interface DatasetSettings {
   readonly counts: Readonly<Record<SandboxResource, number>>;
   /** Absent: every record is clean. */
   readonly hostile?: ResolvedHostile | undefined;
+  /**
+   * From 2 on, every generated record has `"revision": N` (ids kept), hostile ones too (made from the revised
+   * clean record): the same records, each one changed, for all-changed re-loads. Absent or 1: records as generated.
+   * Appended records are as given.
+   */
+  readonly revision?: number | undefined;
 }
 
 /** Where a body's records sit: what comes before the first and after the last (e.g. `{"data":[` and `]}`). */
@@ -96,6 +102,12 @@ export function createDataset(settings: DatasetSettings): MutableDataset {
     }
   };
 
+  // Every record is one JSON object, written whole: a revision replaces its closing brace.
+  const revisionEnd =
+    settings.revision === undefined || settings.revision <= 1
+      ? undefined
+      : Buffer.from(`,"revision":${settings.revision}}`);
+
   /** The clean record, written by its generator. */
   const writeClean = (writer: JsonByteWriter, resource: SandboxResource, index: number): void => {
     const random = createRandom(mixSeed(seed, salts.get(resource) ?? 0, index));
@@ -103,6 +115,10 @@ export function createDataset(settings: DatasetSettings): MutableDataset {
     if (isCommunicationsResource(resource)) writeCommunicationsRecord(writer, resource, ctx);
     else if (isMessagingResource(resource)) writeMessagingRecord(writer, resource, ctx);
     else writeItem(writer, ctx);
+    if (revisionEnd !== undefined) {
+      writer.position -= 1;
+      writer.bytes(revisionEnd);
+    }
   };
 
   const scratch = new JsonByteWriter(Buffer.allocUnsafeSlow(16 * 1024));

@@ -45,6 +45,12 @@ export interface SandboxOptions {
   readonly seed?: number;
   /** Records per resource, e.g. `{ user_call_records: 1_000_000, contacts: 0 }`. Business hours are always 1. */
   readonly counts?: Partial<Record<SandboxResource, number>>;
+  /**
+   * The revision of every generated record: from 2 on, each one has `"revision": N`, hostile ones too (still of
+   * their kind) — the same ids, every record changed (all-changed re-loads, `npm run bench:e2e`). Default 1:
+   * records as generated.
+   */
+  readonly revision?: number;
   /** Serve hostile records (loader tests). `true` = every 10th record, all kinds. Default off. */
   readonly hostile?: boolean | HostileOptions;
   /** Expected API keys. Defaults `sandbox-communications-key` (query `api_key`), `sandbox-messaging-key` (header `api_key`). */
@@ -82,6 +88,7 @@ export interface ResolvedSandboxOptions {
   readonly otherOriginPort: number;
   readonly seed: number;
   readonly counts: Readonly<Record<SandboxResource, number>>;
+  readonly revision: number;
   readonly hostile: ResolvedHostile | undefined;
   readonly keys: { readonly communications: string; readonly messaging: string };
   readonly generic: ResolvedGenericCredentials;
@@ -147,6 +154,7 @@ const optionsSchema = z.object({
       }
     })
     .optional(),
+  revision: z.number().int().min(1).safe().optional(),
   hostile: z
     .union([
       z.boolean(),
@@ -216,6 +224,7 @@ export function resolveSandboxOptions(options: SandboxOptions = {}): ResolvedSan
     otherOriginPort: options.otherOriginPort ?? 0,
     seed: options.seed ?? 1,
     counts: { ...defaultCounts, ...withoutUndefined(options.counts) },
+    revision: options.revision ?? 1,
     hostile,
     keys: { ...defaultKeys, ...withoutUndefined(options.keys) },
     generic: { ...defaultGenericCredentials, ...withoutUndefined(options.generic) },

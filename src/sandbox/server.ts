@@ -101,7 +101,12 @@ export const healthPath = '/__sandbox/health';
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const settings = resolveSandboxOptions(options);
-  const dataset = createDataset({ seed: settings.seed, counts: settings.counts, hostile: settings.hostile });
+  const dataset = createDataset({
+    seed: settings.seed,
+    counts: settings.counts,
+    hostile: settings.hostile,
+    revision: settings.revision,
+  });
   const projects = createProjectDataset({ seed: settings.seed, count: settings.projects });
   const tokens = createTokenStore({ seed: settings.seed, ttlMs: settings.generic.tokenTtlMs });
   const messaging = createMessagingStore({ seed: settings.seed, progress: settings.messages });

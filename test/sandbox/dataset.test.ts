@@ -127,3 +127,48 @@ describe('hostile records (opt-in)', () => {
     });
   });
 });
+
+describe('revision', () => {
+  it('changes every record of every resource and keeps its id, in the dataset and over HTTP', async () => {
+    const small = { user_call_records: 40, forwarding_numbers: 12, contacts: 9, items: 7 };
+    const original = createDataset({ seed: 4, counts: { ...defaultCounts, ...small } });
+    const revised = createDataset({ seed: 4, counts: { ...defaultCounts, ...small }, revision: 3 });
+    for (const resource of ['user_call_records', 'forwarding_numbers', 'contacts', 'items'] as const) {
+      const before = [...original.records(resource)] as Record<string, unknown>[];
+      const after = [...revised.records(resource)] as Record<string, unknown>[];
+      expect(after, resource).toEqual(before.map((record) => ({ ...record, revision: 3 })));
+    }
+    await usingSandbox({ seed: 4, counts: small, revision: 3 }, async (sandbox) => {
+      const body = (await fetchText(communicationsUrl(sandbox, 'user_call_records'))).text;
+      expect(body).toBe(revised.bodyText('user_call_records'));
+      const paged = JSON.parse(
+        (await fetchText(communicationsUrl(sandbox, 'user_call_records', { page: '2', perPage: '10' }))).text,
+      ) as { data: unknown[] };
+      expect(paged.data).toEqual([...revised.records('user_call_records', 10, 20)]);
+    });
+  });
+
+  it('changes the hostile records too, each still of its kind', () => {
+    const settings = { seed: 3, counts: { ...defaultCounts, call_queues: 70 } };
+    const hostile = { every: 10, kinds: hostileKinds };
+    const original = createDataset({ ...settings, hostile });
+    const revised = createDataset({ ...settings, hostile, revision: 2 });
+    for (let index = 9; index < 70; index += 10) {
+      expect(revised.hostileKind('call_queues', index)).toBe(original.hostileKind('call_queues', index));
+      const before = original.recordText('call_queues', index);
+      const after = revised.recordText('call_queues', index);
+      // The same text (raw numbers, escapes and all) with one member more: the revision.
+      expect(after).toContain('"revision":2');
+      expect(after.replace(',"revision":2', ''), String(original.hostileKind('call_queues', index))).toBe(
+        before,
+      );
+    }
+  });
+
+  it('1, the default, leaves records as generated', () => {
+    const plain = createDataset({ seed: 4, counts: defaultCounts });
+    const first = createDataset({ seed: 4, counts: defaultCounts, revision: 1 });
+    expect(first.bodyText('call_queues')).toBe(plain.bodyText('call_queues'));
+    expect(plain.recordText('call_queues', 0)).not.toContain('revision');
+  });
+});
