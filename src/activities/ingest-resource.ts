@@ -1,12 +1,12 @@
 /**
  * `ingestResource`: fetch, extract, stage and merge one resource of a load. Pages stream through the extractor
- * into the resource's staging table (one batch in flight while the next is read); after each page the paginator's
- * state is checkpointed, so a retried attempt resumes after the last completed page instead of starting over (a
- * `single_page` response is re-streamed; staging by sequence number makes the replayed rows harmless). An
- * incremental resource asks only for its window and leaves out records outside it; its cursor moves in the merge
- * transaction (`incremental-run.ts`). When the fetch is complete, ONE transaction merges staging into the table. A
- * timer heartbeats progress (also while waiting for headers), which is how Temporal's cancellation reaches the HTTP
- * request. Returns counts only.
+ * into the resource's staging table (a few batches in flight while the next is read: `batch-pipeline.ts`); after
+ * each page the paginator's state is checkpointed, so a retried attempt resumes after the last completed page
+ * instead of starting over (a `single_page` response is re-streamed; staging by sequence number makes the replayed
+ * rows harmless). An incremental resource asks only for its window and leaves out records outside it; its cursor
+ * moves in the merge transaction (`incremental-run.ts`). When the fetch is complete, ONE transaction merges staging
+ * into the table. A timer heartbeats progress (also while waiting for headers), which is how Temporal's cancellation
+ * reaches the HTTP request. Returns counts only.
  */
 import type { Context } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
@@ -40,7 +40,7 @@ import type { WindowFilter } from './incremental-window.ts';
 import { readCursorProgress, saveCheckpointWithProgress } from '../db/ledger/cursors.ts';
 import type { RetryBudget } from './retry.ts';
 import { attemptState, observeAttempt, observedRun, type AttemptObserver } from './observe.ts';
-import { BatchPipeline } from './batch-pipeline.ts';
+import { BatchPipeline, pipelineLimits } from './batch-pipeline.ts';
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts';
 
 export interface IngestResourceDeps {
@@ -55,7 +55,8 @@ export interface IngestResourceDeps {
   readonly heartbeatIntervalMs?: number;
   /**
    * Size of one staged batch of raw JSON (default 1 MiB): big enough that a batch's fixed cost (its transaction and
-   * statements) is spread over about 2 400 call records, small enough to keep one batch per resource in memory.
+   * statements) is spread over about 2 400 call records, small enough that the few a resource stages at once
+   * (`pipelineLimits`: at most 3 × this in flight) stay small in memory.
    */
   readonly batchBytes?: number;
   /** The most memory one sort of a merge may use, in MB (`MergeOptions.memoryMb`). */
@@ -268,43 +269,66 @@ async function fetchPages(
   let pages = resumeAfter;
   let part = 0;
   let done = saved?.done ?? null;
-  const stager = new BatchPipeline(db, staging, observer);
+  const batchBytes = deps.batchBytes ?? 1024 * 1024;
+  const stager = new BatchPipeline(db, staging, observer, pipelineLimits(batchBytes));
   report({ phase: 'fetching', page: resumeAfter + 1, fetched, rejected, resumeAfterPage: resumeAfter });
-  for await (const event of paginate(paginationInput(resource.name, requester.endpoint, rendered, {}), send, {
-    ...(saved === undefined ? {} : { resume: saved }),
-    signal,
-    // Deeper than the loader stages: a record nested too deep is rejected alone (`too-deep`) instead of failing the
-    // whole response, as the extractor's default (256) would.
-    extract: { batchBytes: deps.batchBytes ?? 1024 * 1024, maxDepth: maxBodyDepth },
-  })) {
-    if (event.type === 'records') {
-      // Records outside the incremental window are left out (and counted), as dlt does.
-      const records =
-        filter === null ? event.batch.records : filter.keep(event.batch.records, `page ${event.page}`);
-      fetched += records.length;
-      sinceCheckpoint += records.length;
-      const seq = batchSeq(event.page, part++);
-      await stager.stage(seq, records);
-      await keepForChildren(db, input, seq, records);
-      continue;
-    }
-    const outcome = await stager.drain();
-    rejected += outcome.rejected;
-    if (filter === null) await saveCheckpoint(db, loadId, resource.name, event.state);
-    else {
-      await saveCheckpointWithProgress(db, {
-        loadId,
-        resource: resource.name,
-        state: event.state,
-        progress: filter.progress,
+  try {
+    for await (const event of paginate(
+      paginationInput(resource.name, requester.endpoint, rendered, {}),
+      send,
+      {
+        ...(saved === undefined ? {} : { resume: saved }),
+        signal,
+        // Deeper than the loader stages: a record nested too deep is rejected alone (`too-deep`) instead of failing
+        // the whole response, as the extractor's default (256) would.
+        extract: { batchBytes, maxDepth: maxBodyDepth },
+      },
+    )) {
+      if (event.type === 'records') {
+        // Records outside the incremental window are left out (and counted), as dlt does.
+        const records =
+          filter === null ? event.batch.records : filter.keep(event.batch.records, `page ${event.page}`);
+        fetched += records.length;
+        sinceCheckpoint += records.length;
+        const seq = batchSeq(event.page, part++);
+        await stager.stage(seq, records);
+        await keepForChildren(db, input, seq, records);
+        continue;
+      }
+      // The page's checkpoint is saved once its batches are staged, while the next page is fetched; a retry
+      // resumes after the last page saved, and the records it counts are counted then (a retry re-fetches others).
+      const kept = sinceCheckpoint;
+      const progress = filter?.progress;
+      sinceCheckpoint = 0;
+      pages = event.page;
+      done = event.state.done;
+      part = 0;
+      await stager.afterStaged(async (staged) => {
+        rejected += staged;
+        if (progress === undefined) await saveCheckpoint(db, loadId, resource.name, event.state);
+        else {
+          await saveCheckpointWithProgress(db, {
+            loadId,
+            resource: resource.name,
+            state: event.state,
+            progress,
+          });
+        }
+        observer.kept(kept);
+        report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
       });
     }
-    observer.kept(sinceCheckpoint);
-    sinceCheckpoint = 0;
-    pages = event.page;
-    done = event.state.done;
-    part = 0;
-    report({ phase: 'fetching', page: event.page + 1, fetched, rejected, resumeAfterPage: event.page });
+    // Not `rejected += (await …)`: that reads `rejected` before the await, while a checkpoint step adds to it.
+    const tail = await stager.drain();
+    rejected += tail.rejected;
+  } catch (error) {
+    // A failed page or a cancellation: the batches still being staged end before the attempt does (see
+    // docs/loading.md for what that fences). A batch that failed while the next page was being fetched came first:
+    // it is the attempt's failure, unless the attempt was cancelled.
+    await stager.settle();
+    const first = stager.failure;
+    if (first !== undefined && !signal.aborted) throw first.error;
+    throw error;
   }
 
   return { fetched, rejected, pages, endedIgnored: done === 'response-ignored', filter };

@@ -96,16 +96,19 @@ export class RegionDecoder {
     const regionStart = starts[0]!;
     const regionEnd = ends[count - 1]!;
     const text = `[${buf.toString('utf8', regionStart, regionEnd)}]`;
-    // Walk the bytes once: a lead byte starts one UTF-16 unit, a 4-byte lead two, continuation bytes none.
+    // Count UTF-16 units: a lead byte starts one, a 4-byte lead two, continuation bytes none. The bytes between
+    // elements are ASCII (commas, whitespace), and so are most elements even here (the native `isAscii` says
+    // which): only the others are walked byte by byte.
     let unit = 1;
     let at = regionStart;
     for (let j = 0; j < count; j += 1) {
       const start = starts[j]!;
       const end = ends[j]!;
-      for (; at < start; at += 1) unit += utf16Units(buf[at]!);
+      unit += start - at;
       this.unitStarts[j] = unit;
-      for (; at < end; at += 1) unit += utf16Units(buf[at]!);
+      unit += unitsOf(buf, start, end);
       this.unitEnds[j] = unit;
+      at = end;
     }
     return text;
   }
@@ -136,6 +139,22 @@ function collectNonAscii(
     collectNonAscii(buf, starts, ends, lo, mid, out, limit) &&
     collectNonAscii(buf, starts, ends, mid, hi, out, limit)
   );
+}
+
+/**
+ * UTF-16 units of the UTF-8 bytes `buf[from, to)`: halves that `isAscii` clears count one per byte, so only short
+ * runs around the non-ASCII characters are walked byte by byte (a split inside a character is harmless: each byte
+ * counts on its own).
+ */
+function unitsOf(buf: Buffer, from: number, to: number): number {
+  if (to - from <= 64) {
+    let units = 0;
+    for (let b = from; b < to; b += 1) units += utf16Units(buf[b]!);
+    return units;
+  }
+  if (isAscii(buf.subarray(from, to))) return to - from;
+  const mid = (from + to) >>> 1;
+  return unitsOf(buf, from, mid) + unitsOf(buf, mid, to);
 }
 
 function utf16Units(byte: number): number {
