@@ -11,11 +11,9 @@
  * CA that signed nothing of the server's). TLS is switched on and pg_hba.conf replaced by reloading the
  * configuration, which a new session shows.
  */
-import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -30,9 +28,9 @@ import { migrationsFolder } from '../../src/local/paths.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/local/postgres.ts';
 import { providePostgres } from '../../src/local/stack.ts';
 import { postgresClientConfig } from '../../src/postgres-connection.ts';
+import { createOtherCa, createTestCertificates } from '../helpers/tls-certificates.ts';
 import { until } from '../helpers/until.ts';
 
-const run = promisify(execFile);
 let scratch: string;
 let postgres: RunningPostgres;
 let password: string;
@@ -84,69 +82,14 @@ function expectRefused(error: unknown, code: string): void {
   expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(password);
 }
 
-/** A key and a certificate signed by `issuer` (self-signed without one). */
-async function certificate(
-  name: string,
-  subject: string,
-  options: { readonly issuer?: string; readonly altNames?: string } = {},
-): Promise<void> {
-  const key = [
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    file(`${name}.key`),
-  ];
-  if (options.issuer === undefined) {
-    await run('openssl', [
-      'req',
-      '-x509',
-      ...key,
-      '-out',
-      file(`${name}.pem`),
-      '-days',
-      '2',
-      '-subj',
-      subject,
-    ]);
-    return;
-  }
-  await run('openssl', ['req', ...key, '-out', file(`${name}.csr`), '-subj', subject]);
-  const extensions = file(`${name}.ext`);
-  await writeFile(extensions, options.altNames === undefined ? '' : `subjectAltName=${options.altNames}\n`);
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    file(`${name}.csr`),
-    '-CA',
-    file(`${options.issuer}.pem`),
-    '-CAkey',
-    file(`${options.issuer}.key`),
-    '-CAcreateserial',
-    '-out',
-    file(`${name}.pem`),
-    '-days',
-    '2',
-    '-extfile',
-    extensions,
-  ]);
-}
-
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'ingest-pg-tls-'));
   await chmod(scratch, 0o755); // as root, Postgres runs as the `postgres` user, who reads its certificate here
   [postgres] = await Promise.all([
     startEmbeddedPostgres({ database: 'ingest', fast: true }),
-    (async () => {
-      await Promise.all([certificate('ca', '/CN=test CA'), certificate('other-ca', '/CN=another CA')]);
-      await Promise.all([
-        certificate('server', '/CN=localhost', { issuer: 'ca', altNames: 'DNS:localhost' }),
-        certificate('client', '/CN=ingest', { issuer: 'ca' }),
-      ]);
-    })(),
+    // The server's certificate names `localhost` only (not 127.0.0.1); the client's is for the user `ingest`.
+    createTestCertificates(scratch, { serverAltNames: 'DNS:localhost', clientSubject: '/CN=ingest' }),
+    createOtherCa(scratch),
   ]);
   password = decodeURIComponent(new URL(postgres.url).password);
 
