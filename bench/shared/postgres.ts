@@ -8,9 +8,12 @@ import { spawn } from 'node:child_process';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import type { Database } from '../../src/db/schema.ts';
-import { createDatabaseIfMissing, quoteIdentifier, startEmbeddedPostgres } from '../../src/local/postgres.ts';
+import {
+  createDatabaseIfMissing,
+  dropDatabaseIfExists,
+  startEmbeddedPostgres,
+} from '../../src/local/postgres.ts';
 import { postgresClientConfig, withoutPassword } from '../../src/postgres-connection.ts';
 import { megabytes, seconds } from './figures.ts';
 
@@ -48,16 +51,7 @@ export async function provideBenchDatabase(
   return {
     url: scratch.toString(),
     description: `the scratch database ${name} on ${parsed.host}`,
-    stop: async () => {
-      const client = new pg.Client(postgresClientConfig(admin.toString()));
-      client.on('error', () => undefined); // a dropped connection fails the query in progress: that is the report
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    stop: () => dropDatabaseIfExists(admin.toString(), name),
   };
 }
 

@@ -267,14 +267,31 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 
 /** Creates `database` on the server behind `adminUrl` unless it exists. */
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  await withAdminClient(adminUrl, async (client) => {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
+  });
+}
+
+/** Drops `database` on the server behind `adminUrl` if it exists, whoever is connected to it. */
+export async function dropDatabaseIfExists(adminUrl: string, database: string): Promise<void> {
+  await withAdminClient(adminUrl, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)} WITH (FORCE)`),
+  );
+}
+
+/** Runs `work` on a connection of its own to `adminUrl`, closed after. */
+async function withAdminClient(
+  adminUrl: string,
+  work: (client: pg.Client) => Promise<unknown>,
+): Promise<void> {
   const client = new pg.Client(postgresClientConfig(adminUrl));
   // A client whose connection dies emits 'error' (fatal unhandled) besides failing the call in progress, or the
   // next one: that failure is what reports it.
   client.on('error', () => {});
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
+    await work(client);
   } finally {
     await client.end();
   }

@@ -10,8 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrations.ts';
 import { projectRoot } from '../../src/local/paths.ts';
-import { createDatabaseIfMissing, quoteIdentifier } from '../../src/local/postgres.ts';
-import { postgresClientConfig } from '../../src/postgres-connection.ts';
+import { createDatabaseIfMissing, dropDatabaseIfExists } from '../../src/local/postgres.ts';
 import { startLocalStack, type LocalStack } from '../../src/local/stack.ts';
 import { readSettings } from '../../src/app/settings.ts';
 import { bundleWorkflows } from '../../src/app/ingest-worker.ts';
@@ -38,7 +37,7 @@ export async function setup(project: TestProject): Promise<void> {
 
   // A fresh, migrated template: each test file clones it (CREATE DATABASE … TEMPLATE), so files never share state.
   const adminUrl = withDatabaseName(stack.postgres.url, 'postgres');
-  await dropDatabase(adminUrl, templateDatabase);
+  await dropDatabaseIfExists(adminUrl, templateDatabase);
   await createDatabaseIfMissing(adminUrl, templateDatabase);
   const template = createDatabase(withDatabaseName(stack.postgres.url, templateDatabase), {
     maxConnections: 1,
@@ -61,18 +60,6 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await stack?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });
-}
-
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client(postgresClientConfig(adminUrl));
-  client.on('error', () => undefined); // a dropped connection fails the query in progress: that is the report
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
 }
 
 declare module 'vitest' {
