@@ -76,7 +76,10 @@ const resources = proxyActivities<IngestActivities>({
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '1 minute',
+    // Only a timeout (a worker that died) waits by this backoff: each failure the activity raises carries its own
+    // nextRetryDelay, which the server does not cap by maximumInterval. Short, so a crash costs ~the heartbeat
+    // timeout, not a minute more late in a load whose earlier attempts (rate limited ones too) raised the count.
+    maximumInterval: '10 seconds',
   },
 });
 

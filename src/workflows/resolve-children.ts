@@ -43,7 +43,8 @@ const fetching = proxyActivities<ResolveActivities>({
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '1 minute',
+    // As for `ingestResource`: only a timeout waits by this backoff (the activity sets nextRetryDelay otherwise).
+    maximumInterval: '10 seconds',
     maximumAttempts: 10,
   },
 });
