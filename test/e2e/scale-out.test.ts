@@ -7,7 +7,7 @@
  * its tasks, nor it theirs. The run's history says which worker started each activity; the tables hold exactly what
  * the sandbox served.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
@@ -16,7 +16,6 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIngestWorker } from '../../src/app/ingest-worker.ts';
 import { canonicalJson } from '../../src/config/plan-hash.ts';
-import { projectRoot } from '../../src/local/paths.ts';
 import { communicationsResources } from '../../src/sandbox/resources.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { searchAttributeTypes, taskQueue } from '../../src/shared/names.ts';
@@ -24,6 +23,7 @@ import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
+import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 import { until } from '../helpers/until.ts';
 
 const database = withDatabase();
@@ -86,35 +86,16 @@ async function startProductWorker(): Promise<ChildProcess> {
       ([name]) => !name.startsWith('INGEST_') && !name.endsWith('_API_KEY') && !name.endsWith('_BASE_URL'),
     ),
   );
-  const started = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/app/worker.ts', '--concurrency', '1', '--workflow-bundle', workflowBundlePath],
-    {
-      cwd: projectRoot,
-      env: {
-        ...inherited,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_NAMESPACE: namespace,
-        DATABASE_URL: database.url,
-        ...sourceEnv(),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child = started;
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes('"worker started"')) resolve();
-    };
-    started.stdout.on('data', read);
-    started.stderr.on('data', read);
-    started.once('exit', (code, signal) =>
-      reject(new Error(`the worker exited (${code ?? signal}) before it started:\n${output}`)),
-    );
+  const started = spawnWorkerEntry(['--concurrency', '1', '--workflow-bundle', workflowBundlePath], {
+    ...inherited,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: namespace,
+    DATABASE_URL: database.url,
+    ...sourceEnv(),
   });
-  return started;
+  child = started.child;
+  await started.waitFor('"worker started"');
+  return started.child;
 }
 
 /** The identities polling the namespace's `ingest` activity queue now. */

@@ -27,6 +27,7 @@ import { projectRoot } from '../../src/local/paths.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { startGrpcTlsProxy, type GrpcTlsProxy } from '../helpers/grpc-tls-proxy.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
+import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls-certificates.ts';
 
 const database = withDatabase();
@@ -179,36 +180,18 @@ describe('a secured Temporal', () => {
 
   it('`npm run worker` logs how it connects, never the API key', async () => {
     const forwarded = keyProxy.forwardedCalls;
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/app/worker.ts', '--workflow-bundle', workflowBundlePath],
-      {
-        cwd: projectRoot,
-        env: {
-          ...isolatedTemporalEnv({ PATH: process.env['PATH'] }),
-          TEMPORAL_ADDRESS: keyProxy.address,
-          TEMPORAL_NAMESPACE: namespace,
-          TEMPORAL_API_KEY: apiKey,
-          TEMPORAL_TLS_SERVER_CA_CERT_PATH: certificates.caCert,
-          DATABASE_URL: database.url,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.push(child);
-    let output = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const read = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('worker started')) resolve();
-      };
-      child.stdout.on('data', read);
-      child.stderr.on('data', read);
-      void exited.then((code) => reject(new Error(`the worker exited (${code}):\n${output}`)));
+    const worker = spawnWorkerEntry(['--workflow-bundle', workflowBundlePath], {
+      ...isolatedTemporalEnv({ PATH: process.env['PATH'] }),
+      TEMPORAL_ADDRESS: keyProxy.address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_API_KEY: apiKey,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: certificates.caCert,
+      DATABASE_URL: database.url,
     });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    children.push(worker.child);
+    await worker.waitFor('worker started');
+    const { code, output } = await worker.stop();
+    expect(code).toBe(0);
     expect(output).toContain('"security":"TLS, API key"');
     expect(output).not.toContain(apiKey);
     expect(keyProxy.forwardedCalls).toBeGreaterThan(forwarded);

@@ -4,7 +4,6 @@
  * fails naming the variable. It never falls back to the sandbox silently; with `--sandbox` it starts, and SIGTERM
  * stops it with exit code 0. A traced worker given a prebuilt bundle without the tracing interceptors says so.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,44 +14,12 @@ import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 import { until } from '../helpers/until.ts';
+import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 
 const database = withDatabase();
 const { temporalAddress, namespace, workflowBundlePath } = inject('stack');
 const emptyDir = await mkdtemp(join(tmpdir(), 'ingest-worker-sources-'));
 afterAll(() => rm(emptyDir, { recursive: true, force: true }));
-
-/** A worker process; `stop` sends SIGTERM and resolves with its exit code and everything it printed. */
-function startWorker(args: readonly string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/worker.ts', ...args], {
-    cwd: projectRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let code: number | null | undefined;
-  void exited.then((value) => (code = value));
-  return {
-    output: () => output,
-    exited,
-    /** Resolves once `text` was printed; rejects when the process exits first or after 60 s. */
-    async waitFor(text: string): Promise<void> {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes(text)) {
-        if (code !== undefined)
-          throw new Error(`the worker exited (${String(code)}) before "${text}":\n${output}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}":\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    },
-    async stop(): Promise<{ code: number | null; output: string }> {
-      if (code === undefined) child.kill('SIGTERM');
-      return { code: await exited, output };
-    },
-  };
-}
 
 const baseEnv = () => {
   const env: NodeJS.ProcessEnv = {
@@ -70,7 +37,7 @@ const baseEnv = () => {
 
 describe('npm run worker', () => {
   it('starts without credentials, lists what each source lacks, and fails a run naming the variable', async () => {
-    const worker = startWorker(['--workflow-bundle', workflowBundlePath], baseEnv());
+    const worker = spawnWorkerEntry(['--workflow-bundle', workflowBundlePath], baseEnv());
     try {
       await worker.waitFor('worker started');
       const output = worker.output();
@@ -110,7 +77,7 @@ describe('npm run worker', () => {
 
   it('starts on a sources folder with nothing valid in it, reporting the broken file and warning loudly', async () => {
     await writeFile(join(emptyDir, 'broken.yaml'), 'name: broken\nclient: [unclosed\n');
-    const worker = startWorker(
+    const worker = spawnWorkerEntry(
       ['--sources', emptyDir, '--workflow-bundle', workflowBundlePath, '--metrics-address', '127.0.0.1:0'],
       // Traced (to a port nothing listens on), with the test set-up's bundle, built without --tracing.
       { ...baseEnv(), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
@@ -134,7 +101,7 @@ describe('npm run worker', () => {
 
   it('refuses a sources folder that does not exist', async () => {
     const missing = join(emptyDir, 'missing');
-    const worker = startWorker(['--sources', missing], baseEnv());
+    const worker = spawnWorkerEntry(['--sources', missing], baseEnv());
     const code = await worker.exited;
     const output = worker.output();
     expect(code).toBe(1);
@@ -143,7 +110,7 @@ describe('npm run worker', () => {
   }, 60_000);
 
   it('starts with --sandbox and a prebuilt bundle, announces it, and stops cleanly on SIGTERM', async () => {
-    const worker = startWorker(['--sandbox', '--workflow-bundle', workflowBundlePath], baseEnv());
+    const worker = spawnWorkerEntry(['--sandbox', '--workflow-bundle', workflowBundlePath], baseEnv());
     await worker.waitFor('worker started');
     const { code, output } = await worker.stop();
     expect(output).toContain('using the sandbox API for communications, messaging');
