@@ -23,9 +23,10 @@ export function withParentFields(
   record: ExtractedRecord,
   additions: readonly (readonly [string, unknown])[],
 ): ExtractedRecord {
+  // Nothing to add: the record is not even parsed (staging needs only its bytes).
+  if (additions.length === 0) return record;
   const { value } = record;
-  if (additions.length === 0 || value === null || typeof value !== 'object' || Array.isArray(value))
-    return record;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return record;
   const text = record.text.trimEnd();
   if (!text.endsWith('}')) return record;
   const members = additions.map(([name, v]) => `${JSON.stringify(name)}:${JSON.stringify(v)}`).join(',');

@@ -14,6 +14,7 @@ import { IngestError, describeError } from '../errors.ts';
 import type { ExtractedRecord, RecordIssue } from '../shared/records.ts';
 import { failedBeforeSending } from '../http/http-errors.ts';
 import type { ResourceRequester } from '../http/resource-request.ts';
+import { parseRecordText } from '../http/extract/element-record.ts';
 
 export interface SendOnceInput {
   readonly loadId: string;
@@ -71,6 +72,9 @@ export async function sendOnce(
     const fetched = await requester.fetchRecords(rendered, { signal });
     records = [];
     for await (const batch of fetched.batches) records.push(...batch.records);
+    // A record that is not JSON fails when its value is read: here, so that a malformed reply is an unknown outcome
+    // like any other failure of the reply (which is small: one request). Reading it also completes the issues stored.
+    for (const record of records) void record.value;
   } catch (error) {
     if (failedBeforeSending(error)) {
       // Proven: nothing left this machine. Forget the intent, so the retry may send.
@@ -99,10 +103,17 @@ export async function sendOnce(
   return records;
 }
 
+/**
+ * The records of a stored reply, parsed as extraction parses them: a record with raw control characters (stored as
+ * sent, and rejected by staging) is read as if they were escaped; one that does not parse at all is an
+ * `INVALID_JSON` IngestError, never a bare SyntaxError.
+ */
 function recordsOf(reply: StoredReply | null): ExtractedRecord[] {
-  return (reply?.records ?? []).map((r) => {
+  return (reply?.records ?? []).map((r, index) => {
     const text = r.b64 === undefined ? (r.text ?? '') : Buffer.from(r.b64, 'base64').toString('utf8');
-    return { text, value: JSON.parse(text) as unknown, issues: r.issues };
+    const context = { offsetOfBytes: 0, firstIndex: index, noun: 'record' } as const;
+    const parsed = parseRecordText(text, Buffer.from(text), 0, context);
+    return { text, value: parsed.value, issues: parsed.issues ?? r.issues };
   });
 }
 

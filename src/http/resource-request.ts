@@ -3,7 +3,8 @@
  * resource's credentials from the environment (here, at run time, never in the plan) or reports that the resource is
  * skipped; the returned requester renders a request for a parent record, sends it with auth, and hands back either
  * the raw response (`send`) or its records as batches (`fetchRecords`), every failure classified and naming the
- * source, the resource and the redacted URL.
+ * source, the resource and the redacted URL — the failure of a record that is not JSON too, which is thrown when its
+ * `value` is read, not by the iteration (docs/extraction.md).
  *
  * A resource whose request is not repeatable (e.g. `sms`, which sends a message) is sent with redirects refused and
  * on a fresh connection by default, so that a failure in the connect phase proves nothing was sent.
@@ -67,7 +68,11 @@ export interface FetchedRecords {
   readonly headers: HttpHeaders;
   readonly url: string;
   readonly ignored: boolean;
-  /** Record batches as the body streams (iterate once); failures are `IngestError`s naming the request. */
+  /**
+   * Record batches as the body streams (iterate once). A broken body fails the iteration; a record that is not JSON
+   * fails when its `value` is read, perhaps after the iteration ended (docs/extraction.md). Either failure is an
+   * `IngestError` naming the request, its body excerpt redacted.
+   */
   readonly batches: AsyncIterable<RecordBatch>;
   /** Totals once `batches` has been read to its end; undefined before (and when ignored). */
   readonly outcome: () => ExtractionOutcome | undefined;
@@ -88,7 +93,9 @@ export interface ResourceRequester {
   /** Sends a rendered request and extracts its records with the endpoint's `data_selector`. */
   fetchRecords(
     request: RenderedRequest,
-    options?: ResourceSendOptions & { readonly extract?: Omit<ExtractOptions, 'selector'> },
+    options?: ResourceSendOptions & {
+      readonly extract?: Omit<ExtractOptions, 'selector' | 'decorateFailure'>;
+    },
   ): Promise<FetchedRecords>;
 }
 
@@ -197,20 +204,15 @@ export function openResource(plan: ResolvedSource, name: string, deps: ResourceD
         const extraction = extractRecords(response.body, {
           ...options.extract,
           ...(endpoint.dataSelector === null ? {} : { selector: endpoint.dataSelector }),
+          // An IngestError given to withRequestContext stays one.
+          decorateFailure: (error) => withRequestContext(response.context, error) as IngestError,
         });
-        async function* batches(): AsyncGenerator<RecordBatch> {
-          try {
-            yield* extraction;
-          } catch (error) {
-            throw withRequestContext(response.context, error);
-          }
-        }
         return {
           status: response.status,
           headers: response.headers,
           url: response.url,
           ignored: false,
-          batches: batches(),
+          batches: extraction,
           outcome: () => extraction.outcome,
         };
       },

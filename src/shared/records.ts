@@ -8,13 +8,18 @@
  * record with the reason and still loads the good records of the same response.
  * - `nul-char`: a string (key or value) holds U+0000, as the escape `\u0000` or as a raw NUL byte.
  * - `lone-surrogate`: a `\uD800`–`\uDFFF` escape that is not half of a surrogate pair.
- * - `raw-control-char`: a raw control byte (U+0000–U+001F) inside a string, which strict JSON forbids; `value` was
+ * - `raw-control-char`: a raw control byte (U+0000–U+001F) inside a string, which strict JSON forbids; `value` is
  *   parsed as if it had been escaped, `text` is left exactly as sent.
  */
 export const recordIssues = ['nul-char', 'lone-surrogate', 'raw-control-char'] as const;
 export type RecordIssue = (typeof recordIssues)[number];
 
-/** One record of a response. */
+/**
+ * One record of a response. `text` and `value` may be computed on first access (the records of an array are kept as
+ * bytes until then): reading `value` of a record that is not JSON throws the `INVALID_JSON` error its extraction
+ * would throw (naming the request and page it came from), and a record with raw control characters inside strings
+ * gets its `raw-control-char` issue when `value` is read.
+ */
 export interface ExtractedRecord {
   /** The exact JSON text of the record as sent (surrounding whitespace excluded): lossless for big numbers. */
   readonly text: string;

@@ -59,19 +59,14 @@ export function uuidArray(hexDigests: readonly string[]): Buffer {
 }
 
 /**
- * `values` as a binary `text[]`, written once, with where each element's bytes start (its length is the int32
- * before them). A value given as bytes is copied as it is: it must be UTF-8 (`ExtractedRecord.bytes` is the text's
- * encoding).
+ * `values` as a binary `text[]`, written once. A value given as bytes is copied as it is: it must be UTF-8
+ * (`ExtractedRecord.bytes` is the text's encoding).
  */
-export function textArray(values: readonly (string | Uint8Array)[]): {
-  readonly array: Buffer;
-  readonly starts: Int32Array;
-} {
+export function textArray(values: readonly (string | Uint8Array)[]): Buffer {
   let length = arrayHeaderBytes + 4 * values.length;
   for (const value of values) length += typeof value === 'string' ? Buffer.byteLength(value) : value.length;
   const array = Buffer.allocUnsafe(length);
   writeArrayHeader(array, values.length, textOid);
-  const starts = new Int32Array(values.length);
   let offset = arrayHeaderBytes;
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as string | Uint8Array;
@@ -84,24 +79,7 @@ export function textArray(values: readonly (string | Uint8Array)[]): {
       end = start + value.length;
     }
     array.writeInt32BE(end - start, offset);
-    starts[i] = start;
     offset = end;
   }
-  return { array, starts };
-}
-
-/**
- * A binary `text[]` of UTF-8 byte strings, made of views that already exist (a subset of a batch, copied out of its
- * buffer): the same bytes as {@link textArray} of the same values.
- */
-export function textArrayOfBytes(values: readonly Uint8Array[]): Buffer {
-  const head = Buffer.allocUnsafe(arrayHeaderBytes);
-  writeArrayHeader(head, values.length, textOid);
-  const parts: Uint8Array[] = [head];
-  for (const value of values) {
-    const size = Buffer.allocUnsafe(4);
-    size.writeInt32BE(value.length);
-    parts.push(size, value);
-  }
-  return Buffer.concat(parts);
+  return array;
 }

@@ -4,21 +4,26 @@
  * fetch appends; each batch carries a sequence number (`batchSeq`), and re-sending a sequence number replaces that
  * batch instead of duplicating it.
  *
- * Each record is checked in Node (`record-checks.ts`); the good ones go as ONE parameter, their raw texts (a binary
- * `text[]`, `binary-arrays.ts`: their UTF-8 bytes written once, each record's md5 taken from them), which Postgres
- * parses and shapes as it stages them (`write-batch.ts`) — on the staging connections, while the fetch goes on — so
- * the merge, one transaction on one core holding the table's lock, only copies rows. The jsonb is built from the raw
- * text, so big integers and long decimals stay exact. Records Postgres cannot store (U+0000, lone surrogates: flagged
- * by the extractor; anything else Postgres refuses as jsonb) or without their primary key go to
+ * Each record is checked in Node from its bytes (`record-checks.ts`: its key text, field names and depth), never
+ * decoded or parsed, and its md5 is taken from them. The good ones go as ONE parameter: a binary `text[]`
+ * (`binary-arrays.ts`) of their UTF-8 bytes, written once — on a re-load, of only the records not found unchanged.
+ * Postgres parses and shapes them as it stages them (`write-batch.ts`), on the staging connections while the fetch
+ * goes on, so the merge, one transaction on one core holding the table's lock, only copies rows. The jsonb is built
+ * from the raw text, so big integers and long decimals stay exact. Postgres is also what proves a record JSON: a
+ * record it refuses is parsed in Node, and one that is not JSON fails the load with the extraction's error, as a
+ * malformed body does. Records Postgres cannot store (U+0000, lone surrogates: flagged by the extractor; raw
+ * control characters: found by parsing; anything else Postgres refuses as jsonb) or without their primary key go to
  * `ingest.rejected_records` with the reason; the rest still land.
  */
+import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { ExtractedRecord } from '../../shared/records.ts';
 import { IngestError, describeError } from '../../errors.ts';
 import type { Database } from '../schema.ts';
-import { textArray, textArrayOfBytes } from './binary-arrays.ts';
-import { checkRecord, keyText, storablePayload, type RecordRejection } from './record-checks.ts';
+import { TopLevelScanner } from '../tables/record-top-level.ts';
+import { textArray } from './binary-arrays.ts';
+import { checkRecord, classify, type RecordRejection } from './record-checks.ts';
 import type { Staging } from './registry.ts';
 import { writeBatch, type StagedRecord } from './write-batch.ts';
 
@@ -52,42 +57,60 @@ export async function stageRecords(
   records: readonly ExtractedRecord[],
 ): Promise<StageOutcome> {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`stageRecords: bad sequence number ${seq}`);
+  const { target } = staging;
   const rejections: RecordRejection[] = [];
-  const accepted: AcceptedRecord[] = [];
-  const fields = staging.target.primaryKey.map((k) => k.field);
+  const good: StagedRecord[] = [];
+  const scanner = new TopLevelScanner(target.primaryKey.map((k) => k.field));
   for (let ordinal = 0; ordinal < records.length; ordinal++) {
     const record = records[ordinal] as ExtractedRecord;
-    const checked = checkRecord(record, ordinal, staging.target, fields);
-    if (checked.ok) accepted.push({ record, ordinal, key: checked.key });
-    else rejections.push(checked.rejection);
+    const bytes = bytesOf(record);
+    const checked = checkRecord(record, bytes, ordinal, target, scanner);
+    if (!checked.ok) rejections.push(checked.rejection);
+    else
+      good.push({
+        ordinal,
+        record,
+        bytes,
+        rawHash: hash('md5', bytes, 'hex'),
+        key: checked.key,
+        layout: checked.layout,
+      });
   }
-  const { records: good, texts } = encodeRecords(accepted);
+  let refused: ReadonlySet<number>;
   try {
-    try {
-      return await stageBatch(db, staging, seq, good, texts, rejections);
-    } catch (error) {
-      // Postgres refused a record the checks let through (a number beyond numeric's range, say): the batch's
-      // transaction rolled back whole. Find the refused records, reject them, and stage the batch without them.
-      if (!isDataError(error)) throw error;
-      const refused = await refusedAsJsonb(db, good);
-      if (refused.size === 0) throw error;
-      const kept = good.filter((r) => !refused.has(r.ordinal));
-      const more = good
-        .filter((r) => refused.has(r.ordinal))
-        .map((r) => ({
-          ordinal: r.ordinal,
-          code: 'invalid-json',
-          reason: 'Postgres refused the record as jsonb',
-          recordKey: keyText(r.keyValues, staging.target),
-          payload: storablePayload(r.record.text),
-        }));
-      const all = [...rejections, ...more].sort((a, b) => a.ordinal - b.ordinal);
-      const keptTexts = textArrayOfBytes(kept.map((r) => r.bytes));
-      return await stageBatch(db, staging, seq, kept, keptTexts, all);
-    }
+    return await stageBatch(db, staging, seq, good, rejections);
+  } catch (error) {
+    // Postgres refused a record the checks let through (one that is not JSON, or a number beyond numeric's range):
+    // the batch's transaction rolled back whole. Find the refused records, and stage the batch without them.
+    if (!isDataError(error)) throw databaseError(staging, 'STAGE_FAILED', error);
+    refused = await refusedAsJsonb(db, good).catch((cause: unknown) => {
+      throw databaseError(staging, 'STAGE_FAILED', cause);
+    });
+    if (refused.size === 0) throw databaseError(staging, 'STAGE_FAILED', error);
+  }
+  // A refused record is parsed: one that is not JSON fails the load with the extraction's error (not wrapped: it is
+  // the body's fault, not the database's); the others are rejected.
+  const more = good
+    .filter((r) => refused.has(r.ordinal))
+    .map(
+      (r) =>
+        classify(r.record, r.ordinal, target, 'invalid-json', 'Postgres refused the record as jsonb')
+          .rejection,
+    );
+  const kept = good.filter((r) => !refused.has(r.ordinal));
+  const all = [...rejections, ...more].sort((a, b) => a.ordinal - b.ordinal);
+  try {
+    return await stageBatch(db, staging, seq, kept, all);
   } catch (error) {
     throw databaseError(staging, 'STAGE_FAILED', error);
   }
+}
+
+/** A record's UTF-8 bytes: as received, or its text encoded (a record that was built, not cut from a body). */
+function bytesOf(record: ExtractedRecord): Buffer {
+  const { bytes } = record;
+  if (bytes === undefined) return Buffer.from(record.text);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Writes the batch (`write-batch.ts`) and says what it staged. */
@@ -96,21 +119,24 @@ async function stageBatch(
   staging: Staging,
   seq: number,
   good: readonly StagedRecord[],
-  texts: Buffer,
   rejections: readonly RecordRejection[],
 ): Promise<StageOutcome> {
-  const { replaced } = await writeBatch(db, staging, seq, good, texts, rejections, fieldCounts(good));
+  const { replaced } = await writeBatch(db, staging, seq, good, rejections, fieldCounts(good));
   return { staged: good.length, rejected: rejections.length, replaced };
 }
 
-/** The ordinals of the records whose text Postgres does not accept as jsonb (one statement, soft errors only). */
+/**
+ * The ordinals of the records whose bytes Postgres does not accept as jsonb (one statement, soft errors only). The
+ * bytes are UTF-8 (`ExtractedRecord.bytes` is a text's encoding; the extractor checked the body's), as the `text[]`
+ * parameter must be.
+ */
 async function refusedAsJsonb(
   db: Kysely<Database>,
   records: readonly StagedRecord[],
 ): Promise<ReadonlySet<number>> {
   const { rows } = await sql<{ i: number }>`
     SELECT (e.n - 1)::int AS i
-    FROM json_array_elements_text(${JSON.stringify(records.map((r) => r.record.text))}::json) WITH ORDINALITY AS e(t, n)
+    FROM unnest(${textArray(records.map((r) => r.bytes))}::text[]) WITH ORDINALITY AS e(t, n)
     WHERE NOT ingest.input_is_valid(e.t, 'jsonb')`.execute(db);
   return new Set(rows.map((row) => records[row.i]?.ordinal ?? -1));
 }
@@ -121,50 +147,20 @@ function isDataError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
-/** A record that passed the checks, with its position and key text. */
-interface AcceptedRecord {
-  readonly record: ExtractedRecord;
-  readonly ordinal: number;
-  readonly key: readonly string[];
-}
-
-/**
- * The accepted records as staging sends them: their raw texts' UTF-8 bytes in one buffer, a binary `text[]`
- * (`binary-arrays.ts`) — with each record's md5 taken from its bytes (its own, or their copy there). A record that
- * carries its bytes as received (`ExtractedRecord.bytes`) is copied; otherwise its text is encoded, once: neither the
- * md5 of a string nor a joined text that node-postgres would encode again. Postgres parses each element on its own,
- * which is cheaper than parsing the batch as one jsonb array (docs/loading.md).
- */
-function encodeRecords(accepted: readonly AcceptedRecord[]): {
-  readonly records: StagedRecord[];
-  readonly texts: Buffer;
-} {
-  const { array, starts } = textArray(accepted.map(({ record }) => record.bytes ?? record.text));
-  const records = accepted.map(({ record, ordinal, key }, i): StagedRecord => {
-    // A record with its bytes is hashed from them; only an encoded text needs a view of the copy (a view for every
-    // record would be a Buffer object per record for nothing).
-    const start = starts[i] as number;
-    const bytes = record.bytes ?? array.subarray(start, start + array.readInt32BE(start - 4));
-    return {
-      ordinal,
-      record,
-      bytes,
-      rawHash: hash('md5', bytes, 'hex'),
-      key,
-      keyValues: record.value as Record<string, unknown>,
-    };
-  });
-  return { records, texts: array };
-}
-
 /**
  * The top-level field names of a batch's good records, with how many records had each: what schema drift is
- * computed from (`merge/drift.ts`). Only the keys of the already-parsed objects are iterated — no per-record SQL.
+ * computed from (`merge/drift.ts`). Records share their field layouts (`tables/record-top-level.ts`), so each run
+ * of records with the same layout is counted at once — no string per field per record, no per-record SQL.
  */
 function fieldCounts(records: readonly StagedRecord[]): Record<string, number> {
   const counts = new Map<string, number>();
-  for (const record of records) {
-    for (const field of Object.keys(record.keyValues)) counts.set(field, (counts.get(field) ?? 0) + 1);
+  let i = 0;
+  while (i < records.length) {
+    const layout = (records[i] as StagedRecord).layout;
+    let run = 1;
+    while (i + run < records.length && (records[i + run] as StagedRecord).layout === layout) run++;
+    for (const field of layout.distinct) counts.set(field, (counts.get(field) ?? 0) + run);
+    i += run;
   }
   return Object.fromEntries(counts);
 }

@@ -9,7 +9,8 @@ import type { ExtractedRecord } from '../../shared/records.ts';
 import type { Database } from '../schema.ts';
 import { typedValueSql } from '../tables/typed-columns.ts';
 import { inTransaction } from '../transaction.ts';
-import { int4Array, textArray, textArrayOfBytes, uuidArray } from './binary-arrays.ts';
+import type { FieldLayout } from '../tables/record-top-level.ts';
+import { int4Array, textArray, uuidArray } from './binary-arrays.ts';
 import type { RecordRejection } from './record-checks.ts';
 import { keyArray, stagedKeyColumn, stagedRowsTable, stagingTable, type Staging } from './registry.ts';
 
@@ -18,10 +19,7 @@ export interface StagedRecord {
   readonly ordinal: number;
   /** The record as extracted: its `text` is read only when something goes wrong (a refused record's payload). */
   readonly record: ExtractedRecord;
-  /**
-   * The raw text's UTF-8 bytes: the record's own (`ExtractedRecord.bytes`), or a view of their copy in the batch's
-   * buffer.
-   */
+  /** The raw text's UTF-8 bytes: the record's own (`ExtractedRecord.bytes`), or its text encoded. */
   readonly bytes: Uint8Array;
   /** md5 of the raw text's UTF-8 bytes, hex. */
   readonly rawHash: string;
@@ -30,13 +28,13 @@ export interface StagedRecord {
    * raw text and printed as Postgres prints it), so staged keys and written keys always agree.
    */
   readonly key: readonly string[];
-  /** The record as parsed (its field names count for schema drift; its key fields name a rejected record). */
-  readonly keyValues: Readonly<Record<string, unknown>>;
+  /** Its top-level field names (they count for schema drift). */
+  readonly layout: FieldLayout;
 }
 
 /**
  * Stages one batch in one transaction (see the module comment): `good` are the records that passed the checks,
- * `texts` the binary `text[]` of their raw texts, `fields` their top-level field counts (for schema drift).
+ * `fields` their top-level field counts (for schema drift).
  * `replaced`: the sequence number had been staged before, and its earlier records were replaced.
  */
 export async function writeBatch(
@@ -44,12 +42,14 @@ export async function writeBatch(
   staging: Staging,
   seq: number,
   good: readonly StagedRecord[],
-  texts: Buffer,
   rejections: readonly RecordRejection[],
   fields: Readonly<Record<string, number>>,
 ): Promise<{ readonly replaced: boolean }> {
   const { loadId, target } = staging;
   const bytes = good.reduce((sum, record) => sum + record.bytes.length, 0);
+  // A first load ships every record: its binary `text[]` is built at once. A re-load builds it after the lookup,
+  // of the records not found unchanged — none, on an unchanged re-load.
+  const texts = staging.targetWasEmpty ? textArrayOf(good) : undefined;
   return inTransaction(db, async (trx) => {
     // One statement registers the batch and, when the sequence number is new (the usual case), writes its batch
     // row: staging an unchanged re-load waits on round trips more than on either side's CPU (docs/loading.md).
@@ -128,14 +128,14 @@ export async function writeBatch(
         unchanged = unchangedOrdinals(good, rows[0]?.unchanged ?? null);
       }
       const shipped = unchanged.size === 0 ? good : good.filter((r) => !unchanged.has(r.ordinal));
-      // Unchanged records are not sent: the others' texts are copied out of the batch's buffer (a re-load).
+      // Unchanged records are not sent: their bytes are not even copied.
       if (shipped.length > 0) {
         await insertRows(
           trx,
           staging,
           seq,
           shipped,
-          shipped.length === good.length ? texts : textArrayOfBytes(shipped.map((r) => r.bytes)),
+          shipped === good && texts !== undefined ? texts : textArrayOf(shipped),
         );
       }
     }
@@ -243,9 +243,14 @@ function unchangedOrdinals(good: readonly StagedRecord[], flags: string | null):
   return unchanged;
 }
 
+/** The binary `text[]` of records' raw texts: their bytes, copied once. */
+function textArrayOf(records: readonly StagedRecord[]): Buffer {
+  return textArray(records.map((r) => r.bytes));
+}
+
 /** An array parameter of any texts, as a binary `text[]` ({@link textArray}): no quoting or escaping to parse. */
 function textListOf(values: readonly string[]): RawBuilder<unknown> {
-  return sql`${textArray(values).array}::text[]`;
+  return sql`${textArray(values)}::text[]`;
 }
 
 /**

@@ -1,28 +1,27 @@
 /**
  * The hot path of extraction: streaming the elements of one JSON array. The scanner cuts complete elements out of
- * each chunk, and they are parsed together (one `JSON.parse` for many) into records — or, for an array outside the
- * selection, only validated. The unfinished element stays as bytes until the next chunk completes it.
+ * each chunk; they become records as bytes, neither decoded nor parsed (`element-record.ts`) — or, for an array
+ * outside the selection, are validated together (one `JSON.parse` for many). The unfinished element stays as bytes
+ * until the next chunk completes it.
  */
 import type { BatchBuilder } from './batch-builder.ts';
 import type { ByteReader } from './byte-reader.ts';
-import { RegionDecoder } from './decode-region.ts';
 import type { ResolvedExtractOptions } from './extract-options.ts';
 import type { JsonCursor } from './json-cursor.ts';
 import { CLOSE_BRACKET, PositionList, isJsonWhitespace, scanElements } from './json-scanner.ts';
-import { parseElements } from './parse-records.ts';
+import { addRecords, validateElements } from './parse-records.ts';
 import type { RecordBatch } from '../../shared/records.ts';
 
-/** At most this many elements are parsed together (one `JSON.parse`)… */
-const maxElementsPerParse = 8192;
-/** … and the scanner looks at most this far ahead before they are parsed (bounds memory for huge chunks). */
-const maxBytesPerParse = 1024 * 1024;
+/** At most this many elements are taken together (one copy, or one `JSON.parse` of a skipped array's)… */
+const maxElementsPerTake = 8192;
+/** … and the scanner looks at most this far ahead before they are taken (bounds memory for huge chunks). */
+const maxBytesPerTake = 1024 * 1024;
 
 /** Streams the arrays of one body (one at a time, at the cursor's position). */
 export class ArrayStreamer {
   private readonly separators = new PositionList();
-  private readonly starts = new Int32Array(maxElementsPerParse);
-  private readonly ends = new Int32Array(maxElementsPerParse);
-  private readonly decoder = new RegionDecoder(maxElementsPerParse);
+  private readonly starts = new Int32Array(maxElementsPerTake);
+  private readonly ends = new Int32Array(maxElementsPerTake);
 
   constructor(
     private readonly reader: ByteReader,
@@ -33,7 +32,7 @@ export class ArrayStreamer {
 
   /**
    * Streams the array at the current position: with `keep`, its elements become records; otherwise they are only
-   * validated. Complete elements are cut from each chunk and parsed together; the unfinished one stays as bytes.
+   * validated. Complete elements are cut from each chunk and taken together; the unfinished one stays as bytes.
    */
   async *stream(keep: boolean): AsyncGenerator<RecordBatch> {
     const reader = this.reader;
@@ -46,8 +45,8 @@ export class ArrayStreamer {
     for (;;) {
       separators.length = 0;
       const view = reader.view;
-      const to = Math.min(view.length, reader.pos + maxBytesPerParse);
-      const stop = scanElements(scan, view, reader.pos, to, separators, maxElementsPerParse);
+      const to = Math.min(view.length, reader.pos + maxBytesPerTake);
+      const stop = scanElements(scan, view, reader.pos, to, separators, maxElementsPerTake);
       if (stop === -1) throw this.cursor.structureFailure();
       reader.pos = stop;
       if (separators.length > 0) {
@@ -75,8 +74,8 @@ export class ArrayStreamer {
   }
 
   /**
-   * Turns the separators found by the scanner into trimmed element spans and parses them. Returns where the next
-   * element starts.
+   * Turns the separators found by the scanner into trimmed element spans, and those into records (or validates
+   * them). Returns where the next element starts.
    */
   private takeElements(elementStart: number, elementsBefore: number, keep: boolean): number {
     const view = this.reader.view;
@@ -113,9 +112,10 @@ export class ArrayStreamer {
     }
     if (count > 0) {
       const context = this.cursor.context(keep ? 'record' : 'element', firstIndex);
-      parseElements(this.decoder, view, starts, ends, count, keep ? this.batches : undefined, context);
+      if (keep) addRecords(view, starts, ends, count, this.batches, context, this.options.decorateFailure);
+      else validateElements(view, starts, ends, count, context);
     }
-    // Keep the separator before the next element: the decoder writes its `[` there.
+    // Keep the separator before the next element: validating a skipped array's elements writes a `[` there.
     this.reader.mark = start - 1;
     return start;
   }

@@ -11,7 +11,6 @@ export class BatchBuilder implements RecordSink {
   ready: RecordBatch[] = [];
   totalRecords = 0;
   totalBytes = 0;
-  recordsWithIssues = 0;
 
   private records: ExtractedRecord[] = [];
   private bytes = 0;
@@ -26,7 +25,6 @@ export class BatchBuilder implements RecordSink {
     this.bytes += bytes;
     this.totalRecords += 1;
     this.totalBytes += bytes;
-    if (record.issues.length > 0) this.recordsWithIssues += 1;
     if (this.records.length >= this.maxRecords || this.bytes >= this.maxBytes) this.seal();
   }
 

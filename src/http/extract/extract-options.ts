@@ -25,6 +25,8 @@ export interface ResolvedExtractOptions {
   readonly batchBytes: number;
   /** Checked; compiled afresh for each run (`Captures.from`). */
   readonly capture: CaptureOptions | undefined;
+  /** Applied to every `IngestError` of the extraction: its own, and its records' (`element-record.ts`). */
+  readonly decorateFailure: (error: IngestError) => IngestError;
 }
 
 // V8 strings hold at most 2^29 - 24 UTF-16 units: a larger record could not be kept as text.
@@ -45,7 +47,12 @@ export function resolveExtractOptions(options: ExtractOptions): ResolvedExtractO
     batchRecords: checked('batchRecords', options.batchRecords),
     batchBytes: checked('batchBytes', options.batchBytes),
     capture: Captures.from(options.capture) === undefined ? undefined : options.capture,
+    decorateFailure: options.decorateFailure ?? asItIs,
   };
+}
+
+function asItIs(error: IngestError): IngestError {
+  return error;
 }
 
 function checked(name: keyof typeof limits, value: number | undefined): number {

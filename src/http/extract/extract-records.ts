@@ -3,6 +3,7 @@
  * JSON text, while the body is still arriving. See docs/extraction.md for the algorithm, the JSONPath subset, dlt's
  * auto-detection and how each hostile body is classified.
  */
+import { isIngestError } from '../../errors.ts';
 import { BatchBuilder } from './batch-builder.ts';
 import { ByteReader } from './byte-reader.ts';
 import type { ResponseBody } from './byte-reader.ts';
@@ -44,6 +45,9 @@ export class RecordExtraction implements AsyncIterable<RecordBatch> {
     try {
       yield* extractor.run();
       this.#outcome = extractor.outcome();
+    } catch (error) {
+      // The body stream's own errors (not ours) pass through as they are.
+      throw isIngestError(error) ? this.options.decorateFailure(error) : error;
     } finally {
       await reader.close();
     }
@@ -53,9 +57,11 @@ export class RecordExtraction implements AsyncIterable<RecordBatch> {
 /**
  * Extracts the records of a JSON response body as it streams: the elements of the array that `selector` (dlt's
  * `data_selector`, auto-detected like dlt when omitted) selects, one record for a selected object, none for `null`
- * or an empty body. Options are checked now (a `config` IngestError); the body is read only when iterated, and a
- * broken body fails the iteration with a `response-shape` IngestError — possibly after some batches were yielded,
- * so a caller must treat the whole response as failed when iteration throws.
+ * or an empty body. Options are checked now (a `config` IngestError); the body is read only when iterated. A broken
+ * body fails with a `response-shape` IngestError (passed through `decorateFailure`), possibly after some batches
+ * were yielded: the iteration throws it for a body that is not well-formed around and between the records, and
+ * reading `value` of a record that is not JSON throws it — when the consumer reads it (staging, docs/loading.md),
+ * perhaps after the iteration ended. A caller must treat the whole response as failed when either throws.
  */
 export function extractRecords(body: ResponseBody, options: ExtractOptions = {}): RecordExtraction {
   return new RecordExtraction(body, resolveExtractOptions(options));

@@ -84,7 +84,6 @@ export class Extractor {
       selected: this.selected,
       selector: formatDataSelector(this.path ?? []),
       autoDetected: this.autoDetected,
-      recordsWithIssues: this.batches.recordsWithIssues,
       ...(this.captures === undefined ? {} : { captured: this.captures.values }),
     };
   }

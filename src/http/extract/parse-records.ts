@@ -1,65 +1,90 @@
 /**
- * Complete element bytes → records. The fast path decodes all complete elements of a chunk as one array text and
- * parses them with ONE `JSON.parse`; each record's raw text is then a slice of that decoded string. If that parse
- * fails (or finds a different number of elements), every element is parsed on its own, which either pins the
- * error on one record or accepts records with raw control bytes as flagged records.
+ * Complete element bytes → records. Selected records take the lean path: the chunk's complete elements are checked
+ * to be UTF-8 at once (native), copied once, and each record is a view of that copy (`element-record.ts`), neither
+ * decoded nor parsed — except the few that hold a `\u` escape, decoded to look for what Postgres would refuse.
+ * Whether a record is JSON is settled later, by whoever needs its value, or by Postgres as it stages the bytes as
+ * jsonb (docs/extraction.md). Elements of a skipped array are only validated: decoded together as one array text
+ * and parsed with ONE `JSON.parse`; if that fails, each is parsed on its own, which pins the error on one.
  */
-import { Buffer } from 'node:buffer';
-import type { RegionDecoder } from './decode-region.ts';
-import { decodeUtf8 } from './decode-text.ts';
-import type { FailureSite } from './extract-errors.ts';
-import { extractError } from './extract-errors.ts';
-import { escapeRawControlChars, findEscapeIssues, noIssues, rawControlIssues } from './record-issues.ts';
+import { Buffer, isUtf8 } from 'node:buffer';
+import type { IngestError } from '../../errors.ts';
+import { decodeRegion } from './decode-region.ts';
+import { decodeUtf8, firstInvalidUtf8 } from './decode-text.ts';
+import type { ElementContext } from './element-record.ts';
+import { ElementRecord, invalidUtf8, parseRecordText } from './element-record.ts';
+import { findEscapeIssues, noIssues } from './record-issues.ts';
 import type { ExtractedRecord } from '../../shared/records.ts';
+
+export type { ElementContext } from './element-record.ts';
 
 /** Receives records in order, with their UTF-8 size. */
 export interface RecordSink {
   add(record: ExtractedRecord, bytes: number): void;
 }
 
-/** Where the elements are: for error messages. */
-export interface ElementContext {
-  /** Body offset of `buf[0]`. */
-  readonly offsetOfBytes: number;
-  /** Index of the first element: among the records, or in its (skipped) array; -1 for a lone value or key. */
-  readonly firstIndex: number;
-  /** What the bytes are: a selected `record`, an `element` of a skipped array, a skipped `value`, a `key`. */
-  readonly noun: 'record' | 'element' | 'value' | 'key';
-}
-
-/** "record 3", "element 3 of a skipped array", "a skipped value", "an object key". */
-function describeElement(context: ElementContext): string {
-  switch (context.noun) {
-    case 'record':
-      return `record ${context.firstIndex}`;
-    case 'element':
-      return `element ${context.firstIndex} of a skipped array`;
-    case 'value':
-      return 'a skipped value';
-    case 'key':
-      return 'an object key';
-  }
-}
-
-function indexDetails(context: ElementContext): Readonly<Record<string, unknown>> {
-  return context.firstIndex >= 0 ? { index: context.firstIndex } : {};
-}
-
 /**
- * Parses the complete elements `buf[starts[i], ends[i])`, `i < count` (trimmed, in order, separated only by commas
- * and whitespace, with the separator bytes before the first and after the last still in `buf`), giving each to
- * `sink`; without a sink they are only validated.
+ * Gives the complete elements `buf[starts[i], ends[i])`, `i < count` (trimmed, in order, separated only by commas
+ * and whitespace), to `sink` as records. What a record throws later goes through `decorate` (the extraction's
+ * `decorateFailure`).
  */
-export function parseElements(
-  decoder: RegionDecoder,
+export function addRecords(
   buf: Buffer,
   starts: Int32Array,
   ends: Int32Array,
   count: number,
-  sink: RecordSink | undefined,
+  sink: RecordSink,
+  context: ElementContext,
+  decorate: (error: IngestError) => IngestError,
+): void {
+  const from = starts[0]!;
+  const to = ends[count - 1]!;
+  if (!isUtf8(buf.subarray(from, to))) {
+    const at = from + firstInvalidUtf8(buf.subarray(from, to));
+    let j = 0;
+    while (j < count - 1 && ends[j]! <= at) j += 1;
+    throw invalidUtf8(buf, at, { ...context, firstIndex: context.firstIndex + j });
+  }
+  // ONE copy of the chunk's elements (the reader reuses its buffer for the next chunk); each record is a view.
+  const region = Buffer.allocUnsafe(to - from);
+  buf.copy(region, 0, from, to);
+  // `\u` occurs only inside strings, so each hit is inside one element: only those elements are decoded.
+  let escape = region.indexOf('\\u');
+  for (let j = 0; j < count; j += 1) {
+    const start = starts[j]! - from;
+    const end = ends[j]! - from;
+    let text: string | undefined;
+    let issues = noIssues;
+    if (escape !== -1 && escape < end) {
+      text = region.toString('utf8', start, end);
+      issues = findEscapeIssues(text);
+      escape = region.indexOf('\\u', end);
+    }
+    sink.add(
+      new ElementRecord(
+        region.subarray(start, end),
+        issues,
+        context.offsetOfBytes + from + start,
+        context.firstIndex + j,
+        decorate,
+        text,
+      ),
+      end - start,
+    );
+  }
+}
+
+/**
+ * Validates the complete elements of a skipped array (spans as for {@link addRecords}, with the separator bytes
+ * before the first and after the last still in `buf`): one `JSON.parse` for all, or one each to pin an error.
+ */
+export function validateElements(
+  buf: Buffer,
+  starts: Int32Array,
+  ends: Int32Array,
+  count: number,
   context: ElementContext,
 ): void {
-  const text = decoder.decode(buf, starts, ends, count);
+  const text = decodeRegion(buf, starts, ends, count);
   if (typeof text === 'number') {
     let j = 0;
     while (j < count - 1 && ends[j]! <= text) j += 1;
@@ -71,40 +96,9 @@ export function parseElements(
   } catch {
     values = undefined;
   }
-  if (!Array.isArray(values) || values.length !== count) {
-    for (let j = 0; j < count; j += 1) {
-      const record = parseElement(
-        buf,
-        starts[j]!,
-        ends[j]!,
-        { ...context, firstIndex: context.firstIndex + j },
-        true,
-      );
-      sink?.add(record, ends[j]! - starts[j]!);
-    }
-    return;
-  }
-  if (sink === undefined) return;
-  const mayHaveIssues = text.includes('\\u');
-  const unitStarts = decoder.unitStarts;
-  const unitEnds = decoder.unitEnds;
-  // Each record's bytes as received, for staging to send as they are (no second UTF-8 encoding): views of ONE copy
-  // of the chunk's elements, as the reader reuses its buffer for the next chunk.
-  const from = starts[0]!;
-  const to = ends[count - 1]!;
-  const region = Buffer.allocUnsafe(to - from);
-  buf.copy(region, 0, from, to);
+  if (Array.isArray(values) && values.length === count) return;
   for (let j = 0; j < count; j += 1) {
-    const slice = text.slice(unitStarts[j], unitEnds[j]);
-    sink.add(
-      {
-        text: slice,
-        value: values[j],
-        issues: mayHaveIssues ? findEscapeIssues(slice) : noIssues,
-        bytes: region.subarray(starts[j]! - from, ends[j]! - from),
-      },
-      ends[j]! - starts[j]!,
-    );
+    parseElement(buf, starts[j]!, ends[j]!, { ...context, firstIndex: context.firstIndex + j });
   }
 }
 
@@ -123,49 +117,10 @@ export function parseElement(
   const decoded = decodeUtf8(buf, start, end);
   if (typeof decoded === 'number') throw invalidUtf8(buf, decoded, context);
   const text = decoded.text;
-  try {
-    const value: unknown = JSON.parse(text);
-    const issues = findEscapeIssues(text);
-    // A copy: the reader reuses `buf` for the next chunk.
-    return record
-      ? { text, value, issues, bytes: Buffer.from(buf.subarray(start, end)) }
-      : { text, value, issues };
-  } catch (error) {
-    const escaped = escapeRawControlChars(text);
-    if (escaped !== undefined) {
-      try {
-        const value: unknown = JSON.parse(escaped);
-        return { text, value, issues: rawControlIssues(escaped) };
-      } catch {
-        // Broken in another way too: report the original error.
-      }
-    }
-    const at = start + errorByteOffset(text, error);
-    throw extractError(
-      'INVALID_JSON',
-      `${describeElement(context)} is not valid JSON: ${(error as Error).message.slice(0, 120)}`,
-      site(buf, at, context),
-      indexDetails(context),
-    );
-  }
-}
-
-/** Byte offset, within `text`, of the position a `JSON.parse` error names (0 when it names none). */
-function errorByteOffset(text: string, error: unknown): number {
-  const match = /position (\d+)/.exec(error instanceof Error ? error.message : '');
-  if (match === null) return 0;
-  return Buffer.byteLength(text.slice(0, Number(match[1])));
-}
-
-function invalidUtf8(buf: Buffer, at: number, context: ElementContext): Error {
-  return extractError(
-    'INVALID_UTF8',
-    `${describeElement(context)} is not valid UTF-8`,
-    site(buf, at, context),
-    indexDetails(context),
-  );
-}
-
-function site(buf: Buffer, at: number, context: ElementContext): FailureSite {
-  return { bytes: buf, at, offsetOfBytes: context.offsetOfBytes };
+  const { value, issues } = parseRecordText(text, buf, start, context);
+  const flags = issues ?? findEscapeIssues(text);
+  // A copy: the reader reuses `buf` for the next chunk.
+  return record
+    ? { text, value, issues: flags, bytes: Buffer.from(buf.subarray(start, end)) }
+    : { text, value, issues: flags };
 }

@@ -13,8 +13,11 @@ export const noIssues: readonly RecordIssue[] = Object.freeze([]);
 const BACKSLASH = 0x5c;
 
 /**
- * The issues of a record's JSON text, found from its `\u` escapes; `noIssues` when it has none. The text must be
- * JSON (as `JSON.parse` accepted it), so every backslash run lies inside a string and pairs up from its start.
+ * The issues of a record's JSON text, found from its `\u` escapes; `noIssues` when it has none. Exact on JSON, where
+ * every backslash run lies inside a string and pairs up from its start. The text may not have been parsed yet (a
+ * record of an array, `element-record.ts`): on one that is not JSON the issues may be wrong, which does not matter —
+ * reading its `value` throws, and staging reads it before it rejects a record for its issues
+ * (`staging/record-checks.ts`).
  */
 export function findEscapeIssues(text: string): readonly RecordIssue[] {
   let at = text.indexOf('\\u');

@@ -3,6 +3,7 @@
  * keep their raw JSON text) and what it reports at the end (the outcome).
  */
 
+import type { IngestError } from '../../errors.ts';
 import type { CaptureOptions, CapturedValue } from './capture.ts';
 
 /**
@@ -26,7 +27,6 @@ export interface ExtractionOutcome {
    */
   readonly selector: string;
   readonly autoDetected: boolean;
-  readonly recordsWithIssues: number;
   /**
    * Present when `capture` was asked for: the values captured outside the records, in document order (read one
    * with `capturedAt`).
@@ -57,4 +57,10 @@ export interface ExtractOptions {
    * `outcome.captured` once the body has ended; records may come before or after them.
    */
   readonly capture?: CaptureOptions | undefined;
+  /**
+   * What each `IngestError` of this extraction becomes before it is thrown — the caller's context added (the
+   * request, the page) and the body excerpt redacted — whether iterating throws it or reading a record's `value`
+   * does, later (docs/extraction.md). Default: thrown as it is.
+   */
+  readonly decorateFailure?: ((error: IngestError) => IngestError) | undefined;
 }

@@ -43,8 +43,11 @@ export interface PaginateOptions {
   /** The state after the last completed page: continue with the next one. */
   readonly resume?: PaginationState | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Extraction limits and batch sizes (the selector and captures come from the pagination). */
-  readonly extract?: Omit<ExtractOptions, 'selector' | 'capture'> | undefined;
+  /**
+   * Extraction limits and batch sizes (the selector and captures come from the pagination, and its errors are named
+   * after the page).
+   */
+  readonly extract?: Omit<ExtractOptions, 'selector' | 'capture' | 'decorateFailure'> | undefined;
   /** Origins next links may point to; default: the first request's origin only. */
   readonly allowedOrigins?: readonly string[] | undefined;
 }
@@ -86,7 +89,8 @@ export function paginationInput(
  * Paginates a resource: an async iterable of {@link PaginationEvent}s (iterate once). Ends after the page whose
  * event has `done` set (`response-ignored` when a response action ignored the page); throws an `IngestError` when
  * a guard fires, a status is neither 2xx nor ignored (`statusError`'s codes), or a body is broken — the records of
- * the page being read when it throws must not be committed (see docs/extraction.md).
+ * the page being read when it throws must not be committed (see docs/extraction.md). A record that is not JSON
+ * throws the same error, naming its page, when its `value` is read: perhaps after the iteration moved on.
  */
 export async function* paginate(
   input: PaginateInput,
@@ -133,19 +137,18 @@ export async function* paginate(
       yield { type: 'page', page, records: 0, url: shownUrl, state, done: 'response-ignored' };
       return;
     }
+    const { context } = response;
     const extraction = extractRecords(response.body, {
       ...options.extract,
       selector: state.dataSelector ?? undefined,
       capture: pageCapture(state),
+      // An extraction error quotes the body: redacted with the credentials in play, like a status error's excerpt —
+      // whether the iteration below throws it or a record's `value`, read later by whoever consumes the records. (An
+      // IngestError given to withRequestContext stays one.)
+      decorateFailure: (error) =>
+        onPage(context === undefined ? error : (withRequestContext(context, error) as IngestError), page),
     });
-    try {
-      for await (const batch of extraction) yield { type: 'records', page, batch };
-    } catch (error) {
-      // An extraction error quotes the body: redacted with the credentials in play, like a status error's excerpt.
-      if (!isIngestError(error)) throw error;
-      const named = response.context === undefined ? error : withRequestContext(response.context, error);
-      throw isIngestError(named) ? onPage(named, page) : named;
-    }
+    for await (const batch of extraction) yield { type: 'records', page, batch };
     const outcome = extraction.outcome!;
     const step = advancePagination(
       state,

@@ -1,7 +1,7 @@
 /**
  * `include_from_parent` on a child record: the parent's fields are appended to the record's raw text under dlt's
  * names, win over a same-named field, keep big numbers in the text exact, and leave a record that is not an object
- * as it is; a field the parent record lacks is not added.
+ * as it is; a field the parent record lacks is not added; with nothing to add, the record is not even parsed.
  */
 import { describe, expect, it } from 'vitest';
 import { parentAdditions, withParentFields } from '../../../src/activities/parent-fields.ts';
@@ -43,6 +43,17 @@ describe('include_from_parent', () => {
 
   it('handles an empty object and trailing whitespace', () => {
     expect(withParentFields(record('{ } '), [['_p_a', 'x']]).text).toBe('{ "_p_a":"x"}');
+  });
+
+  it('does not parse a record when there is nothing to add', () => {
+    const unread: ExtractedRecord = {
+      text: '{"a":1,}',
+      get value(): unknown {
+        throw new Error('the value was read');
+      },
+      issues: [],
+    };
+    expect(withParentFields(unread, [])).toBe(unread);
   });
 
   it('leaves records that are not objects, and records with nothing to add, as they are', () => {

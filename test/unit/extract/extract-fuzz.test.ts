@@ -117,6 +117,8 @@ async function run(bytes: Uint8Array, options: ExtractOptions, chunking: number 
   try {
     for await (const batch of extractRecords(streamOf(bytes, chunking), options))
       records.push(...batch.records);
+    // Whether a record is JSON is settled when its value is read (by staging, or here).
+    for (const record of records) void record.value;
     return { records };
   } catch (error) {
     return { records, error };

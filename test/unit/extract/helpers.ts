@@ -54,7 +54,10 @@ export async function valuesOf(body: string, options: ExtractOptions = {}): Prom
   return (await extract(body, options)).records.map((record) => record.value);
 }
 
-/** Asserts that extracting `body` fails with an IngestError of this category and code; returns it. */
+/**
+ * Asserts that extracting `body` fails with an IngestError of this category and code; returns it. Every record's
+ * `value` is read, as its consumers (staging included) settle it: a record that is not JSON fails then.
+ */
 export async function expectFailure(
   body: string | Uint8Array,
   code: string,
@@ -63,7 +66,7 @@ export async function expectFailure(
 ): Promise<IngestError> {
   let failure: unknown;
   try {
-    await extract(body, options, chunking);
+    for (const record of (await extract(body, options, chunking)).records) void record.value;
   } catch (error) {
     failure = error;
   }

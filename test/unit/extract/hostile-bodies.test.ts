@@ -67,11 +67,13 @@ describe('records Postgres would reject are flagged, not fatal', () => {
   it.each(cases)('$name', async ({ record, issues, value }) => {
     const body = `{"data":[{"ok":1},${record},{"ok":2}]}`;
     for (const chunking of [Infinity, 1, 5]) {
-      const { records, outcome } = await extract(body, { selector: 'data' }, chunking);
+      const { records } = await extract(body, { selector: 'data' }, chunking);
+      // Escapes are looked at while extracting; a raw control character (none of these cases has an escape too) is
+      // found when the record's value is read.
+      expect(records[1]?.issues).toEqual(issues.includes('raw-control-char') ? [] : issues);
       expect(records.map((r) => r.value)).toEqual([{ ok: 1 }, value, { ok: 2 }]);
       expect(records.map((r) => r.issues)).toEqual([[], issues, []]);
       expect(records[1]?.text).toBe(record);
-      expect(outcome.recordsWithIssues).toBe(issues.length > 0 ? 1 : 0);
     }
   });
 

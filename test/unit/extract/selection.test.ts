@@ -118,7 +118,6 @@ describe('selection with a data_selector', () => {
       selected: 'array',
       selector: '$.data',
       autoDetected: false,
-      recordsWithIssues: 0,
     });
   });
 

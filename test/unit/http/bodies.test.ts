@@ -1,11 +1,16 @@
 /**
  * Response bodies over real HTTP (a local server, since the sandbox does not compress): gzip, deflate and br are
  * decoded as they stream, a small compressed body that expands past the bound fails fast (gzip bomb), corrupt or
- * unknown encodings are classified, and an error body that echoes the credentials is redacted in the excerpt.
+ * unknown encodings are classified, and an error body that echoes the credentials is redacted in the excerpt — also
+ * a malformed record's, whose error is thrown when its value is read, after the iteration (through `fetchRecords`
+ * and through the paginator, which names the page).
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../../../src/http/client.ts';
+import { paginate, paginationInput } from '../../../src/http/paginate/paginate.ts';
+import { pageSender } from '../../../src/http/resource-request.ts';
+import type { ExtractedRecord } from '../../../src/shared/records.ts';
 import {
   expectNoSecret,
   fetchAll,
@@ -131,15 +136,58 @@ describe('redaction', () => {
     },
   );
 
-  it('a malformed JSON body echoing the key is classified by the extractor and redacted', async () => {
-    const plan = genericPlan(server.url, '/echo-bad-json', {
-      auth: { type: 'api_key', name: 'key', location: 'header', api_key: { $env: 'ECHO_KEY' } },
-    });
-    const resource = requester(plan, 'items', { client: http.client, env: { ECHO_KEY: key } });
-    const error = await rejectionOf(fetchAll(resource));
+  // The broken record is cut from the array as bytes: its error is thrown when its value is read, after the
+  // iteration ended well — and must still name the request and quote the body redacted.
+  const echoBadJson = () =>
+    requester(
+      genericPlan(server.url, '/echo-bad-json', {
+        auth: { type: 'api_key', name: 'key', location: 'header', api_key: { $env: 'ECHO_KEY' } },
+      }),
+      'items',
+      { client: http.client, env: { ECHO_KEY: key } },
+    );
+
+  /** The error of reading every record's value, once the records were all collected. */
+  const valuesError = (records: readonly ExtractedRecord[]) =>
+    rejectionOf(
+      Promise.resolve().then(() => {
+        for (const record of records) void record.value;
+      }),
+    );
+
+  it('a malformed record echoing the key is classified by the extractor and redacted (fetchRecords)', async () => {
+    const resource = echoBadJson();
+    const fetched = await resource.fetchRecords(resource.render());
+    const records: ExtractedRecord[] = [];
+    for await (const batch of fetched.batches) records.push(...batch.records);
+    expect(fetched.outcome()?.records).toBe(1);
+    const error = await valuesError(records);
     expect(error).toMatchObject({ category: 'response-shape', code: 'INVALID_JSON' });
     expect(error.message).toContain(`(source "generic", resource "items": GET ${server.url}/echo-bad-json)`);
     expect(error.details['phase']).toBe('request');
+    expect(error.details['index']).toBe(0);
+    expect(String(error.details['excerpt'])).toContain('REDACTED');
+    expectNoSecret(error, [key, JSON.stringify(key).slice(1, -1)]);
+  });
+
+  it('a malformed record echoing the key names its page and is redacted (paginate)', async () => {
+    const resource = echoBadJson();
+    const rendered = resource.render();
+    const records: ExtractedRecord[] = [];
+    const pages: number[] = [];
+    for await (const event of paginate(
+      paginationInput('items', resource.endpoint, rendered, {}),
+      pageSender(resource, rendered),
+    )) {
+      if (event.type === 'records') records.push(...event.batch.records);
+      else pages.push(event.page);
+    }
+    expect(pages).toEqual([1]);
+    const error = await valuesError(records);
+    expect(error).toMatchObject({ category: 'response-shape', code: 'INVALID_JSON' });
+    expect(error.message).toMatch(/^page 1: /);
+    expect(error.message).toContain(`GET ${server.url}/echo-bad-json`);
+    expect(error.details).toMatchObject({ phase: 'request', page: 1, index: 0 });
     expect(String(error.details['excerpt'])).toContain('REDACTED');
     expectNoSecret(error, [key, JSON.stringify(key).slice(1, -1)]);
   });

@@ -10,6 +10,7 @@ import { createHttpClient } from '../../../src/http/client.ts';
 import { failedBeforeSending } from '../../../src/http/http-errors.ts';
 import type { ResourceRequester, ResourceSendOptions } from '../../../src/http/resource-request.ts';
 import type { IngestError } from '../../../src/errors.ts';
+import type { ExtractedRecord } from '../../../src/shared/records.ts';
 import { withSandbox } from '../../sandbox/helpers.ts';
 import {
   closedPort,
@@ -33,7 +34,10 @@ function itemsResource(sandbox: Sandbox, extra: object = {}): ResourceRequester 
   return requester(plan, 'items', { client: http.client, env: { GENERIC_KEY: sandbox.generic.apiKey } });
 }
 
-/** Fetches every record; the error of the request or of the body. */
+/**
+ * Fetches every record, then reads their values, as staging would: the error of the request or of the body — a
+ * malformed record fails only when its value is read, after the iteration.
+ */
 async function failureOf(
   resource: ResourceRequester,
   options: ResourceSendOptions = {},
@@ -41,9 +45,9 @@ async function failureOf(
   return rejectionOf(
     (async () => {
       const fetched = await resource.fetchRecords(resource.render(), options);
-      for await (const _batch of fetched.batches) {
-        // read to the end
-      }
+      const records: ExtractedRecord[] = [];
+      for await (const batch of fetched.batches) records.push(...batch.records);
+      for (const record of records) void record.value;
     })(),
   );
 }
