@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ensureResourceTable } from '../../src/db/tables/auto-tables.ts';
 import { mergeStaged } from '../../src/db/merge/merge.ts';
@@ -335,6 +335,142 @@ describe('stage and merge', () => {
     const b = (await rows()).find((r) => r['id'] === 'b');
     expect(b).toMatchObject({ duration: '62', _load_id: loadId });
     expect((b?.['_changed_at'] as Date) > (b?.['_first_loaded_at'] as Date)).toBe(true);
+  });
+
+  it('re-loads a byte-identical, a changed and a new record into a full table, counting exactly', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const since = await currentTxid(database.db);
+    // a: the stored raw text, staged as its key alone; b changed; f new.
+    const { outcome } = await load([[callRecord('a'), callRecord('b', { duration: 62 }), callRecord('f')]]);
+    expect(outcome).toMatchObject({ fetched: 3, distinct: 3, inserted: 1, updated: 1, unchanged: 1 });
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(2);
+    expect((await rows()).map((r) => [r['id'], r['duration']])).toEqual([
+      ['a', '61'],
+      ['b', '62'],
+      ['f', '61'],
+    ]);
+  });
+
+  it('re-loads changed, new, reappearing, duplicated and same-content records into a full table, counting exactly', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b'), callRecord('c'), callRecord('d'), callRecord('e')]]);
+    await sql`UPDATE communications.user_call_records SET _deleted_at = now() WHERE id = 'c'`.execute(
+      database.db,
+    );
+    const byId = async () => new Map((await rows()).map((r) => [String(r['id']), r]));
+    const stored = await byId();
+    const since = await currentTxid(database.db);
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    // b: the same content in another raw text (its fields reversed) — shipped, then left as it is by the merge.
+    const reordered = Object.fromEntries(Object.entries(callRecord('b')).reverse());
+    // d: the stored raw text — staged as its key alone, beside a repeated key (a).
+    await stageRecords(
+      database.db,
+      staging,
+      0,
+      [
+        callRecord('a', { duration: 1 }),
+        reordered,
+        callRecord('c'),
+        callRecord('d'),
+        callRecord('f', { duration: 5 }),
+      ].map((r) => extracted(r)),
+    );
+    // e: a number beyond bigint's range, as the API would send it (a JSON number, not a string).
+    const beyond = '12345678901234567890';
+    const eText = JSON.stringify(callRecord('e', { duration: 0 })).replace(
+      '"duration":0',
+      `"duration":${beyond}`,
+    );
+    await stageRecords(database.db, staging, 1, [
+      extracted(JSON.parse(eText), eText),
+      extracted(callRecord('a', { duration: 2 })),
+    ]);
+    const outcome = await mergeStaged(database.db, staging);
+    // a's first record is superseded by its second.
+    expect(outcome).toMatchObject({
+      fetched: 7,
+      distinct: 6,
+      inserted: 1,
+      updated: 3,
+      unchanged: 2,
+      coercions: { duration: 1 },
+    });
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(4);
+    const after = await byId();
+    expect([...after.keys()]).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(after.get('a')).toMatchObject({ duration: '2', _load_id: loadId });
+    expect(after.get('b')).toEqual(stored.get('b'));
+    expect(after.get('c')).toMatchObject({ _deleted_at: null, _load_id: loadId });
+    expect(after.get('c')?.['_first_loaded_at']).toEqual(stored.get('c')?.['_first_loaded_at']);
+    expect(after.get('d')).toEqual(stored.get('d'));
+    expect(after.get('e')).toMatchObject({ duration: null, _load_id: loadId });
+    const { rows: e } = await sql<{ duration: string }>`
+      SELECT data ->> 'duration' AS duration FROM communications.user_call_records WHERE id = 'e'`.execute(
+      database.db,
+    );
+    expect(e).toEqual([{ duration: beyond }]);
+    expect(after.get('f')).toMatchObject({ duration: '5', _load_id: loadId });
+  });
+
+  it('loads only new keys into a full table: inserts them, rewrites none of the stored rows', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b'), callRecord('c')]]);
+    const stored = await rows();
+    const since = await currentTxid(database.db);
+    const { loadId, outcome } = await load([[callRecord('e'), callRecord('d')]]);
+    expect(outcome).toMatchObject({ fetched: 2, distinct: 2, inserted: 2, updated: 0, unchanged: 0 });
+    // The two inserted rows are the only ones written.
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(2);
+    const after = await rows();
+    expect(after.slice(0, 3)).toEqual(stored);
+    expect(after.slice(3).map((r) => [r['id'], r['_load_id']])).toEqual([
+      ['d', loadId],
+      ['e', loadId],
+    ]);
+  });
+
+  it('re-loads records whose fields are reordered, same content: updates, inserts and rewrites nothing', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const stored = await rows();
+    const since = await currentTxid(database.db);
+    const reordered = (id: string) => Object.fromEntries(Object.entries(callRecord(id)).reverse());
+    const { outcome } = await load([[reordered('a'), reordered('b')]]);
+    expect(outcome).toMatchObject({ fetched: 2, inserted: 0, updated: 0, unchanged: 2 });
+    expect(await rowsWrittenSince(database.db, calls, since)).toBe(0);
+    expect(await rows()).toEqual(stored);
+  });
+
+  it.each([
+    [
+      'a shipped record is missing from the rows table',
+      (staged: RawBuilder<unknown>) => sql`DELETE FROM ${staged} WHERE _key_0 = 'f'`,
+    ],
+    [
+      'a staged row is there twice',
+      (staged: RawBuilder<unknown>) => sql`INSERT INTO ${staged} SELECT * FROM ${staged} WHERE _key_0 = 'b'`,
+    ],
+  ])('refuses a merge whose counts disagree (%s), writing nothing', async (_, tamper) => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const stored = await rows();
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    await stageRecords(database.db, staging, 0, [
+      extracted(callRecord('b', { duration: 62 })),
+      extracted(callRecord('f')),
+    ]);
+    await tamper(stagedRowsTable(staging)).execute(database.db);
+    await expect(mergeStaged(database.db, staging)).rejects.toMatchObject({
+      code: 'MERGE_COUNTS_DISAGREE',
+      category: 'internal',
+    });
+    expect(await rows()).toEqual(stored);
   });
 
   it('lets the last duplicate of a key win within a load', async () => {

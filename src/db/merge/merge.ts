@@ -9,9 +9,9 @@
  *    (an `ON CONFLICT … WHERE` alone would still rewrite every page).
  * 3. With the table locked against other writers (readers go on; a big first load into an empty table locks them
  *    out too while it swaps in the table staging built, `table-swap.ts`, or builds its primary key once,
- *    `key-index.ts`): `UPDATE` the existing rows whose canonical
- *    hash differs or that were deleted, then `INSERT` the new keys — each only when the key table says it has
- *    work; staging shaped the rows already, so both only copy them (the update in the table's physical order, the
+ *    `key-index.ts`): `UPDATE` the existing rows whose canonical hash differs or that were deleted — the same
+ *    statement counts the staged keys the table holds —, then `INSERT` the new keys, only when records are left
+ *    over; staging shaped the rows already, so both only copy them (the update in the table's physical order, the
  *    insert in key order; `write-rows.ts`). Counts are the statements' row counts.
  *    The disposition (`MergeMode`): `append` writes every staged record as a new row instead
  *    (`append-rows.ts`); `replace` and deletion detection then delete / mark the rows this load did not stage
@@ -163,13 +163,19 @@ export async function mergeStaged(
         .where('resource', '=', target.resource)
         .executeTakeFirst();
       if (registered === undefined) return recordedOutcome(trx, staging);
+      const stage = stagingTable(staging);
+      // No batch is staged or discarded while the merge reads the staging: its counts, read in separate
+      // statements, must agree (`write-rows.ts`). A writer (an attempt given up on, still running) waits until the
+      // merge ends and then finds the staging gone, as it would at the DROP below; one that holds the tables
+      // already finishes first (the merge takes them in the order writers do: batch table, then rows table). The
+      // fence above still decides whether the merge may commit.
+      await sql`LOCK TABLE ${stage}, ${stagedRowsTable(staging)} IN SHARE MODE`.execute(trx);
       // A server crash emptied the unlogged staging: merging what is left would silently drop the rest.
       if (await stagingLost(trx, staging)) throw stagingLostError(staging, true);
       // Typed columns read timestamps without a zone as UTC, whatever the session says.
       await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
       await sizeMergeMemory(trx, staging, memoryMb);
 
-      const stage = stagingTable(staging);
       const { fetched, distinct: keys, duplicated } = await stagedTotals(trx, staging);
       let distinct = keys;
       // Append keeps every record: no winners to decide.

@@ -38,10 +38,15 @@ export function stagedKeyHashes(staging: Staging): RawBuilder<unknown> {
 /**
  * The staged rows to write, as a relation to select from, and how to read each target column from it. A row has
  * `_seq`, `_ord`, the key texts (`stagedKeyColumn`), the typed columns, `_data` (the record's jsonb),
- * `_content_hash` (`contentHashSql`) and `_raw_hash`. `withoutSuperseded` leaves out the records a later one
- * of the same key overrides (valid once the merge has decided them). A typed column the staging does not have with
- * the same type (the table was migrated between staging and merge) is computed from `_data` instead.
- * Give the relation the alias `x`.
+ * `_content_hash` (`contentHashSql`), `_raw_hash` and `_row_id` (where the row is stored: `rowAt` reads it back).
+ * `withoutSuperseded` leaves out the records a later one of the same key overrides (valid once the merge has
+ * decided them). A typed column the staging does not have with the same type (the table was migrated between
+ * staging and merge) is computed from `_data` instead. `column` reads from the alias `x`: give it to the relation,
+ * or to `rowAt`'s row, that a statement reads the columns from.
+ *
+ * `rowAt(id)` is the one staged row whose `_row_id` is `id` (a column of an outer relation), fetched directly: a
+ * statement can then sort and join the narrow `_row_id`s and read each wide row once, at the end, instead of
+ * carrying the rows through its sort. Within one statement the id is stable (nothing moves a row its snapshot sees).
  */
 export async function stagedRows(
   db: Kysely<Database>,
@@ -49,6 +54,7 @@ export async function stagedRows(
   { withoutSuperseded }: { readonly withoutSuperseded: boolean },
 ): Promise<{
   readonly relation: RawBuilder<unknown>;
+  readonly rowAt: (id: RawBuilder<unknown>) => RawBuilder<unknown>;
   readonly column: (column: TypedColumn) => RawBuilder<unknown>;
 }> {
   const staged = await stagingColumns(db, `${staging.tableName}_rows`);
@@ -58,7 +64,10 @@ export async function stagedRows(
         WHERE b.seq = r._seq AND cardinality(b.superseded) > 0 AND r._ord = ANY (b.superseded))`
     : sql``;
   return {
-    relation: sql`(SELECT r.* FROM ${stagedRowsTable(staging)} AS r ${filter})`,
+    relation: sql`(SELECT r.*, r.ctid AS _row_id FROM ${stagedRowsTable(staging)} AS r ${filter})`,
+    // `OFFSET 0` keeps the subquery apart, so that the planner fetches each row by its id (a TID scan per row)
+    // rather than joining the whole table by hash — which would hold every wide row in memory again.
+    rowAt: (id) => sql`(SELECT r.* FROM ${stagedRowsTable(staging)} AS r WHERE r.ctid = ${id} OFFSET 0)`,
     column: (c) =>
       staged.get(c.column) === formatTypes[c.type]
         ? sql.id('x', c.column)
