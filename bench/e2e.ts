@@ -1,7 +1,9 @@
 /**
  * `npm run bench:e2e`: the product end to end against the physical limit — a Temporal dev server, the product's
- * worker (`npm run worker`, a child process), Postgres, and the sandbox API over HTTP (a child process too), on 1 M
- * `user_call_records` in two shapes: one `single_page` body, and the same records 1,000 to a page.
+ * worker as production starts it (built as `npm run build` builds it, into a folder of its own under `dist/`, and
+ * started with the node flags of `npm run worker:prod`, a child process), Postgres, and the sandbox API over HTTP (a
+ * child process too), on 1 M `user_call_records` in two shapes: one `single_page` body, and the same records 1,000
+ * to a page.
  *
  *   npm run bench:e2e -- [--records 1000000] [--quick] [--repeat 1] [--postgres-url <url>]
  *                        [--shapes single,paged] [--phases first,unchanged,changed,empty] [--out bench/results/]

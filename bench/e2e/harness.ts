@@ -1,20 +1,23 @@
 /**
  * Everything `bench:e2e` runs against, started once: Postgres (embedded, or a scratch database beside
- * `--postgres-url`), migrated and with its WAL warmed up; a Temporal dev server; the workflow bundle; the sandbox
- * API and the product's worker, each in a child process; and a Temporal client. `close` stops what was started,
- * latest first, whatever failed.
+ * `--postgres-url`), migrated and with its WAL warmed up; a Temporal dev server; the production build (`npm run
+ * build`'s worker and workflow bundle, into a folder of its own under `dist/`, removed at the end: the checkout's
+ * `dist/` — an operator's build, a running `worker:prod` — is left alone); the sandbox API and the product's worker
+ * as `npm run worker:prod` starts it, each in a child process; and a Temporal client. `close` stops what was
+ * started, latest first, whatever failed.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { bundleWorkflows } from '../../src/app/ingest-worker.ts';
 import { readSettings } from '../../src/app/settings.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrations.ts';
 import type { Database } from '../../src/db/schema.ts';
 import { migrationsFolder } from '../../src/local/paths.ts';
 import { provideTemporal } from '../../src/local/stack.ts';
+import { buildWorker, distDir } from '../../scripts/build-worker.ts';
+import { writeWorkflowBundle } from '../../scripts/workflow-bundle.ts';
 import { megabytes } from '../shared/figures.ts';
 import { describeServer, provideBenchDatabase, warmUpWal } from '../shared/postgres.ts';
 import type { Meters } from './measure.ts';
@@ -52,20 +55,26 @@ export async function openHarness(options: {
       await stop().catch((error: unknown) => console.error(error));
   };
   try {
-    const [database, temporal, bundle] = await Promise.allSettled([
+    // Inside the checkout, not in the scratch folder: the built worker imports the packages of its node_modules.
+    await mkdir(distDir, { recursive: true });
+    const buildDir = await mkdtemp(join(distDir, 'bench-e2e-'));
+    stops.push(() => rm(buildDir, { recursive: true, force: true }));
+    const [database, temporal, build] = await Promise.allSettled([
       provideBenchDatabase(options.postgresUrl, 'bench_e2e'),
       provideTemporal('test', { ...readSettings(), temporal: { namespace: 'default' } }, (line) =>
         console.log(line),
       ),
-      bundleWorkflows(),
+      // `npm run build`, as production runs it before starting workers. The worker gets no codec keys and no
+      // telemetry endpoint (`startWorkerProcess`): a bundle without the encrypting converter and the tracing.
+      buildWorker(buildDir).then(() =>
+        writeWorkflowBundle(join(buildDir, 'workflow-bundle.js'), { encryptFailures: false, tracing: false }),
+      ),
     ]);
     if (temporal.status === 'fulfilled') stops.push(() => temporal.value.stop());
     if (database.status === 'fulfilled') stops.push(() => database.value.stop());
     if (database.status === 'rejected') throw database.reason;
     if (temporal.status === 'rejected') throw temporal.reason;
-    if (bundle.status === 'rejected') throw bundle.reason;
-    const workflowBundle = join(options.scratch, 'workflow-bundle.js');
-    await writeFile(workflowBundle, bundle.value.code);
+    if (build.status === 'rejected') throw build.reason;
 
     const db = createDatabase(database.value.url, { maxConnections: 2, applicationName: 'bench-e2e' });
     stops.push(() => db.destroy());
@@ -87,7 +96,7 @@ export async function openHarness(options: {
       temporalAddress: temporal.value.address,
       namespace: temporal.value.namespace,
       databaseUrl: database.value.url,
-      workflowBundle,
+      buildDir,
       sourcesDir,
       env: sourceEnv(sandbox),
       profileDir: options.profileDir,

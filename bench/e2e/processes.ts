@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { productionWorkerArgs } from '../../scripts/build-worker.ts';
 import { projectRoot } from '../../src/local/paths.ts';
 
 /** A child process with the tail of its output (for the error that reports its early exit). */
@@ -17,12 +18,9 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function spawnChild(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  nodeArgs: readonly string[] = [],
-): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
+/** `node …args` in the repository (a TypeScript entry with `--import tsx` first, as its npm script runs it). */
+function spawnChild(args: readonly string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,6 +92,8 @@ export async function startSandboxProcess(options: {
 }): Promise<SandboxProcess> {
   const child = spawnChild(
     [
+      '--import',
+      'tsx',
       join('src', 'app', 'sandbox.ts'),
       '--port',
       String(options.port),
@@ -128,7 +128,7 @@ export async function startSandboxProcess(options: {
   };
 }
 
-/** The product's worker (`npm run worker`) in a child process. */
+/** The product's worker, started as production starts it (`npm run worker:prod`), in a child process. */
 export interface WorkerProcess {
   readonly pid: number;
   /** Its log lines so far (the last 20 kB). */
@@ -137,33 +137,36 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts `src/app/worker.ts` as a user would (`npm run worker`) on the given servers and sources folder, with a
- * prebuilt workflow bundle, and resolves once it polls. `env` adds the sources' base URLs and keys. No Temporal,
- * database, codec or telemetry setting of this process's environment reaches it: only the benchmark's. With
- * `profileDir`, it runs under `--cpu-prof`: Node writes its CPU profile there when it exits (on `stop`).
+ * Starts the built worker of `buildDir` (`buildWorker(buildDir)` and its workflow bundle beside it: `openHarness`
+ * builds them) with the node flags of `npm run worker:prod`, on the given servers and sources folder, and resolves
+ * once it polls. `env` adds the sources' base URLs and keys. No Temporal, database, codec or telemetry setting of
+ * this process's environment reaches it, nor its NODE_OPTIONS (a loader there would be measured as the worker's):
+ * only the benchmark's. With `profileDir`, it runs under `--cpu-prof`: Node writes its CPU profile there when it
+ * exits (on `stop`).
  */
 export async function startWorkerProcess(options: {
   readonly temporalAddress: string;
   readonly namespace: string;
   readonly databaseUrl: string;
-  readonly workflowBundle: string;
+  readonly buildDir: string;
   readonly sourcesDir: string;
   readonly env: Readonly<Record<string, string>>;
   readonly profileDir?: string | undefined;
 }): Promise<WorkerProcess> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(TEMPORAL_|DATABASE_|INGEST_|OTEL_)/.test(name) && !name.endsWith('_API_KEY'),
+      ([name]) =>
+        !/^(TEMPORAL_|DATABASE_|INGEST_|OTEL_)/.test(name) &&
+        !name.endsWith('_API_KEY') &&
+        name !== 'NODE_OPTIONS',
     ),
   );
   const child = spawnChild(
-    [
-      join('src', 'app', 'worker.ts'),
-      '--workflow-bundle',
-      options.workflowBundle,
-      '--sources',
-      options.sourcesDir,
-    ],
+    await productionWorkerArgs({
+      outdir: options.buildDir,
+      nodeArgs: options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
+      args: ['--sources', options.sourcesDir],
+    }),
     {
       ...inherited,
       TEMPORAL_ADDRESS: options.temporalAddress,
@@ -171,7 +174,6 @@ export async function startWorkerProcess(options: {
       DATABASE_URL: options.databaseUrl,
       ...options.env,
     },
-    options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
   );
   await waitForOutput(child, 'the worker', (output) =>
     output.includes('"worker started"') ? true : undefined,

@@ -127,6 +127,12 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     ...(options.tracing === undefined ? {} : { interceptors: options.tracing.interceptors }),
     sinks: options.tracing?.sinks ?? droppedWorkflowSpans,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+    // Workflows here are few and small (a run per source, a child per dependent resource) and all of them share one
+    // context on one workflow thread (the SDK's defaults, `reuseV8Context`: a second thread would cost ~35 MB more).
+    // The SDK sizes the cache to the heap limit instead — hundreds of workflows under the production start's
+    // `--max-old-space-size` (docs/operations.md, "Memory"). 100 keeps every run's workflows of a busy worker cached
+    // (a workflow evicted is only replayed from its history when its next task comes) and bounds what they hold.
+    maxCachedWorkflows: 100,
     shutdownGraceTime: '10 seconds',
     // Heartbeats are how a cancellation reaches a running activity (and its HTTP request): by default they are
     // throttled to 80 % of the heartbeat timeout (48 s here), so a cancel would wait that long. Two seconds.

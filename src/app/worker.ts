@@ -2,16 +2,18 @@
  * `npm run worker`: a worker for a Temporal server and a Postgres of your own (TEMPORAL_ADDRESS, DATABASE_URL),
  * serving every source of the sources folder (`--sources`, INGEST_SOURCES_DIR, default `sources/`). At start-up it
  * logs each source it serves (file, resources, credential variables not set) and each broken file; it refuses to
- * start only when the schema is behind or the folder cannot be read. Credentials are checked when a source runs,
+ * start only when the schema is behind, the folder cannot be read, or — the built worker (`npm run build`, `npm run
+ * worker:prod`) — its build is not of the checkout's migrations. Credentials are checked when a source runs,
  * so a source without them fails its own runs only. The sandbox API is used only when asked for with `--sandbox`
  * (and announced), never as a silent fallback. Shuts down gracefully on SIGINT/SIGTERM: in-flight activities get a
  * grace period to finish or heartbeat.
  */
-import { resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultMergeMemoryMb } from '../db/merge/merge.ts';
 import { assertSchemaCurrent } from '../db/migrations.ts';
-import { describeError } from '../errors.ts';
+import { IngestError, describeError } from '../errors.ts';
 import { createHttpClient } from '../http/client.ts';
 import { migrationsFolder } from '../local/paths.ts';
 import { logger, setLogLevel } from '../logging.ts';
@@ -31,8 +33,57 @@ const positive = (value: string) => {
   return n;
 };
 
+/**
+ * The files a worker reads at start-up: the migrations its schema check compares the database with. The built worker
+ * (`npm run build`) has them as JavaScript beside it, so that it never loads tsx to read them.
+ */
+export interface WorkerFiles {
+  readonly migrationsFolder: string;
+  /** The built worker's: the checkout's `migrations/`, which `migrationsFolder` must be a build of. */
+  readonly builtFrom?: string;
+}
+
+/** The migrations of a folder by name, without their extension (`0007_x.ts` is built as `0007_x.js`); none if absent. */
+async function migrationNames(folder: string): Promise<string[]> {
+  const files = await readdir(folder).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 'ENOENT') return [];
+    throw error;
+  });
+  return files
+    .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
+    .map((file) => file.replace(/\.[^.]+$/, ''))
+    .sort();
+}
+
+/**
+ * Refuses a built worker whose migrations (`built`) are not those of the checkout it runs in (`source`): a pull that
+ * changed `migrations/` — and so, most likely, the code — without `npm run build`. Its schema check would compare
+ * the database with the old list, and the rest of its code is as old.
+ */
+export async function assertBuildCurrent(built: string, source: string): Promise<void> {
+  const [have, want] = await Promise.all([migrationNames(built), migrationNames(source)]);
+  const missing = want.filter((name) => !have.includes(name));
+  const extra = have.filter((name) => !want.includes(name));
+  if (missing.length === 0 && extra.length === 0) return;
+  const differences = [
+    ...(missing.length === 0 ? [] : [`not built: ${missing.join(', ')}`]),
+    ...(extra.length === 0 ? [] : [`built but no longer in ${source}: ${extra.join(', ')}`]),
+  ];
+  throw new IngestError(
+    'environment',
+    'BUILD_STALE',
+    `this build (${dirname(built)}) is not of the checkout's sources: its migrations differ from ${source} ` +
+      `(${differences.join('; ')}). Run \`npm run build\` in the checkout, then start the worker again.`,
+    { details: { built, source, missing, extra } },
+  );
+}
+
 /** Runs a worker until SIGINT/SIGTERM; the exit code (1: it could not start or failed). `ingest worker` calls it too. */
-export async function main(argv: readonly string[], name = 'npm run worker --'): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  name = 'npm run worker --',
+  files: WorkerFiles = { migrationsFolder },
+): Promise<number> {
   const program = new Command(name)
     .description('Run a durable-ingest worker against TEMPORAL_ADDRESS and DATABASE_URL.')
     .option(
@@ -91,6 +142,7 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
   let sandbox: Sandbox | undefined;
   let exitCode = 0;
   try {
+    if (files.builtFrom !== undefined) await assertBuildCurrent(files.migrationsFolder, files.builtFrom);
     const settings = readSettings();
     setLogLevel(settings.logLevel);
     const servers = serversFromSettings(
@@ -118,7 +170,7 @@ export async function main(argv: readonly string[], name = 'npm run worker --'):
         ...settings.telemetry,
         metricsAddress: options.metricsAddress ?? settings.telemetry.metricsAddress,
       },
-      prepareDatabase: (db) => assertSchemaCurrent(db, { folder: migrationsFolder }),
+      prepareDatabase: (db) => assertSchemaCurrent(db, { folder: files.migrationsFolder }),
     });
     try {
       // A traced worker with a bundle built without the workflow tracing interceptors: said, not refused.

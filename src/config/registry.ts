@@ -8,7 +8,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { IngestError, describeError, isIngestError } from '../errors.ts';
 import { validateSourceConfig } from './analyse.ts';
 import { readSourceFile, type LoadedSource } from './load.ts';
@@ -214,6 +213,9 @@ async function importSourceModule(file: string): Promise<unknown> {
     if (cached?.mtimeMs === mtimeMs) {
       exports = cached.exports;
     } else {
+      // Loaded here, not at the top: only a folder with TS/JS sources needs tsx, and a worker built to run without
+      // it (`npm run build`) loads it only then.
+      const { tsImport } = await import('tsx/esm/api');
       exports = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
       modules.set(file, { mtimeMs, exports });
     }

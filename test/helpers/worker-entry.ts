@@ -18,9 +18,16 @@ export interface WorkerEntryProcess {
   stop(): Promise<{ code: number | null; output: string }>;
 }
 
-/** Starts `node --import tsx src/app/worker.ts …args` in the repository with exactly `env`. */
-export function spawnWorkerEntry(args: readonly string[], env: NodeJS.ProcessEnv): WorkerEntryProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/worker.ts', ...args], {
+/**
+ * Starts `node --import tsx src/app/worker.ts …args` in the repository with exactly `env`; `entry` replaces what
+ * comes before `args` (e.g. the production start's flags and the built `worker.js`).
+ */
+export function spawnWorkerEntry(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  entry: readonly string[] = ['--import', 'tsx', 'src/app/worker.ts'],
+): WorkerEntryProcess {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
