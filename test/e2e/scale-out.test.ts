@@ -18,13 +18,14 @@ import { createIngestWorker } from '../../src/app/ingest-worker.ts';
 import { canonicalJson } from '../../src/config/plan-hash.ts';
 import { communicationsResources } from '../../src/sandbox/resources.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server.ts';
-import { searchAttributeTypes, taskQueue } from '../../src/shared/names.ts';
+import { taskQueue } from '../../src/shared/names.ts';
 import type { ingestSource } from '../../src/workflows/index.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
-import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
+import { registerNamespace } from '../helpers/namespace.ts';
 import { until } from '../helpers/until.ts';
+import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 
 const database = withDatabase();
 const temporal = withTemporal();
@@ -36,28 +37,7 @@ let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ seed: 13, counts: { user_call_records: 2000, forwarding_numbers: 40 } });
-  const { workflowService, operatorService } = temporal.client.connection;
-  await workflowService.registerNamespace(
-    // fromObject: the retention's seconds are a Long in the request type.
-    proto.api.workflowservice.v1.RegisterNamespaceRequest.fromObject({
-      namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
-    }),
-  );
-  await operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      searchAttributeTypes.map(([name]) => [
-        name,
-        proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
-  await until('the namespace with its search attributes', async () => {
-    const listed = await operatorService.listSearchAttributes({ namespace }).catch(() => undefined);
-    const known = Object.keys(listed?.customAttributes ?? {});
-    return searchAttributeTypes.every(([name]) => known.includes(name)) ? true : undefined;
-  });
+  await registerNamespace(temporal.client.connection, namespace);
   client = new Client({ connection: temporal.client.connection, namespace });
 });
 

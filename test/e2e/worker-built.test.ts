@@ -10,14 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildWorker, distDir, productionWorkerArgs } from '../../scripts/build-worker.ts';
-import { searchAttributeTypes, taskQueue } from '../../src/shared/names.ts';
+import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
-import { until } from '../helpers/until.ts';
+import { registerNamespace } from '../helpers/namespace.ts';
 import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 
 const database = withDatabase();
@@ -34,33 +33,7 @@ afterAll(async () => {
 });
 
 beforeAll(async () => {
-  const { workflowService, operatorService } = temporal.client.connection;
-  await Promise.all([
-    buildWorker(outdir),
-    (async () => {
-      await workflowService.registerNamespace(
-        // fromObject: the retention's seconds are a Long in the request type.
-        proto.api.workflowservice.v1.RegisterNamespaceRequest.fromObject({
-          namespace,
-          workflowExecutionRetentionPeriod: { seconds: 86_400 },
-        }),
-      );
-      await operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(
-          searchAttributeTypes.map(([name]) => [
-            name,
-            proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-          ]),
-        ),
-      });
-      await until('the namespace with its search attributes', async () => {
-        const listed = await operatorService.listSearchAttributes({ namespace }).catch(() => undefined);
-        const known = Object.keys(listed?.customAttributes ?? {});
-        return searchAttributeTypes.every(([name]) => known.includes(name)) ? true : undefined;
-      });
-    })(),
-  ]);
+  await Promise.all([buildWorker(outdir), registerNamespace(temporal.client.connection, namespace)]);
 }, 120_000);
 
 /** This file's servers and nothing of the test process's sources, codec keys or node options. */
