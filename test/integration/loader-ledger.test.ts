@@ -182,26 +182,4 @@ describe('checkpoints', () => {
     await deleteCheckpoint(database.db, 'cp', 'user_call_records');
     expect(await readCheckpoint(database.db, 'cp', 'user_call_records')).toBeUndefined();
   });
-
-  it('commits a checkpoint without waiting for the WAL flush, and leaves the connection as it was', async () => {
-    await startLoad(database.db, { loadId: 'cp-async', source: 'communications' });
-    await database.db.connection().execute(async (db) => {
-      const setting = async (on: typeof db) =>
-        (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(on)).rows[0]
-          ?.synchronous_commit;
-      // The test server runs without durable commits: this connection asks for them, as a production one has.
-      await sql`SET synchronous_commit = on`.execute(db);
-      const before = await setting(db);
-      // In a transaction of its caller's, the setting holds for that transaction…
-      await db.transaction().execute(async (trx) => {
-        await saveCheckpoint(trx, 'cp-async', 'user_call_records', { page: 1 });
-        expect(await setting(trx)).toBe('off');
-      });
-      // …and on its own it ends with the statement's transaction: the pooled connection keeps its setting.
-      await saveCheckpoint(db, 'cp-async', 'user_call_records', { page: 2 });
-      expect(await setting(db)).toBe(before);
-      await sql`RESET synchronous_commit`.execute(db);
-    });
-    expect(await readCheckpoint(database.db, 'cp-async', 'user_call_records')).toEqual({ page: 2 });
-  });
 });
