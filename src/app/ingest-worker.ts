@@ -128,7 +128,7 @@ export async function createIngestWorker(options: IngestWorkerOptions): Promise<
     sinks: options.tracing?.sinks ?? droppedWorkflowSpans,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
     // Workflows here are few and small (a run per source, a child per dependent resource) and all of them share one
-    // context on one workflow thread (the SDK's defaults, `reuseV8Context`: a second thread would cost ~35 MB more).
+    // context on one workflow thread (the SDK's defaults, `reuseV8Context`: a second thread would hold a second isolate).
     // The SDK sizes the cache to the heap limit instead — hundreds of workflows under the production start's
     // `--max-old-space-size` (docs/operations.md, "Memory"). 100 keeps every run's workflows of a busy worker cached
     // (a workflow evicted is only replayed from its history when its next task comes) and bounds what they hold.

@@ -2,8 +2,9 @@
  * `npm run worker`: a worker for a Temporal server and a Postgres of your own (TEMPORAL_ADDRESS, DATABASE_URL),
  * serving every source of the sources folder (`--sources`, INGEST_SOURCES_DIR, default `sources/`). At start-up it
  * logs each source it serves (file, resources, credential variables not set) and each broken file; it refuses to
- * start only when the schema is behind, the folder cannot be read, or — the built worker (`npm run build`, `npm run
- * worker:prod`) — its build is not of the checkout's migrations. Credentials are checked when a source runs,
+ * start when a setting is invalid, the schema is behind, the folder cannot be read, a bundle cannot decrypt what
+ * the worker's codec keys encrypt, or — the built worker (`npm run build`, `npm run worker:prod`) — its build is not
+ * of the checkout's migrations (`BUILD_STALE`). Credentials are checked when a source runs,
  * so a source without them fails its own runs only. The sandbox API is used only when asked for with `--sandbox`
  * (and announced), never as a silent fallback. Shuts down gracefully on SIGINT/SIGTERM: in-flight activities get a
  * grace period to finish or heartbeat.

@@ -1,7 +1,7 @@
 /**
  * A record of the array fast path: its UTF-8 bytes as received, and nothing else until someone asks. Staging needs
  * only the bytes (Postgres parses them as jsonb), so decoding every record into a string and parsing it into a JS
- * value — most of extraction's CPU and garbage — happens only for the records whose `text` or `value` is read
+ * value happens only for the records whose `text` or `value` is read
  * (a rejected record's payload, a child's parent fields, an incremental cursor). The bytes were checked to be UTF-8
  * when they were cut from the body; whether they are JSON is checked when `value` is read, and a record that is not
  * fails exactly as extraction fails on it: `INVALID_JSON` naming the record and its body offset, passed through the
