@@ -9,14 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildWorker, distDir, productionWorkerArgs } from '../../scripts/build-worker.ts';
-import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { withTemporal } from '../helpers/temporal.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 import { registerNamespace } from '../helpers/namespace.ts';
+import { failureOfRunWithoutKey } from '../helpers/run-without-key.ts';
 import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 
 const database = withDatabase();
@@ -65,19 +65,8 @@ describe('the built worker (npm run worker:prod)', () => {
       await worker.waitFor('worker started');
       expect(worker.output()).toContain('its runs fail until MESSAGING_API_KEY is set');
       const client = new Client({ connection: temporal.client.connection, namespace });
-      const failure: unknown = await client.workflow
-        .execute('ingestSource', {
-          taskQueue,
-          workflowId: `worker-built/no-credentials/${Date.now()}`,
-          args: [{ source: 'messaging' }],
-          workflowExecutionTimeout: '60 seconds',
-        })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-      expect(failure).toBeInstanceOf(WorkflowFailedError);
-      expect((failure as WorkflowFailedError).cause?.message).toContain('MESSAGING_API_KEY');
+      const cause = await failureOfRunWithoutKey(client, `worker-built/no-credentials/${Date.now()}`);
+      expect(cause?.message).toContain('MESSAGING_API_KEY');
     } finally {
       const { code, output } = await worker.stop();
       expect(output).toContain('worker stopped');

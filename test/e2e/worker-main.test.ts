@@ -7,13 +7,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/local/paths.ts';
-import { taskQueue } from '../../src/shared/names.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { isolatedTemporalEnv } from '../helpers/temporal-env.ts';
 import { until } from '../helpers/until.ts';
+import { failureOfRunWithoutKey } from '../helpers/run-without-key.ts';
 import { spawnWorkerEntry } from '../helpers/worker-entry.ts';
 
 const database = withDatabase();
@@ -50,19 +50,7 @@ describe('npm run worker', () => {
       const connection = await Connection.connect({ address: temporalAddress });
       try {
         const client = new Client({ connection, namespace });
-        const failure: unknown = await client.workflow
-          .execute('ingestSource', {
-            taskQueue,
-            workflowId: `worker-main/no-credentials/${Date.now()}`,
-            args: [{ source: 'messaging' }],
-            workflowExecutionTimeout: '60 seconds',
-          })
-          .then(
-            () => undefined,
-            (error: unknown) => error,
-          );
-        expect(failure).toBeInstanceOf(WorkflowFailedError);
-        const cause = (failure as WorkflowFailedError).cause;
+        const cause = await failureOfRunWithoutKey(client, `worker-main/no-credentials/${Date.now()}`);
         expect(cause?.message).toContain('MESSAGING_API_KEY');
         expect(cause?.message).toContain('source messaging');
       } finally {

@@ -1,9 +1,10 @@
 /**
  * Helpers for the config tests: a minimal valid source to vary, and the problems of a rejected config.
  */
-import { isIngestError, type IngestError } from '../../../src/errors.ts';
+import type { IngestError } from '../../../src/errors.ts';
 import type { ConfigProblem } from '../../../src/config/problems.ts';
 import type { SourceConfig } from '../../../src/config/schema.ts';
+import { errorOf } from '../../helpers/ingest-errors.ts';
 
 /**
  * A valid source with one resource; `extra` replaces top-level keys. Typed as a `SourceConfig` for convenience only:
@@ -23,27 +24,7 @@ export function sourceWith(resources: readonly unknown[], extra: Record<string, 
   return minimalSource({ resources, ...extra });
 }
 
-/** The error `run` throws (it must throw an IngestError). */
-export function errorOf(run: () => unknown): IngestError {
-  try {
-    run();
-  } catch (error) {
-    if (isIngestError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an IngestError, but nothing was thrown');
-}
-
-/** The error a promise rejects with (it must be an IngestError). */
-export async function asyncErrorOf(promise: Promise<unknown>): Promise<IngestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isIngestError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an IngestError, but the promise resolved');
-}
+export { asyncErrorOf, errorOf } from '../../helpers/ingest-errors.ts';
 
 /** The problems of a config error, as `path: message` lines. */
 export function problemLines(error: IngestError): string[] {

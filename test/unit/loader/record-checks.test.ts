@@ -15,9 +15,10 @@ import {
   type ScanVerdict,
 } from '../../../src/db/tables/record-top-level.ts';
 import type { ResourceTable } from '../../../src/db/tables/resource-tables.ts';
-import { IngestError } from '../../../src/errors.ts';
+import type { IngestError } from '../../../src/errors.ts';
 import { extractAllRecords } from '../../../src/http/extract/extract-records.ts';
 import type { ExtractedRecord } from '../../../src/shared/records.ts';
+import { errorOf } from '../../helpers/ingest-errors.ts';
 
 const target: ResourceTable = {
   source: 'src',
@@ -53,21 +54,10 @@ async function rejectedAs(text: string): Promise<string> {
   return result.rejection.code;
 }
 
-/** The IngestError `run` throws. */
-function thrown(run: () => unknown): IngestError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof IngestError) return error;
-    throw error;
-  }
-  throw new Error('expected an IngestError');
-}
-
 /** The IngestError checking `text` throws. */
 async function thrownBy(text: string): Promise<IngestError> {
   const record = await recordOf(text);
-  return thrown(() => check(record));
+  return errorOf(() => check(record));
 }
 
 describe('checkRecord', () => {
@@ -127,7 +117,7 @@ describe('checkRecord', () => {
       }
     }
     const record = await recordOf('{"id":1}');
-    expect(thrown(() => check(record, new WrongScanner(['id'])))).toMatchObject({
+    expect(errorOf(() => check(record, new WrongScanner(['id'])))).toMatchObject({
       category: 'internal',
       code: 'RECORD_SCAN_MISMATCH',
       retryable: false,
@@ -155,7 +145,7 @@ describe('classify (a record Postgres refused as jsonb)', () => {
 
   it('throws the extraction error for a record that is not JSON', async () => {
     const record = await recordOf('{"id":7,"n":NaN}');
-    expect(thrown(() => classify(record, 0, target, 'invalid-json', 'refused'))).toMatchObject({
+    expect(errorOf(() => classify(record, 0, target, 'invalid-json', 'refused'))).toMatchObject({
       code: 'INVALID_JSON',
       category: 'response-shape',
     });

@@ -5,18 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readSettings } from '../../../src/app/settings.ts';
-import { IngestError } from '../../../src/errors.ts';
 import { otlpTracesUrl, parseListenAddress } from '../../../src/telemetry/telemetry-settings.ts';
-
-function failure(run: () => unknown): IngestError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof IngestError) return error;
-    throw error;
-  }
-  throw new Error('expected an IngestError');
-}
+import { errorOf } from '../../helpers/ingest-errors.ts';
 
 describe('parseListenAddress', () => {
   it('binds a bare port to loopback and takes host:port as given', () => {
@@ -30,7 +20,7 @@ describe('parseListenAddress', () => {
   it.each(['', 'metrics', '65536', '::1:9464', '[nope]:9464', 'host:', 'http://127.0.0.1:9464'])(
     'refuses %j, naming where it came from',
     (text) => {
-      const error = failure(() => parseListenAddress(text, 'INGEST_METRICS_ADDRESS'));
+      const error = errorOf(() => parseListenAddress(text, 'INGEST_METRICS_ADDRESS'));
       expect(error.code).toBe('SETTING_INVALID');
       expect(error.message).toContain('INGEST_METRICS_ADDRESS');
     },
@@ -50,7 +40,7 @@ describe('otlpTracesUrl', () => {
   });
 
   it('refuses what is not an http(s) URL without repeating it (it may hold a credential)', () => {
-    const error = failure(() => otlpTracesUrl({ endpoint: 'grpc://user:s3cret@collector:4317' }));
+    const error = errorOf(() => otlpTracesUrl({ endpoint: 'grpc://user:s3cret@collector:4317' }));
     expect(error.code).toBe('SETTING_INVALID');
     expect(error.message).toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
     expect(error.message).not.toContain('s3cret');
@@ -78,7 +68,7 @@ describe('readSettings: telemetry', () => {
   });
 
   it('names the variable of a bad value', () => {
-    const error = failure(() => readSettings({ HOME: '/home/u', INGEST_METRICS_ADDRESS: 'everywhere' }));
+    const error = errorOf(() => readSettings({ HOME: '/home/u', INGEST_METRICS_ADDRESS: 'everywhere' }));
     expect(error.code).toBe('SETTING_INVALID');
     expect(error.message).toContain('INGEST_METRICS_ADDRESS');
   });
