@@ -8,7 +8,6 @@ import { afterAll, beforeAll } from 'vitest';
 import { resolveSource } from '../../../src/config/resolve.ts';
 import type { ResolvedSource } from '../../../src/shared/plan.ts';
 import type { SourceConfig } from '../../../src/config/schema.ts';
-import { isIngestError, type IngestError } from '../../../src/errors.ts';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../src/http/client.ts';
 import {
   openResource,
@@ -72,15 +71,7 @@ export async function fetchAll(
 }
 
 /** The error a promise rejects with (it must be an IngestError). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<IngestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isIngestError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an IngestError, but the promise resolved');
-}
+export { asyncErrorOf as rejectionOf } from '../../helpers/ingest-errors.ts';
 
 /**
  * Everything a thrown value carries, as text: message, stack, every own property (enumerable or not), recursively,
