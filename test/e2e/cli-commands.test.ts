@@ -255,7 +255,8 @@ describe('ingest run and status', () => {
       );
       const json = await ingest(['status', 'communications', '--json']);
       const status = JSON.parse(json.stdout) as { sources: { running: { workflowId: string }[] | null }[] };
-      expect(status.sources[0]?.running?.map((run) => run.workflowId)).toEqual([workflowId]);
+      // Other test files run communications in the same namespace at the same time: this run must be among them.
+      expect(status.sources[0]?.running?.map((run) => run.workflowId)).toContain(workflowId);
     } finally {
       await temporal.client.workflow.getHandle(workflowId).terminate('test over');
     }
