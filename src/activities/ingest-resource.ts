@@ -18,7 +18,7 @@ import { mergeOptions, mergeStaged } from '../db/merge/merge.ts';
 import { allRecordsRejectedError } from '../db/ledger/rejected-records.ts';
 import type { Database } from '../db/schema.ts';
 import { prepareStaging, stagingOptions } from '../db/staging/prepare.ts';
-import { discardStagedFrom, type Staging } from '../db/staging/registry.ts';
+import { discardStagedFrom, type StagedProof, type Staging } from '../db/staging/registry.ts';
 import { batchSeq, stageRecords } from '../db/staging/stage-records.ts';
 import { IngestError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
@@ -186,7 +186,7 @@ async function loadResource(
       ? fetchPages(input, deps, requester, staging, signal, report, incremental, observer)
       : fetchOnce(input, deps, requester, staging, signal, observer),
   );
-  const { fetched, rejected, pages, endedIgnored, filter } = fetchedInto;
+  const { fetched, rejected, pages, endedIgnored, filter, staged } = fetchedInto;
 
   report({ phase: 'merging', page: pages, fetched, rejected, resumeAfterPage: pages });
   // Only a fetch that ran to its end gets here (a failed page throws above), so replace and deletion detection
@@ -196,6 +196,7 @@ async function loadResource(
     mergeStaged(db, staging, mode, {
       ...mergeOptions(deps),
       ...deleteGuard(deps, input.allowDeletes),
+      staged,
       ...(endedIgnored
         ? {
             incompleteFetch:
@@ -237,6 +238,8 @@ interface FetchedInto {
   readonly endedIgnored: boolean;
   /** The incremental window's filter, with the largest cursor value loaded (null: not incremental). */
   readonly filter: WindowFilter | null;
+  /** What this attempt staged since it resumed, for the merge to prove. */
+  readonly staged: StagedProof;
 }
 
 /** The pages of a repeatable resource, resumed after the last checkpointed page. */
@@ -255,8 +258,9 @@ async function fetchPages(
   // Resume after the last page whose batches were all staged; drop whatever a failed attempt staged past it.
   const saved = (await readCheckpoint(db, loadId, resource.name)) as PaginationState | undefined;
   const resumeAfter = saved?.pages ?? 0;
-  await discardStagedFrom(db, staging, batchSeq(resumeAfter + 1, 0));
-  await discardParentRecords(db, { loadId, resource: resource.name, from: batchSeq(resumeAfter + 1, 0) });
+  const fromSeq = batchSeq(resumeAfter + 1, 0);
+  await discardStagedFrom(db, staging, fromSeq);
+  await discardParentRecords(db, { loadId, resource: resource.name, from: fromSeq });
 
   const rendered = requester.render(undefined, incremental?.values);
   const send = pageSender(requester, rendered);
@@ -264,6 +268,8 @@ async function fetchPages(
 
   let fetched = 0;
   let rejected = 0;
+  /** Batches this attempt has staged: what its checkpoints and its merge prove are all there (`stagedAsProven`). */
+  let batches = 0;
   /** Records since the last checkpoint: counted once it is saved (a retry drops and re-fetches them otherwise). */
   let sinceCheckpoint = 0;
   let pages = resumeAfter;
@@ -292,6 +298,7 @@ async function fetchPages(
         sinceCheckpoint += records.length;
         const seq = batchSeq(event.page, part++);
         await stager.stage(seq, records);
+        batches += 1;
         await keepForChildren(db, input, seq, records);
         continue;
       }
@@ -299,19 +306,21 @@ async function fetchPages(
       // resumes after the last page saved, and the records it counts are counted then (a retry re-fetches others).
       const kept = sinceCheckpoint;
       const progress = filter?.progress;
+      const proven = { staging, proof: { fromSeq, toSeq: batchSeq(event.page + 1, 0), batches } };
       sinceCheckpoint = 0;
       pages = event.page;
       done = event.state.done;
       part = 0;
       await stager.afterStaged(async (staged) => {
         rejected += staged;
-        if (progress === undefined) await saveCheckpoint(db, loadId, resource.name, event.state);
+        if (progress === undefined) await saveCheckpoint(db, loadId, resource.name, event.state, proven);
         else {
           await saveCheckpointWithProgress(db, {
             loadId,
             resource: resource.name,
             state: event.state,
             progress,
+            proven,
           });
         }
         observer.kept(kept);
@@ -331,7 +340,14 @@ async function fetchPages(
     throw error;
   }
 
-  return { fetched, rejected, pages, endedIgnored: done === 'response-ignored', filter };
+  return {
+    fetched,
+    rejected,
+    pages,
+    endedIgnored: done === 'response-ignored',
+    filter,
+    staged: { fromSeq, batches },
+  };
 }
 
 /**
@@ -369,7 +385,15 @@ async function fetchOnce(
     stageRecords(deps.db, staging, batchSeq(1, 0), records),
   );
   await keepForChildren(deps.db, input, batchSeq(1, 0), records);
-  return { fetched: records.length, rejected: staged.rejected, pages: 1, endedIgnored: false, filter: null };
+  return {
+    fetched: records.length,
+    rejected: staged.rejected,
+    pages: 1,
+    endedIgnored: false,
+    filter: null,
+    // The one batch, proven by the merge: no checkpoint comes between (a retry re-stages the kept response).
+    staged: { fromSeq: batchSeq(1, 0), toSeq: batchSeq(2, 0), batches: 1 },
+  };
 }
 
 /** Keeps what the resource's children need of a staged batch's records (nothing when no child of it runs). */

@@ -2,7 +2,9 @@
  * `ingestResource` with several batches per page in flight (a small `batchBytes`), against a real HTTP server and
  * the real Postgres: a batch that Postgres refuses (a trigger on the batch registry, armed for one sequence number)
  * fails the attempt, and the retried attempt resumes after the last page checkpointed and ends with exactly the
- * records the API serves; and a batch refused while the next page's request fails is what the attempt reports.
+ * records the API serves; a batch lost after it committed (as a Postgres crash can take it) fails the page's
+ * checkpoint instead of being counted by it, and the retry fetches it again; and a batch refused while the next
+ * page's request fails is what the attempt reports.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +67,19 @@ beforeAll(async () => {
     END $$`.execute(database.db);
   await sql`CREATE TRIGGER batch_fault BEFORE INSERT ON ingest.staged_batches
     FOR EACH ROW EXECUTE FUNCTION public.batch_fault()`.execute(database.db);
+  // A batch a crash took: while armed for a sequence number, its registry row is gone once its transaction commits,
+  // as a batch committed without a WAL flush is after a Postgres crash — and the attempt goes on.
+  await sql`CREATE TABLE public.batch_loss (seq bigint NOT NULL)`.execute(database.db);
+  await sql`CREATE FUNCTION public.batch_loss() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM public.batch_loss WHERE seq = NEW.seq) THEN
+        DELETE FROM ingest.staged_batches
+        WHERE load_id = NEW.load_id AND resource = NEW.resource AND seq = NEW.seq;
+      END IF;
+      RETURN NULL;
+    END $$`.execute(database.db);
+  await sql`CREATE TRIGGER batch_loss AFTER INSERT ON ingest.staged_batches
+    FOR EACH ROW EXECUTE FUNCTION public.batch_loss()`.execute(database.db);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -139,6 +154,28 @@ describe('ingestResource with batches in flight', () => {
     expect(requested[0]).toBe(resumeAfter + 1);
     const { rows } = await sql<{ n: number; ids: number }>`
       SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM pipesrc.items`.execute(database.db);
+    expect(rows).toEqual([{ n: totalPages * perPage, ids: totalPages * perPage }]);
+  });
+
+  it('a batch lost after it committed fails its page checkpoint, and the retry resumes before it and ends exact', async () => {
+    const loadId = 'pipe-3';
+    await startLoad(database.db, { loadId, source });
+    await sql`INSERT INTO public.batch_loss (seq) VALUES (${batchSeq(3, 1)})`.execute(database.db);
+
+    const failed = await attempt(loadId, 1, 'lost');
+    expect(failed).toMatchObject({ type: 'STAGED_BATCHES_MISSING', nonRetryable: false });
+    // Page 3's checkpoint was refused: none counts the lost batch.
+    const saved = (await readCheckpoint(database.db, loadId, 'lost')) as PaginationState | undefined;
+    const resumeAfter = saved?.pages ?? 0;
+    expect(resumeAfter).toBeLessThanOrEqual(2);
+
+    await sql`DELETE FROM public.batch_loss`.execute(database.db);
+    requested.length = 0;
+    const counts = await attempt(loadId, 2, 'lost');
+    expect(counts).toMatchObject({ inserted: totalPages * perPage, rejected: 0 });
+    expect(requested[0]).toBe(resumeAfter + 1);
+    const { rows } = await sql<{ n: number; ids: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM pipesrc.lost`.execute(database.db);
     expect(rows).toEqual([{ n: totalPages * perPage, ids: totalPages * perPage }]);
   });
 

@@ -11,7 +11,7 @@ import {
   stagingTable,
   stagingTableName,
 } from '../../src/db/staging/registry.ts';
-import { stageRecords } from '../../src/db/staging/stage-records.ts';
+import { batchSeq, stageRecords } from '../../src/db/staging/stage-records.ts';
 import { stagedKeys } from '../../src/db/staging/staged-reads.ts';
 import { withDatabase } from '../helpers/database.ts';
 import { callRecord, currentTxid, extracted, rowsWrittenSince, startRun } from './loader-fixtures.ts';
@@ -471,6 +471,33 @@ describe('stage and merge', () => {
       category: 'internal',
     });
     expect(await rows()).toEqual(stored);
+  });
+
+  it('refuses to merge without a batch its attempt staged (a crash took it), writing nothing', async () => {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const stored = await rows();
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    await stageRecords(database.db, staging, batchSeq(1, 0), [extracted(callRecord('b', { duration: 62 }))]);
+    await stageRecords(database.db, staging, batchSeq(1, 1), [extracted(callRecord('f'))]);
+    // What a Postgres crash leaves of a batch committed without a WAL flush: nothing, its registry row included.
+    await sql`DELETE FROM ingest.staged_batches WHERE load_id = ${loadId} AND seq = ${batchSeq(1, 1)}`.execute(
+      database.db,
+    );
+    await sql`DELETE FROM ${stagingTable(staging)} WHERE seq = ${batchSeq(1, 1)}`.execute(database.db);
+    await sql`DELETE FROM ${stagedRowsTable(staging)} WHERE _seq = ${batchSeq(1, 1)}`.execute(database.db);
+    const staged = { fromSeq: batchSeq(1, 0), batches: 2 };
+    await expect(mergeStaged(database.db, staging, undefined, { staged })).rejects.toMatchObject({
+      code: 'STAGED_BATCHES_MISSING',
+      category: 'database',
+      retryable: true,
+    });
+    expect(await rows()).toEqual(stored);
+    // The batches that are there, proven: the merge goes ahead.
+    const merged = await mergeStaged(database.db, staging, undefined, { staged: { ...staged, batches: 1 } });
+    expect(merged).toMatchObject({ updated: 1, inserted: 0 });
   });
 
   it('lets the last duplicate of a key win within a load', async () => {

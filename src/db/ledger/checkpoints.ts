@@ -4,22 +4,34 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import {
+  stagedAsProven,
+  stagedBatchesMissingError,
+  type StagedProof,
+  type Staging,
+} from '../staging/registry.ts';
 
-/** Saves (replaces) the checkpoint of (load, resource). `state` must be JSON-serialisable. */
+/**
+ * Saves (replaces) the checkpoint of (load, resource). `state` must be JSON-serialisable. With `proven`, the same
+ * statement first proves that the attempt's batches are all staged (`stagedAsProven`): when they are not, nothing is
+ * saved and it throws `STAGED_BATCHES_MISSING` (retryable), so a checkpoint never counts a batch a crash took. The
+ * checkpoint commits durably, which flushes the batches it counts to disk with it.
+ */
 export async function saveCheckpoint(
   db: Kysely<Database>,
   loadId: string,
   resource: string,
   state: unknown,
+  proven?: { readonly staging: Staging; readonly proof: StagedProof },
 ): Promise<void> {
-  const json = JSON.stringify(state);
-  await db
-    .insertInto('ingest.checkpoints')
-    .values({ load_id: loadId, resource, state: json })
-    .onConflict((oc) =>
-      oc.columns(['load_id', 'resource']).doUpdateSet({ state: json, updated_at: sql`now()` }),
-    )
-    .execute();
+  const { rows } = await sql<{ saved: number }>`
+    INSERT INTO ingest.checkpoints (load_id, resource, state)
+    SELECT ${loadId}, ${resource}, ${JSON.stringify(state)}::jsonb
+    WHERE ${proven === undefined ? sql`true` : stagedAsProven(proven.staging, proven.proof)}
+    ON CONFLICT (load_id, resource) DO UPDATE SET state = excluded.state, updated_at = now()
+    RETURNING 1 AS saved`.execute(db);
+  if (rows.length === 0 && proven !== undefined)
+    throw stagedBatchesMissingError(proven.staging, proven.proof);
 }
 
 /** The saved state of (load, resource), or undefined when there is none. */

@@ -9,6 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { CursorValue } from '../../shared/plan.ts';
 import type { Database } from '../schema.ts';
+import type { StagedProof, Staging } from '../staging/registry.ts';
 import { inTransaction } from '../transaction.ts';
 import { saveCheckpoint } from './checkpoints.ts';
 
@@ -105,10 +106,12 @@ export async function saveCheckpointWithProgress(
     readonly resource: string;
     readonly state: unknown;
     readonly progress: CursorProgress;
+    /** As `saveCheckpoint`'s: the attempt's batches, proven staged before anything is saved. */
+    readonly proven?: { readonly staging: Staging; readonly proof: StagedProof };
   },
 ): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await saveCheckpoint(trx, input.loadId, input.resource, input.state);
+    await saveCheckpoint(trx, input.loadId, input.resource, input.state, input.proven);
     await trx
       .updateTable('ingest.resource_runs')
       .set({

@@ -23,10 +23,13 @@ import { sql, type Kysely } from 'kysely';
 import { IngestError, describeError } from '../../errors.ts';
 import type { Database } from '../schema.ts';
 import {
+  stagedAsProven,
+  stagedBatchesMissingError,
   stagedRowsTable,
   stagingLost,
   stagingLostError,
   stagingTable,
+  type StagedProof,
   type Staging,
 } from '../staging/registry.ts';
 import { assertLoadOpen } from '../staging/prepare.ts';
@@ -90,6 +93,12 @@ export interface MergeOptions {
    * more fails the merge (`DESTRUCTIVE_LOAD_REFUSED`), nothing written. Absent: no limit.
    */
   readonly maxDeleteShare?: number;
+  /**
+   * What the attempt that merges staged since it resumed (after the checkpoint it started from; `StagedProof`):
+   * proven there before anything is written, else the merge fails with `STAGED_BATCHES_MISSING` (retryable).
+   * Earlier pages are proven by the checkpoint that counts them.
+   */
+  readonly staged?: StagedProof;
   /**
    * Runs inside the merge transaction, after the rows are written and before it commits: what must commit with
    * the records or not at all (the incremental cursor). Never called for a merge an earlier attempt committed.
@@ -172,6 +181,13 @@ export async function mergeStaged(
       await sql`LOCK TABLE ${stage}, ${stagedRowsTable(staging)} IN SHARE MODE`.execute(trx);
       // A server crash emptied the unlogged staging: merging what is left would silently drop the rest.
       if (await stagingLost(trx, staging)) throw stagingLostError(staging, true);
+      // Nor may it merge without a batch the attempt staged since it resumed (`stagedAsProven`): a crash took it, and
+      // the retry fetches it again. Read under the lock: no batch of records can be staged meanwhile.
+      if (options.staged !== undefined) {
+        const { rows } = await sql<{ proven: boolean }>`
+          SELECT ${stagedAsProven(staging, options.staged)} AS proven`.execute(trx);
+        if (rows[0]?.proven !== true) throw stagedBatchesMissingError(staging, options.staged);
+      }
       // Typed columns read timestamps without a zone as UTC, whatever the session says.
       await sql`SET LOCAL TimeZone = 'UTC'`.execute(trx);
       await sizeMergeMemory(trx, staging, memoryMb);

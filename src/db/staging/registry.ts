@@ -158,6 +158,43 @@ export async function discardStagedRange(
   });
 }
 
+/**
+ * What one attempt staged since it resumed: `batches` batches with sequence numbers from `fromSeq` (the first of the
+ * page after its checkpoint) and below `toSeq` (the first of a page it has not finished; none: up to the end).
+ */
+export interface StagedProof {
+  readonly fromSeq: number;
+  readonly toSeq?: number;
+  readonly batches: number;
+}
+
+/**
+ * Whether the batch registry holds exactly the batches `proof` counts (a condition for one statement). Batches commit
+ * without waiting for the WAL flush (`write-batch.ts`): a Postgres crash can take the last ones with it while the
+ * attempt, whose pooled connections were idle, goes on once the server is back. Staging keeps no other trace of a lost
+ * batch, so what is saved as done — a page's checkpoint, the merge — first proves, in its own statement or
+ * transaction, that every batch the attempt staged is there.
+ */
+export function stagedAsProven(staging: Staging, proof: StagedProof): RawBuilder<boolean> {
+  return sql<boolean>`(
+    SELECT count(*) = ${proof.batches} FROM ingest.staged_batches
+    WHERE load_id = ${staging.loadId} AND resource = ${staging.target.resource}
+      AND seq >= ${proof.fromSeq}${proof.toSeq === undefined ? sql`` : sql` AND seq < ${proof.toSeq}`})`;
+}
+
+/** A proof that failed: batches the attempt staged are gone, or others are there; its retry resumes earlier. */
+export function stagedBatchesMissingError(staging: Staging, proof: StagedProof): IngestError {
+  const { target, loadId } = staging;
+  return new IngestError(
+    'database',
+    'STAGED_BATCHES_MISSING',
+    `The batches load ${loadId} staged for ${target.source}.${target.resource} since its attempt resumed are not ` +
+      `the ${proof.batches} it staged: some are missing (a Postgres crash took them) or another attempt, still ` +
+      'running, staged more. The retried attempt fetches again from the last checkpoint.',
+    { retryable: true, details: { source: target.source, resource: target.resource } },
+  );
+}
+
 /** Counts of what is staged (from the batch registry: cheap). */
 export async function readStagingState(db: Kysely<Database>, staging: Staging): Promise<StagingState> {
   const row = await db
