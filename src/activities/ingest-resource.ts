@@ -238,7 +238,7 @@ interface FetchedInto {
   readonly endedIgnored: boolean;
   /** The incremental window's filter, with the largest cursor value loaded (null: not incremental). */
   readonly filter: WindowFilter | null;
-  /** What this attempt staged since it resumed, for the merge to prove. */
+  /** What this attempt staged after its last checkpoint (or its one batch, a send's), for the merge to prove. */
   readonly staged: StagedProof;
 }
 
@@ -268,7 +268,12 @@ async function fetchPages(
 
   let fetched = 0;
   let rejected = 0;
-  /** Batches this attempt has staged: what its checkpoints and its merge prove are all there (`stagedAsProven`). */
+  /**
+   * The batches staged since the last page's checkpoint, from `pageFrom` on: what the next checkpoint proves are all
+   * there (`stagedAsProven`). Earlier ones need no proof: the durable commit of the checkpoint that counted them
+   * flushed them to disk.
+   */
+  let pageFrom = fromSeq;
   let batches = 0;
   /** Records since the last checkpoint: counted once it is saved (a retry drops and re-fetches them otherwise). */
   let sinceCheckpoint = 0;
@@ -306,7 +311,9 @@ async function fetchPages(
       // resumes after the last page saved, and the records it counts are counted then (a retry re-fetches others).
       const kept = sinceCheckpoint;
       const progress = filter?.progress;
-      const proven = { staging, proof: { fromSeq, toSeq: batchSeq(event.page + 1, 0), batches } };
+      const proven = { staging, proof: { fromSeq: pageFrom, toSeq: batchSeq(event.page + 1, 0), batches } };
+      pageFrom = batchSeq(event.page + 1, 0);
+      batches = 0;
       sinceCheckpoint = 0;
       pages = event.page;
       done = event.state.done;
@@ -346,7 +353,8 @@ async function fetchPages(
     pages,
     endedIgnored: done === 'response-ignored',
     filter,
-    staged: { fromSeq, batches },
+    // Past the last page's checkpoint: nothing, unless a page ended without one.
+    staged: { fromSeq: pageFrom, batches },
   };
 }
 

@@ -94,8 +94,8 @@ export interface MergeOptions {
    */
   readonly maxDeleteShare?: number;
   /**
-   * What the attempt that merges staged since it resumed (after the checkpoint it started from; `StagedProof`):
-   * proven there before anything is written, else the merge fails with `STAGED_BATCHES_MISSING` (retryable).
+   * What the attempt that merges staged after its last checkpoint (`StagedProof`): proven there before anything is
+   * written, else the merge fails with `STAGED_BATCHES_MISSING` (retryable).
    * Earlier pages are proven by the checkpoint that counts them.
    */
   readonly staged?: StagedProof;
@@ -181,8 +181,8 @@ export async function mergeStaged(
       await sql`LOCK TABLE ${stage}, ${stagedRowsTable(staging)} IN SHARE MODE`.execute(trx);
       // A server crash emptied the unlogged staging: merging what is left would silently drop the rest.
       if (await stagingLost(trx, staging)) throw stagingLostError(staging, true);
-      // Nor may it merge without a batch the attempt staged since it resumed (`stagedAsProven`): a crash took it, and
-      // the retry fetches it again. Read under the lock: no batch of records can be staged meanwhile.
+      // Nor may it merge without a batch the attempt staged after its last checkpoint (`stagedAsProven`): a crash
+      // took it, and the retry fetches it again. Read under the lock: no batch of records can be staged meanwhile.
       if (options.staged !== undefined) {
         const { rows } = await sql<{ proven: boolean }>`
           SELECT ${stagedAsProven(staging, options.staged)} AS proven`.execute(trx);

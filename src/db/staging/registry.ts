@@ -159,8 +159,8 @@ export async function discardStagedRange(
 }
 
 /**
- * What one attempt staged since it resumed: `batches` batches with sequence numbers from `fromSeq` (the first of the
- * page after its checkpoint) and below `toSeq` (the first of a page it has not finished; none: up to the end).
+ * What one attempt staged since its previous checkpoint: `batches` batches with sequence numbers from `fromSeq`
+ * (the first of the page after that checkpoint) and below `toSeq` (the first of the next page; none: to the end).
  */
 export interface StagedProof {
   readonly fromSeq: number;
@@ -188,7 +188,7 @@ export function stagedBatchesMissingError(staging: Staging, proof: StagedProof):
   return new IngestError(
     'database',
     'STAGED_BATCHES_MISSING',
-    `The batches load ${loadId} staged for ${target.source}.${target.resource} since its attempt resumed are not ` +
+    `The batches load ${loadId} staged for ${target.source}.${target.resource} since its last checkpoint are not ` +
       `the ${proof.batches} it staged: some are missing (a Postgres crash took them) or another attempt, still ` +
       'running, staged more. The retried attempt fetches again from the last checkpoint.',
     { retryable: true, details: { source: target.source, resource: target.resource } },
