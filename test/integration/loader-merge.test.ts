@@ -445,6 +445,17 @@ describe('stage and merge', () => {
     expect(await rows()).toEqual(stored);
   });
 
+  /** The table holding a and b (as stored), and the staging of a new load of it. */
+  async function storedAbAndNewStaging() {
+    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
+    await load([[callRecord('a'), callRecord('b')]]);
+    const stored = await rows();
+    const loadId = `load-${++loadCounter}`;
+    await startRun(database.db, loadId, 'communications', 'user_call_records');
+    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    return { stored, loadId, staging };
+  }
+
   it.each([
     [
       'a shipped record is missing from the rows table',
@@ -455,12 +466,7 @@ describe('stage and merge', () => {
       (staged: RawBuilder<unknown>) => sql`INSERT INTO ${staged} SELECT * FROM ${staged} WHERE _key_0 = 'b'`,
     ],
   ])('refuses a merge whose counts disagree (%s), writing nothing', async (_, tamper) => {
-    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-    await load([[callRecord('a'), callRecord('b')]]);
-    const stored = await rows();
-    const loadId = `load-${++loadCounter}`;
-    await startRun(database.db, loadId, 'communications', 'user_call_records');
-    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    const { stored, staging } = await storedAbAndNewStaging();
     await stageRecords(database.db, staging, 0, [
       extracted(callRecord('b', { duration: 62 })),
       extracted(callRecord('f')),
@@ -474,12 +480,7 @@ describe('stage and merge', () => {
   });
 
   it('refuses to merge without a batch its attempt staged (a crash took it), writing nothing', async () => {
-    await sql`TRUNCATE communications.user_call_records`.execute(database.db);
-    await load([[callRecord('a'), callRecord('b')]]);
-    const stored = await rows();
-    const loadId = `load-${++loadCounter}`;
-    await startRun(database.db, loadId, 'communications', 'user_call_records');
-    const staging = await prepareStaging(database.db, await callRecordsTable(), loadId);
+    const { stored, loadId, staging } = await storedAbAndNewStaging();
     await stageRecords(database.db, staging, batchSeq(1, 0), [extracted(callRecord('b', { duration: 62 }))]);
     await stageRecords(database.db, staging, batchSeq(1, 1), [extracted(callRecord('f'))]);
     // What a Postgres crash leaves of a batch committed without a WAL flush: nothing, its registry row included.
